@@ -1,0 +1,261 @@
+//! The command line: clap definitions only, converted into a [`Config`].
+//! No clap type goes further than this module.
+
+use std::io::IsTerminal;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::error::Error;
+use crate::model::{Family, Protocol};
+use crate::target::{Target, parse_target};
+
+const ABOUT: &str = "Explains port conflicts from the kernel's own data";
+
+const LONG_ABOUT: &str = "\
+Explains port conflicts from the kernel's own data.
+
+portcheck reads the socket table straight from the kernel (netlink sock_diag \
+on Linux), finds every process that holds each socket, and says what other \
+tools leave out: whether [::] also takes IPv4 (dual-stack) or is IPv6 only, \
+SO_REUSEADDR/SO_REUSEPORT, the bound device, and what it could not see.";
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 something matched (or the command succeeded), 1 nothing matched, 2 error.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portcheck",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Print exactly one JSON document on stdout (diagnostics go to stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to colour the human output; NO_COLOR is honoured under `auto`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: CommandArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommandArgs {
+    /// List the sockets that hold a port, with every owning process.
+    #[command(
+        long_about = "\
+List the sockets that hold a port, with every owning process.
+
+TARGET is PORT, LOW-HIGH, ADDRESS:PORT, [IPV6]:PORT, or an ADDRESS alone \
+(every port on it). An address finds the sockets a bind to it would meet: \
+127.0.0.1:8000 also lists 0.0.0.0:8000 and a dual-stack [::]:8000. With no \
+target, every listening or bound socket is listed.
+
+By default the sockets that hold a port for binding are listed (TCP LISTEN \
+and bound-but-idle, every UDP socket) and connections are counted per state \
+below the table; --all lists them too.
+
+A socket whose owner cannot be seen is still listed, with the reason: \
+TIME_WAIT entries belong to the kernel, other users' processes need root, \
+and an owner in another PID namespace is out of view. Then the JSON \
+`complete` is false and a warning says what is missing.",
+        after_help = "\
+Examples:
+  portcheck who 8000
+  portcheck who 8000-8100 --tcp
+  portcheck who 127.0.0.1:5432 [::1]:5432
+  portcheck who --all --json 443
+
+Exit codes: 0 at least one socket matched, 1 nothing matched (the port is free), 2 error."
+    )]
+    Who(WhoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WhoArgs {
+    /// PORT, LOW-HIGH, ADDRESS:PORT, [IPV6]:PORT or ADDRESS.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// TCP sockets only (default: TCP and UDP).
+    #[arg(short = 't', long)]
+    pub tcp: bool,
+
+    /// UDP sockets only (default: TCP and UDP).
+    #[arg(short = 'u', long)]
+    pub udp: bool,
+
+    /// IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss).
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+
+    /// IPv6 sockets only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// List every state: connections and TIME_WAIT too.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+}
+
+/// The clap command, for parsing and for generating man pages and
+/// completions from the same definition.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// A validated invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub json: bool,
+    pub color: bool,
+    pub command: CommandConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandConfig {
+    Who(WhoConfig),
+}
+
+impl CommandConfig {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CommandConfig::Who(_) => "who",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhoConfig {
+    pub targets: Vec<Target>,
+    pub protocols: Vec<Protocol>,
+    pub families: Vec<Family>,
+    pub all: bool,
+}
+
+impl Cli {
+    /// The command name, known even when the rest does not validate (so an
+    /// error document can name it).
+    pub fn command_name(&self) -> &'static str {
+        match self.command {
+            CommandArgs::Who(_) => "who",
+        }
+    }
+
+    pub fn into_config(self) -> Result<Config, Error> {
+        let color = resolve_color(self.color);
+        let command = match self.command {
+            CommandArgs::Who(args) => CommandConfig::Who(who_config(&args)?),
+        };
+        Ok(Config {
+            json: self.json,
+            color,
+            command,
+        })
+    }
+}
+
+fn who_config(args: &WhoArgs) -> Result<WhoConfig, Error> {
+    let targets = args
+        .targets
+        .iter()
+        .map(|text| parse_target(text))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(WhoConfig {
+        targets,
+        protocols: chosen(
+            &[(args.tcp, Protocol::Tcp), (args.udp, Protocol::Udp)],
+            &Protocol::ALL,
+        ),
+        families: chosen(
+            &[(args.ipv4, Family::Ipv4), (args.ipv6, Family::Ipv6)],
+            &Family::ALL,
+        ),
+        all: args.all,
+    })
+}
+
+/// The flagged values, or every value when none is flagged (as `ss -t -u`).
+fn chosen<T: Copy>(flags: &[(bool, T)], every: &[T]) -> Vec<T> {
+    let picked: Vec<T> = flags
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, v)| *v)
+        .collect();
+    if picked.is_empty() {
+        every.to_vec()
+    } else {
+        picked
+    }
+}
+
+fn resolve_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, Error> {
+        let cli = Cli::try_parse_from(args).map_err(|e| Error::Unsupported(e.to_string()))?;
+        cli.into_config()
+    }
+
+    #[test]
+    fn json_is_accepted_before_and_after_the_subcommand() {
+        for args in [
+            ["portcheck", "--json", "who"],
+            ["portcheck", "who", "--json"],
+        ] {
+            assert!(config(&args).expect("parses").json);
+        }
+    }
+
+    #[test]
+    fn protocol_and_family_flags_narrow_the_default_of_both() {
+        let Ok(Config {
+            command: CommandConfig::Who(who),
+            ..
+        }) = config(&["portcheck", "who", "-u", "-6"])
+        else {
+            panic!("who parses");
+        };
+        assert_eq!(who.protocols, vec![Protocol::Udp]);
+        assert_eq!(who.families, vec![Family::Ipv6]);
+        let Ok(Config {
+            command: CommandConfig::Who(who),
+            ..
+        }) = config(&["portcheck", "who"])
+        else {
+            panic!("who parses");
+        };
+        assert_eq!(who.protocols, Protocol::ALL.to_vec());
+        assert_eq!(who.families, Family::ALL.to_vec());
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        command().debug_assert();
+    }
+}

@@ -1,0 +1,97 @@
+//! portcheck explains port conflicts from the kernel's own data.
+//!
+//! The binary is a thin wrapper over [`run`]: parse the command line into a
+//! [`cli::Config`], run one command (gather facts, decide), and render its
+//! [`report::Report`] as a table or as JSON.
+
+pub mod cli;
+pub mod error;
+pub mod model;
+pub mod report;
+pub mod sockets;
+pub mod target;
+pub mod warning;
+pub mod who;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+
+use clap::Parser;
+
+use crate::cli::{Cli, CommandConfig, Config};
+use crate::error::Error;
+use crate::report::{Report, json, table};
+
+/// Runs portcheck with these arguments and returns the exit code.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Usage errors exit 2; --help and --version exit 0.
+            let _ = error.print();
+            return error.exit_code();
+        }
+    };
+    let json_output = cli.json;
+    let command = cli.command_name();
+    match cli
+        .into_config()
+        .and_then(|config| execute(&config).map(|report| (config, report)))
+    {
+        Ok((config, report)) => {
+            let text = if config.json {
+                report.to_json()
+            } else {
+                report.to_human(table::Style {
+                    color: config.color,
+                })
+            };
+            emit(&text, report.exit_code())
+        }
+        Err(error) => {
+            if json_output {
+                let document = json::ErrorDoc {
+                    schema_version: json::SCHEMA_VERSION,
+                    command,
+                    error: json::ErrorBody {
+                        code: error.code(),
+                        message: error.to_string(),
+                    },
+                };
+                let _ = emit(&json::to_string(&document), 2);
+            } else {
+                let _ = io::stderr().write_all(
+                    table::error(&error.to_string(), table::Style { color: false }).as_bytes(),
+                );
+            }
+            error.exit_code()
+        }
+    }
+}
+
+fn execute(config: &Config) -> Result<Report, Error> {
+    match &config.command {
+        CommandConfig::Who(who_config) => {
+            let source = sockets::source_from_env()?;
+            who::run(who_config, source.as_ref()).map(Report::Who)
+        }
+    }
+}
+
+/// Writes the output. A closed pipe (`portcheck who | head -1`) is not an
+/// error: the command's own exit code stands.
+fn emit(text: &str, exit_code: i32) -> i32 {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => exit_code,
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => exit_code,
+        Err(_) => 2,
+    }
+}

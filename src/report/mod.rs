@@ -1,0 +1,32 @@
+//! Rendering results: one file per output format.
+
+pub mod json;
+pub mod table;
+
+use crate::who::WhoResult;
+
+/// A command's result, ready to render.
+#[derive(Debug)]
+pub enum Report {
+    Who(WhoResult),
+}
+
+impl Report {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Report::Who(result) => result.exit_code(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        match self {
+            Report::Who(result) => json::to_string(&json::WhoDoc::from(result)),
+        }
+    }
+
+    pub fn to_human(&self, style: table::Style) -> String {
+        match self {
+            Report::Who(result) => table::who(result, style),
+        }
+    }
+}

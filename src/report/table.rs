@@ -1,0 +1,250 @@
+//! The human view: a table and a few lines of prose.
+
+use std::fmt::Write as _;
+
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+
+use crate::model::{OwnerGap, Process, Socket, endpoint};
+use crate::warning::Warning;
+use crate::who::WhoResult;
+
+/// Colours on or off, decided once from `--color`, NO_COLOR and the terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, text: &str, style: anstyle::Style) -> String {
+        if self.color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn warning(self, text: &str) -> String {
+        let yellow = anstyle::Style::new()
+            .fg_color(Some(anstyle::AnsiColor::Yellow.into()))
+            .bold();
+        self.paint(text, yellow)
+    }
+}
+
+pub fn who(result: &WhoResult, style: Style) -> String {
+    let mut out = String::new();
+    if result.sockets.is_empty() {
+        out.push_str(&nothing_listed(result));
+        out.push('\n');
+    } else {
+        for line in socket_table(&result.sockets, style).lines() {
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+    if !result.unlisted.is_empty() {
+        let counts: Vec<String> = result
+            .unlisted
+            .iter()
+            .map(|(state, count)| format!("{count} {state}"))
+            .collect();
+        let lead = if result.sockets.is_empty() {
+            "There are"
+        } else {
+            "plus"
+        };
+        let _ = writeln!(out, "{lead} {}: --all to list", counts.join(", "));
+    }
+    out.push_str(&warnings(&result.warnings, style));
+    out
+}
+
+fn nothing_listed(result: &WhoResult) -> String {
+    let what = if result.config.targets.is_empty() {
+        "No socket is listening or bound".to_owned()
+    } else {
+        let targets: Vec<&str> = result
+            .config
+            .targets
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect();
+        format!("Nothing holds {}", targets.join(", "))
+    };
+    let kinds: Vec<&str> = result
+        .config
+        .protocols
+        .iter()
+        .map(|p| p.name())
+        .chain(result.config.families.iter().map(|f| f.name()))
+        .collect();
+    if result.unlisted.is_empty() {
+        format!("{what} ({}): the port is free.", kinds.join(", "))
+    } else {
+        format!("{what} for binding ({}).", kinds.join(", "))
+    }
+}
+
+fn socket_table(sockets: &[Socket], style: Style) -> Table {
+    let show_peer = sockets.iter().any(|s| s.remote.is_some());
+    let mut header = vec!["PROTO", "LOCAL", "TAKES", "STATE"];
+    if show_peer {
+        header.push("PEER");
+    }
+    header.extend(["REUSE", "USER", "PROCESS"]);
+
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.into_iter().map(|h| {
+            let cell = Cell::new(h);
+            if style.color {
+                cell.add_attribute(Attribute::Bold)
+            } else {
+                cell
+            }
+        }));
+    if style.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    for socket in sockets {
+        let mut row = vec![
+            Cell::new(socket.protocol.name()),
+            Cell::new(endpoint(
+                socket.local_address,
+                socket.local_port,
+                socket.interface.as_deref(),
+            )),
+            takes_cell(socket, style),
+            Cell::new(socket.state.name()),
+        ];
+        if show_peer {
+            row.push(Cell::new(
+                socket
+                    .remote
+                    .map(|(address, port)| endpoint(address, port, None))
+                    .unwrap_or_default(),
+            ));
+        }
+        row.push(Cell::new(reuse(socket)));
+        row.push(Cell::new(
+            socket
+                .user
+                .clone()
+                .or(socket.uid.map(|u| u.to_string()))
+                .unwrap_or_else(|| "-".into()),
+        ));
+        row.push(Cell::new(owners(socket)));
+        table.add_row(row);
+    }
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    table
+}
+
+/// Which traffic the socket takes, in words: the difference between a
+/// dual-stack `[::]` and a v6-only one must be obvious at a glance.
+pub fn takes(socket: &Socket) -> String {
+    if let Some(v4) = socket.mapped_ipv4() {
+        return format!("IPv4 {v4} (mapped)");
+    }
+    match (
+        socket.family,
+        socket.local_address.is_unspecified(),
+        socket.accepts_ipv4(),
+    ) {
+        (crate::model::Family::Ipv4, _, _) => "IPv4".into(),
+        (_, true, Some(true)) => "IPv6 + IPv4".into(),
+        (_, true, Some(false)) => "IPv6 only".into(),
+        (_, true, None) => "IPv6 (+IPv4?)".into(),
+        (_, false, _) => "IPv6".into(),
+    }
+}
+
+fn takes_cell(socket: &Socket, style: Style) -> Cell {
+    let cell = Cell::new(takes(socket));
+    if style.color && socket.is_dual_stack_wildcard() {
+        cell.fg(Color::Cyan)
+    } else {
+        cell
+    }
+}
+
+fn reuse(socket: &Socket) -> String {
+    match (socket.reuseaddr, socket.reuseport) {
+        (Some(addr), Some(port)) => match (addr, port) {
+            (true, true) => "addr+port".into(),
+            (true, false) => "addr".into(),
+            (false, true) => "port".into(),
+            (false, false) => "-".into(),
+        },
+        _ => "?".into(),
+    }
+}
+
+fn owners(socket: &Socket) -> String {
+    if socket.processes.is_empty() {
+        return match socket.owner_gap {
+            Some(OwnerGap::KernelOwned) => "(kernel: no process owns a TIME_WAIT entry)".into(),
+            Some(OwnerGap::Unreadable) => "(owner unreadable: run as root)".into(),
+            Some(OwnerGap::NotVisible) => {
+                "(owner not visible: another PID namespace or the kernel)".into()
+            }
+            None => "(no owner found)".into(),
+        };
+    }
+    socket
+        .processes
+        .iter()
+        .map(process_line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn process_line(process: &Process) -> String {
+    let name = process.name.as_deref().unwrap_or("?");
+    let fds: Vec<String> = process.fds.iter().map(u32::to_string).collect();
+    let mut line = format!("{name} (pid {}, fd {})", process.pid, fds.join(","));
+    let cmdline = process.cmdline.join(" ");
+    if !cmdline.is_empty() {
+        const MAX: usize = 60;
+        let shown: String = cmdline.chars().take(MAX).collect();
+        let ellipsis = if cmdline.chars().count() > MAX {
+            "…"
+        } else {
+            ""
+        };
+        let _ = write!(line, ": {shown}{ellipsis}");
+    }
+    line
+}
+
+pub fn warnings(warnings: &[Warning], style: Style) -> String {
+    let mut out = String::new();
+    for warning in warnings {
+        let label = if warning.incomplete {
+            "incomplete"
+        } else {
+            "note"
+        };
+        let _ = writeln!(
+            out,
+            "{} {} [{}]",
+            style.warning(&format!("{label}:")),
+            warning.message,
+            warning.code
+        );
+    }
+    out
+}
+
+pub fn error(message: &str, style: Style) -> String {
+    let red = anstyle::Style::new()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()))
+        .bold();
+    format!("{} {message}\n", style.paint("portcheck: error:", red))
+}

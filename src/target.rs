@@ -1,0 +1,271 @@
+//! Parsing `who` targets: `PORT`, `LOW-HIGH`, `ADDRESS:PORT`, `[IPV6]:PORT`,
+//! and an address alone (every port on it).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+
+use crate::error::Error;
+use crate::model::Socket;
+
+/// An inclusive range of ports, never reversed, never including port 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PortRange {
+    pub low: u16,
+    pub high: u16,
+}
+
+impl PortRange {
+    pub fn single(port: u16) -> PortRange {
+        PortRange {
+            low: port,
+            high: port,
+        }
+    }
+
+    pub fn contains(self, port: u16) -> bool {
+        (self.low..=self.high).contains(&port)
+    }
+
+    pub fn as_range(self) -> RangeInclusive<u16> {
+        self.low..=self.high
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.low == self.high {
+            write!(f, "{}", self.low)
+        } else {
+            write!(f, "{}-{}", self.low, self.high)
+        }
+    }
+}
+
+/// One thing the user asked about. `address: None` means any address;
+/// `ports: None` means every port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub text: String,
+    pub address: Option<IpAddr>,
+    pub interface: Option<String>,
+    pub ports: Option<PortRange>,
+}
+
+impl Target {
+    /// Whether `socket` is one this target asks about: its local port is in
+    /// range and its bound address covers the address asked for (so
+    /// `127.0.0.1:8000` also finds `0.0.0.0:8000` and a dual-stack `[::]:8000`,
+    /// the sockets a bind there would meet).
+    pub fn matches(&self, socket: &Socket) -> bool {
+        if let Some(ports) = self.ports
+            && !ports.contains(socket.local_port)
+        {
+            return false;
+        }
+        if let Some(interface) = &self.interface
+            && socket
+                .interface
+                .as_deref()
+                .is_some_and(|bound| bound != interface)
+        {
+            return false;
+        }
+        match self.address {
+            None => true,
+            Some(address) => socket.covers(address),
+        }
+    }
+}
+
+/// Parses one target as typed on the command line.
+pub fn parse_target(text: &str) -> Result<Target, Error> {
+    let bad = |why: String| Error::BadTarget {
+        target: text.to_owned(),
+        why,
+    };
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(bad("it is empty".into()));
+    }
+
+    let (address_part, port_part) = split_address_port(trimmed).map_err(bad)?;
+    let (address, interface) = match address_part {
+        None => (None, None),
+        Some(part) => {
+            let (address, interface) = parse_address(part).map_err(bad)?;
+            (address, interface)
+        }
+    };
+    let ports = match port_part {
+        None => None,
+        Some(part) => Some(parse_port_range(part).map_err(bad)?),
+    };
+    Ok(Target {
+        text: text.to_owned(),
+        address,
+        interface,
+        ports,
+    })
+}
+
+/// Splits `text` into an optional address part and an optional port part.
+fn split_address_port(text: &str) -> Result<(Option<&str>, Option<&str>), String> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let Some((address, after)) = rest.split_once(']') else {
+            return Err("missing ']' after the IPv6 address".into());
+        };
+        return match after {
+            "" => Ok((Some(address), None)),
+            _ => match after.strip_prefix(':') {
+                Some(port) => Ok((Some(address), Some(port))),
+                None => Err(format!("expected ':PORT' after ']', found '{after}'")),
+            },
+        };
+    }
+    if text.contains(']') {
+        return Err("']' without a matching '['".into());
+    }
+    match text.matches(':').count() {
+        // `8000`, `8000-8100`, or a bare IPv4 address.
+        0 => {
+            if text.contains('.') {
+                Ok((Some(text), None))
+            } else {
+                Ok((None, Some(text)))
+            }
+        }
+        // `ADDRESS:PORT`, `:PORT` (Go's form) and `*:PORT` (lsof's).
+        1 => {
+            let (address, port) = text.split_once(':').unwrap_or((text, ""));
+            let address = match address {
+                "" | "*" => None,
+                other => Some(other),
+            };
+            Ok((address, Some(port)))
+        }
+        // Several colons: an IPv6 address without a port. A port must be
+        // written `[addr]:port`, as in a URL.
+        _ => Ok((Some(text), None)),
+    }
+}
+
+fn parse_address(text: &str) -> Result<(Option<IpAddr>, Option<String>), String> {
+    let (address, interface) = match text.split_once('%') {
+        Some((address, interface)) if !interface.is_empty() => {
+            (address, Some(interface.to_owned()))
+        }
+        Some(_) => return Err(format!("'{text}' has an empty interface after '%'")),
+        None => (text, None),
+    };
+    if address == "*" {
+        return Ok((None, interface));
+    }
+    match address.parse::<IpAddr>() {
+        Ok(parsed) => Ok((Some(parsed), interface)),
+        Err(_) => Err(format!(
+            "'{address}' is not an IP address (names are resolved by `portcheck resolve`)"
+        )),
+    }
+}
+
+/// Parses `PORT` or `LOW-HIGH`.
+pub fn parse_port_range(text: &str) -> Result<PortRange, String> {
+    match text.split_once('-') {
+        Some((low, high)) => {
+            let low = parse_port(low)?;
+            let high = parse_port(high)?;
+            if low > high {
+                return Err(format!(
+                    "the range {low}-{high} is reversed; write {high}-{low}"
+                ));
+            }
+            Ok(PortRange { low, high })
+        }
+        None => parse_port(text).map(PortRange::single),
+    }
+}
+
+fn parse_port(text: &str) -> Result<u16, String> {
+    if text.is_empty() {
+        return Err("the port is missing".into());
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("'{text}' is not a port number"));
+    }
+    match text.parse::<u32>() {
+        Ok(0) => Err("port 0 is never held: the kernel picks a port for it".into()),
+        Ok(port) => {
+            u16::try_from(port).map_err(|_| format!("port {port} is out of range (1-65535)"))
+        }
+        Err(_) => Err(format!("port {text} is out of range (1-65535)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> Target {
+        match parse_target(text) {
+            Ok(target) => target,
+            Err(error) => panic!("{text}: {error}"),
+        }
+    }
+
+    fn err(text: &str) -> String {
+        match parse_target(text) {
+            Ok(target) => panic!("{text} parsed as {target:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn accepts_every_documented_form() {
+        assert_eq!(ok("8000").ports, Some(PortRange::single(8000)));
+        assert_eq!(ok("8000").address, None);
+        assert_eq!(
+            ok("8000-8100").ports,
+            Some(PortRange {
+                low: 8000,
+                high: 8100
+            })
+        );
+        let t = ok("127.0.0.1:8000");
+        assert_eq!(t.address, Some("127.0.0.1".parse().expect("addr")));
+        assert_eq!(t.ports, Some(PortRange::single(8000)));
+        let t = ok("[::1]:8000");
+        assert_eq!(t.address, Some("::1".parse().expect("addr")));
+        let t = ok("127.0.0.1");
+        assert_eq!(t.ports, None);
+        let t = ok("::1");
+        assert_eq!(t.address, Some("::1".parse().expect("addr")));
+        assert_eq!(t.ports, None);
+        assert_eq!(ok("[::]").ports, None);
+        assert_eq!(ok(":8080").address, None);
+        assert_eq!(ok("*:8080").ports, Some(PortRange::single(8080)));
+        let t = ok("[fe80::1%eth0]:22");
+        assert_eq!(t.interface.as_deref(), Some("eth0"));
+        assert_eq!(
+            ok("[::ffff:127.0.0.1]:80").address,
+            Some("::ffff:127.0.0.1".parse().expect("addr"))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_input_naming_the_bad_part() {
+        assert!(err("70000").contains("70000 is out of range"));
+        assert!(err("99999999999999999999").contains("out of range"));
+        assert!(err("abc").contains("'abc' is not a port"));
+        assert!(err("80-20").contains("reversed"));
+        assert!(err("1.2.3.4.5:80").contains("'1.2.3.4.5' is not an IP address"));
+        assert!(err("[::1:80").contains("missing ']'"));
+        assert!(err("::1]:80").contains("']'"));
+        assert!(err("0").contains("port 0"));
+        assert!(err("").contains("empty"));
+        assert!(err("127.0.0.1:").contains("missing"));
+        assert!(err("[::1]80").contains("expected ':PORT'"));
+        assert!(err("-5").contains("missing"));
+        assert!(err("localhost:80").contains("not an IP address"));
+    }
+}

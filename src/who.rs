@@ -1,0 +1,194 @@
+//! `portcheck who`: gather the socket table, select what was asked, describe
+//! the owners, and hand a result to a renderer.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use crate::cli::WhoConfig;
+use crate::error::Error;
+use crate::model::{Socket, State, canonical};
+use crate::sockets::{self, DumpRequest, SocketSource};
+use crate::target::{PortRange, Target};
+use crate::warning::Warning;
+
+#[derive(Debug, Clone)]
+pub struct WhoResult {
+    pub config: WhoConfig,
+    /// The sockets listed, in the contract's deterministic order.
+    pub sockets: Vec<Socket>,
+    /// Matching sockets not listed (connections, TIME_WAIT without `--all`),
+    /// counted per state.
+    pub unlisted: BTreeMap<State, usize>,
+    pub warnings: Vec<Warning>,
+}
+
+impl WhoResult {
+    /// Something holds the port: a listed socket or a counted one (a
+    /// TIME_WAIT still blocks a bind without SO_REUSEADDR).
+    pub fn matched(&self) -> bool {
+        !self.sockets.is_empty() || !self.unlisted.is_empty()
+    }
+
+    pub fn complete(&self) -> bool {
+        !self.warnings.iter().any(|w| w.incomplete)
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        // 1 says "nothing matched: the port is free".
+        i32::from(!self.matched())
+    }
+}
+
+pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, Error> {
+    let request = DumpRequest {
+        protocols: config.protocols.clone(),
+        families: config.families.clone(),
+        ports: kernel_port_filter(&config.targets),
+    };
+    let dumped = source.dump(&request)?;
+    let (mut listed, unlisted) = select(dumped, config);
+    let warnings = sockets::describe(&mut listed);
+    listed.sort_by(display_order);
+    Ok(WhoResult {
+        config: config.clone(),
+        sockets: listed,
+        unlisted,
+        warnings,
+    })
+}
+
+/// The port ranges the kernel may filter on: none (every port) when any
+/// target asks for every port on an address.
+fn kernel_port_filter(targets: &[Target]) -> Vec<PortRange> {
+    targets
+        .iter()
+        .map(|target| target.ports)
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default()
+}
+
+/// Splits the dump into the sockets to list and per-state counts of the
+/// rest. Pure: the table is whatever the source returned.
+pub fn select(dumped: Vec<Socket>, config: &WhoConfig) -> (Vec<Socket>, BTreeMap<State, usize>) {
+    let mut listed = Vec::new();
+    let mut unlisted = BTreeMap::new();
+    for socket in dumped {
+        let wanted_kind =
+            config.protocols.contains(&socket.protocol) && config.families.contains(&socket.family);
+        let asked = config.targets.is_empty() || config.targets.iter().any(|t| t.matches(&socket));
+        if !(wanted_kind && asked) {
+            continue;
+        }
+        if config.all || socket.holds_port_for_binding() {
+            listed.push(socket);
+        } else {
+            *unlisted.entry(socket.state).or_insert(0) += 1;
+        }
+    }
+    (listed, unlisted)
+}
+
+/// Port, then protocol, family, address (mapped addresses beside the IPv4
+/// address they stand for), device, state, peer, inode.
+pub fn display_order(a: &Socket, b: &Socket) -> Ordering {
+    a.local_port
+        .cmp(&b.local_port)
+        .then(a.protocol.cmp(&b.protocol))
+        .then(a.family.cmp(&b.family))
+        .then(canonical(a.local_address).cmp(&canonical(b.local_address)))
+        .then(a.local_address.cmp(&b.local_address))
+        .then(a.interface.cmp(&b.interface))
+        .then(a.state.cmp(&b.state))
+        .then(a.remote.cmp(&b.remote))
+        .then(a.inode.cmp(&b.inode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Family, Protocol};
+    use crate::target::parse_target;
+
+    fn sock(protocol: Protocol, address: &str, port: u16, state: State) -> Socket {
+        Socket::bare(protocol, address.parse().expect("addr"), port, state)
+    }
+
+    fn config(targets: &[&str], all: bool) -> WhoConfig {
+        WhoConfig {
+            targets: targets
+                .iter()
+                .map(|t| parse_target(t).expect("target"))
+                .collect(),
+            protocols: Protocol::ALL.to_vec(),
+            families: Family::ALL.to_vec(),
+            all,
+        }
+    }
+
+    fn table() -> Vec<Socket> {
+        let mut dual = sock(Protocol::Tcp, "::", 8000, State::Listen);
+        dual.v6only = Some(false);
+        vec![
+            sock(Protocol::Tcp, "127.0.0.1", 8000, State::Listen),
+            dual,
+            sock(Protocol::Tcp, "127.0.0.1", 8000, State::Established),
+            sock(Protocol::Tcp, "127.0.0.1", 8000, State::TimeWait),
+            sock(Protocol::Tcp, "127.0.0.1", 8000, State::TimeWait),
+            sock(Protocol::Udp, "0.0.0.0", 8000, State::Unconn),
+            sock(Protocol::Udp, "127.0.0.1", 9000, State::Established),
+            sock(Protocol::Tcp, "::1", 9000, State::Unconn),
+        ]
+    }
+
+    #[test]
+    fn default_lists_binding_holders_and_counts_the_rest() {
+        let (listed, unlisted) = select(table(), &config(&["8000"], false));
+        assert_eq!(listed.len(), 3);
+        assert_eq!(unlisted.get(&State::TimeWait), Some(&2));
+        assert_eq!(unlisted.get(&State::Established), Some(&1));
+    }
+
+    #[test]
+    fn all_lists_everything_matching() {
+        let (listed, unlisted) = select(table(), &config(&["8000"], true));
+        assert_eq!(listed.len(), 6);
+        assert!(unlisted.is_empty());
+    }
+
+    #[test]
+    fn an_address_target_finds_the_wildcards_that_cover_it() {
+        let (listed, _) = select(table(), &config(&["127.0.0.1:8000"], false));
+        let addresses: Vec<String> = listed.iter().map(|s| s.local_address.to_string()).collect();
+        assert_eq!(addresses, vec!["127.0.0.1", "::", "0.0.0.0"]);
+        let (listed, _) = select(table(), &config(&["[::1]:8000"], false));
+        assert_eq!(listed.len(), 1, "only the IPv6 wildcard covers ::1");
+    }
+
+    #[test]
+    fn udp_is_always_listed_and_address_alone_means_every_port() {
+        let (listed, _) = select(table(), &config(&["127.0.0.1"], false));
+        assert!(
+            listed
+                .iter()
+                .any(|s| s.protocol == Protocol::Udp && s.local_port == 9000)
+        );
+    }
+
+    #[test]
+    fn no_port_anywhere_disables_the_kernel_filter() {
+        let c = config(&["8000", "127.0.0.1"], false);
+        assert!(kernel_port_filter(&c.targets).is_empty());
+        let c = config(&["8000", "9000-9001"], false);
+        assert_eq!(kernel_port_filter(&c.targets).len(), 2);
+    }
+
+    #[test]
+    fn order_is_deterministic() {
+        let mut a = table();
+        let mut b = table();
+        b.reverse();
+        a.sort_by(display_order);
+        b.sort_by(display_order);
+        assert_eq!(a, b);
+    }
+}
