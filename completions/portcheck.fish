@@ -1,0 +1,47 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_portcheck_global_optspecs
+    string join \n json color= h/help V/version
+end
+
+function __fish_portcheck_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_portcheck_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_portcheck_using_subcommand
+    set -l cmd (__fish_portcheck_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c portcheck -n "__fish_portcheck_needs_command" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c portcheck -n "__fish_portcheck_needs_command" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+complete -c portcheck -n "__fish_portcheck_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portcheck -n "__fish_portcheck_needs_command" -s V -l version -d 'Print version'
+complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "who" -d 'List the sockets that hold a port, with every owning process'
+complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s t -l tcp -d 'TCP sockets only (default: TCP and UDP)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s u -l udp -d 'UDP sockets only (default: TCP and UDP)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s 4 -l ipv4 -d 'IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s 6 -l ipv6 -d 'IPv6 sockets only'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s a -l all -d 'List every state: connections and TIME_WAIT too'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s V -l version -d 'Print version'
+complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who help" -f -a "who" -d 'List the sockets that hold a port, with every owning process'
+complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

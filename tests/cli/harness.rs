@@ -1,0 +1,1 @@
+//! Helpers: private network namespaces, socket holders, running portcheck.

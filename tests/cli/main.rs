@@ -1,0 +1,9 @@
+//! Integration tests: real sockets in private network namespaces, checked
+//! against what the `portcheck` binary reports.
+
+// Tests fork socket holders and drop privileges through raw libc calls.
+#![allow(unsafe_code)]
+
+mod generated;
+mod harness;
+mod who;

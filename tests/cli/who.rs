@@ -1,0 +1,1 @@
+//! `portcheck who` against real sockets.
