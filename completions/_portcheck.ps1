@@ -28,6 +28,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('who', 'who', [CompletionResultType]::ParameterValue, 'List the sockets that hold a port, with every owning process')
+            [CompletionResult]::new('try', 'try', [CompletionResultType]::ParameterValue, 'Predict whether binds succeed and why not, then confirm with a safe trial')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -50,12 +51,37 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'portcheck;try' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read candidates from PLAN, one per line (''#'' comments; ''-'' for stdin)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP candidates (the default)')
+            [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP candidates (the default)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP candidates unless a candidate says tcp:')
+            [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'UDP candidates unless a candidate says tcp:')
+            [CompletionResult]::new('--v6only', '--v6only', [CompletionResultType]::ParameterName, 'Set IPV6_V6ONLY on IPv6 candidates')
+            [CompletionResult]::new('--dual-stack', '--dual-stack', [CompletionResultType]::ParameterName, 'Clear IPV6_V6ONLY on IPv6 candidates ([::] also takes IPv4)')
+            [CompletionResult]::new('--reuseaddr', '--reuseaddr', [CompletionResultType]::ParameterName, 'Set SO_REUSEADDR (the TCP default)')
+            [CompletionResult]::new('--no-reuseaddr', '--no-reuseaddr', [CompletionResultType]::ParameterName, 'Do not set SO_REUSEADDR')
+            [CompletionResult]::new('--reuseport', '--reuseport', [CompletionResultType]::ParameterName, 'Set SO_REUSEPORT')
+            [CompletionResult]::new('--no-listen', '--no-listen', [CompletionResultType]::ParameterName, 'Bind only; do not listen')
+            [CompletionResult]::new('--no-trial', '--no-trial', [CompletionResultType]::ParameterName, 'Predict only; make no real bind')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'portcheck;help' {
             [CompletionResult]::new('who', 'who', [CompletionResultType]::ParameterValue, 'List the sockets that hold a port, with every owning process')
+            [CompletionResult]::new('try', 'try', [CompletionResultType]::ParameterValue, 'Predict whether binds succeed and why not, then confirm with a safe trial')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'portcheck;help;who' {
+            break
+        }
+        'portcheck;help;try' {
             break
         }
         'portcheck;help;help' {

@@ -19,11 +19,17 @@ _portcheck() {
             portcheck,help)
                 cmd="portcheck__subcmd__help"
                 ;;
+            portcheck,try)
+                cmd="portcheck__subcmd__try"
+                ;;
             portcheck,who)
                 cmd="portcheck__subcmd__who"
                 ;;
             portcheck__subcmd__help,help)
                 cmd="portcheck__subcmd__help__subcmd__help"
+                ;;
+            portcheck__subcmd__help,try)
+                cmd="portcheck__subcmd__help__subcmd__try"
                 ;;
             portcheck__subcmd__help,who)
                 cmd="portcheck__subcmd__help__subcmd__who"
@@ -35,7 +41,7 @@ _portcheck() {
 
     case "${cmd}" in
         portcheck)
-            opts="-h -V --json --color --help --version who help"
+            opts="-h -V --json --color --help --version who try help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -53,7 +59,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__help)
-            opts="who help"
+            opts="who try help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -80,6 +86,20 @@ _portcheck() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portcheck__subcmd__help__subcmd__try)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portcheck__subcmd__help__subcmd__who)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -87,6 +107,28 @@ _portcheck() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portcheck__subcmd__try)
+            opts="-t -u -h -V --file --tcp --udp --v6only --dual-stack --reuseaddr --no-reuseaddr --reuseport --no-listen --no-trial --json --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -25,6 +25,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand who 'List the sockets that hold a port, with every owning process'
+            cand try 'Predict whether binds succeed and why not, then confirm with a safe trial'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;who'= {
@@ -45,11 +46,34 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'portcheck;try'= {
+            cand --file 'Read candidates from PLAN, one per line (''#'' comments; ''-'' for stdin)'
+            cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand -t 'TCP candidates (the default)'
+            cand --tcp 'TCP candidates (the default)'
+            cand -u 'UDP candidates unless a candidate says tcp:'
+            cand --udp 'UDP candidates unless a candidate says tcp:'
+            cand --v6only 'Set IPV6_V6ONLY on IPv6 candidates'
+            cand --dual-stack 'Clear IPV6_V6ONLY on IPv6 candidates ([::] also takes IPv4)'
+            cand --reuseaddr 'Set SO_REUSEADDR (the TCP default)'
+            cand --no-reuseaddr 'Do not set SO_REUSEADDR'
+            cand --reuseport 'Set SO_REUSEPORT'
+            cand --no-listen 'Bind only; do not listen'
+            cand --no-trial 'Predict only; make no real bind'
+            cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'portcheck;help'= {
             cand who 'List the sockets that hold a port, with every owning process'
+            cand try 'Predict whether binds succeed and why not, then confirm with a safe trial'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;help;who'= {
+        }
+        &'portcheck;help;try'= {
         }
         &'portcheck;help;help'= {
         }

@@ -5,6 +5,10 @@ use std::io::IsTerminal;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use std::path::PathBuf;
+
+use crate::bind::TryConfig;
+use crate::bind::candidate::{OptionChoices, parse_candidate, parse_plan};
 use crate::error::Error;
 use crate::model::{Family, Protocol};
 use crate::target::{Target, parse_target};
@@ -82,6 +86,43 @@ Examples:
 Exit codes: 0 at least one socket matched, 1 nothing matched (the port is free), 2 error."
     )]
     Who(WhoArgs),
+
+    /// Predict whether binds succeed and why not, then confirm with a safe trial.
+    #[command(
+        long_about = "\
+Predict whether binds succeed and why not, then confirm with a safe trial.
+
+Each CANDIDATE is [tcp:|udp:]ADDRESS:PORT[/OPTION[,OPTION]...], OPTION one of \
+v6only, dualstack, reuseaddr, noreuseaddr, reuseport, listen, nolisten, \
+freebind, device=IFNAME. IPv6 addresses are written in brackets ([::]:443); \
+':8080' means [::]:8080, as in Go and Node. A name such as localhost is \
+refused: resolve it first (portcheck resolve) and try its addresses.
+
+Candidates form a plan, as one program would open them: every candidate is \
+bound in order and kept, then the listening ones listen in order. So a later \
+candidate meets the live sockets and every earlier candidate, and two \
+candidates that share an address through SO_REUSEADDR fail at listen.
+
+Defaults mirror a typical server runtime on Linux: TCP sets SO_REUSEADDR and \
+listens, UDP sets neither; IPV6_V6ONLY follows net.ipv6.bindv6only. Flags \
+change the default for every candidate; options on a candidate win.
+
+The trial makes the same binds for real and closes them at once. It never \
+takes traffic meant for a live service: listen() is not tried where a live \
+socket overlaps the candidate, a UDP bind is not tried where it would share a \
+live port, and every trial socket drops all packets. trial.skipped says why a \
+step was not tried.",
+        after_long_help = crate::bind::rules::RULES_HELP,
+        after_help = "\
+Examples:
+  portcheck try '[::]:443' 0.0.0.0:443
+  portcheck try '[::]:443/v6only' 0.0.0.0:443
+  portcheck try udp:0.0.0.0:5353/reuseaddr --json
+  portcheck try --file plan.txt --no-trial
+
+Exit codes: 0 every candidate binds, 1 some candidate would fail (or depends on what could not be read), 2 error."
+    )]
+    Try(TryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +152,53 @@ pub struct WhoArgs {
     pub all: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct TryArgs {
+    /// [tcp:|udp:]ADDRESS:PORT[/OPTION,...], e.g. '[::]:443/v6only'.
+    #[arg(value_name = "CANDIDATE")]
+    pub candidates: Vec<String>,
+
+    /// Read candidates from PLAN, one per line ('#' comments; '-' for stdin).
+    #[arg(long, value_name = "PLAN")]
+    pub file: Option<PathBuf>,
+
+    /// TCP candidates (the default).
+    #[arg(short = 't', long, conflicts_with = "udp")]
+    pub tcp: bool,
+
+    /// UDP candidates unless a candidate says tcp:.
+    #[arg(short = 'u', long)]
+    pub udp: bool,
+
+    /// Set IPV6_V6ONLY on IPv6 candidates.
+    #[arg(long, conflicts_with = "dual_stack")]
+    pub v6only: bool,
+
+    /// Clear IPV6_V6ONLY on IPv6 candidates ([::] also takes IPv4).
+    #[arg(long)]
+    pub dual_stack: bool,
+
+    /// Set SO_REUSEADDR (the TCP default).
+    #[arg(long, conflicts_with = "no_reuseaddr")]
+    pub reuseaddr: bool,
+
+    /// Do not set SO_REUSEADDR.
+    #[arg(long)]
+    pub no_reuseaddr: bool,
+
+    /// Set SO_REUSEPORT.
+    #[arg(long)]
+    pub reuseport: bool,
+
+    /// Bind only; do not listen.
+    #[arg(long)]
+    pub no_listen: bool,
+
+    /// Predict only; make no real bind.
+    #[arg(long)]
+    pub no_trial: bool,
+}
+
 /// The clap command, for parsing and for generating man pages and
 /// completions from the same definition.
 pub fn command() -> clap::Command {
@@ -128,14 +216,7 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandConfig {
     Who(WhoConfig),
-}
-
-impl CommandConfig {
-    pub fn name(&self) -> &'static str {
-        match self {
-            CommandConfig::Who(_) => "who",
-        }
-    }
+    Try(TryConfig),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +233,7 @@ impl Cli {
     pub fn command_name(&self) -> &'static str {
         match self.command {
             CommandArgs::Who(_) => "who",
+            CommandArgs::Try(_) => "try",
         }
     }
 
@@ -159,6 +241,7 @@ impl Cli {
         let color = resolve_color(self.color);
         let command = match self.command {
             CommandArgs::Who(args) => CommandConfig::Who(who_config(&args)?),
+            CommandArgs::Try(args) => CommandConfig::Try(try_config(&args)?),
         };
         Ok(Config {
             json: self.json,
@@ -185,6 +268,54 @@ fn who_config(args: &WhoArgs) -> Result<WhoConfig, Error> {
             &Family::ALL,
         ),
         all: args.all,
+    })
+}
+
+fn try_config(args: &TryArgs) -> Result<TryConfig, Error> {
+    let mut specs = args
+        .candidates
+        .iter()
+        .map(|text| parse_candidate(text, "candidate"))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(path) = &args.file {
+        let name = path.display().to_string();
+        let text = if name == "-" {
+            std::io::read_to_string(std::io::stdin())
+                .map_err(|e| Error::io("reading the plan from stdin", e))?
+        } else {
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::io(format!("reading the plan {name}"), e))?
+        };
+        specs.extend(parse_plan(&text, &name)?);
+    }
+    if specs.is_empty() {
+        return Err(Error::NoCandidates);
+    }
+    let flag = |on: bool, off: bool| {
+        if on {
+            Some(true)
+        } else if off {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    Ok(TryConfig {
+        specs,
+        defaults: OptionChoices {
+            v6only: flag(args.v6only, args.dual_stack),
+            reuseaddr: flag(args.reuseaddr, args.no_reuseaddr),
+            reuseport: args.reuseport.then_some(true),
+            listen: args.no_listen.then_some(false),
+            freebind: None,
+            device: None,
+        },
+        default_protocol: if args.udp {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        },
+        trial: !args.no_trial,
     })
 }
 

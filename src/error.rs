@@ -8,6 +8,19 @@ pub enum Error {
     #[error("bad target '{target}': {why}")]
     BadTarget { target: String, why: String },
 
+    #[error("bad {context} '{candidate}': {why}")]
+    BadCandidate {
+        context: String,
+        candidate: String,
+        why: String,
+    },
+
+    #[error("the plan {0} has no candidates (one ADDRESS:PORT per line; '#' starts a comment)")]
+    EmptyPlan(String),
+
+    #[error("nothing to try: give a candidate such as 0.0.0.0:8080 or --file PLAN")]
+    NoCandidates,
+
     #[error("reading the socket table over netlink (sock_diag) failed: {0}")]
     Netlink(String),
 
@@ -27,6 +40,9 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::BadTarget { .. } => "bad_target",
+            Error::BadCandidate { .. } => "bad_candidate",
+            Error::EmptyPlan(_) => "empty_plan",
+            Error::NoCandidates => "no_candidates",
             Error::Netlink(_) => "netlink_failed",
             Error::Io { .. } => "io_error",
             Error::Unsupported(_) => "unsupported",

@@ -4,6 +4,7 @@
 //! [`cli::Config`], run one command (gather facts, decide), and render its
 //! [`report::Report`] as a table or as JSON.
 
+pub mod bind;
 pub mod cli;
 pub mod error;
 pub mod model;
@@ -78,6 +79,10 @@ fn execute(config: &Config) -> Result<Report, Error> {
         CommandConfig::Who(who_config) => {
             let source = sockets::source_from_env()?;
             who::run(who_config, source.as_ref()).map(Report::Who)
+        }
+        CommandConfig::Try(try_config) => {
+            let source = sockets::source_from_env()?;
+            bind::run(try_config, source.as_ref()).map(Report::Try)
         }
     }
 }

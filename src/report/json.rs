@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{OwnerGap, Process, Socket};
+use crate::bind::rules::{Errno, Holder, Stage};
+use crate::bind::trial::Skip;
+use crate::bind::{Outcome, TryResult};
+use crate::model::{Family, OwnerGap, Process, Socket};
 use crate::warning::Warning;
 use crate::who::WhoResult;
 
@@ -179,5 +182,163 @@ pub fn to_string<T: Serialize>(document: &T) -> String {
         Err(error) => format!(
             "{{\"schema_version\":1,\"command\":\"internal\",\"error\":{{\"code\":\"serialize_failed\",\"message\":\"{error}\"}}}}\n"
         ),
+    }
+}
+
+#[derive(Serialize)]
+pub struct OptionsDoc {
+    pub v6only: bool,
+    pub reuseaddr: bool,
+    pub reuseport: bool,
+    pub listen: bool,
+    pub freebind: bool,
+    pub device: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ConflictDoc {
+    /// The index of an earlier candidate, or null for a live socket.
+    pub candidate: Option<usize>,
+    pub socket: Option<SocketDoc>,
+    /// False when the conflict depends on a fact that could not be read.
+    pub certain: bool,
+    /// The holder's facts it depends on: `reuseaddr`, `reuseport`, `uid`, `v6only`.
+    pub depends_on: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct PredictionDoc {
+    pub ok: Option<bool>,
+    pub error: Option<&'static str>,
+    pub stage: Option<&'static str>,
+    pub rule: &'static str,
+    pub message: String,
+    pub conflicts: Vec<ConflictDoc>,
+}
+
+#[derive(Serialize)]
+pub struct TrialDoc {
+    pub performed: bool,
+    pub ok: Option<bool>,
+    pub error: Option<String>,
+    pub stage: Option<&'static str>,
+    pub skipped: Option<&'static str>,
+    /// Whether listen() was tried (a bound-only trial when false).
+    pub listen_tried: bool,
+}
+
+#[derive(Serialize)]
+pub struct CandidateDoc {
+    pub index: usize,
+    pub text: String,
+    pub protocol: &'static str,
+    pub family: &'static str,
+    pub address: String,
+    pub port: u16,
+    pub options: OptionsDoc,
+    pub prediction: PredictionDoc,
+    pub trial: TrialDoc,
+    pub agree: Option<bool>,
+}
+
+#[derive(Serialize)]
+pub struct AssumedDoc {
+    pub euid: u32,
+    pub can_bind_privileged: bool,
+    pub unprivileged_port_start: u16,
+    pub bindv6only: bool,
+    pub ipv4_nonlocal_bind: bool,
+    pub ipv6_nonlocal_bind: bool,
+}
+
+#[derive(Serialize)]
+pub struct TryDoc {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub complete: bool,
+    pub warnings: Vec<WarningDoc>,
+    pub ok: bool,
+    /// What the prediction assumed about this process and host.
+    pub assumed: AssumedDoc,
+    pub candidates: Vec<CandidateDoc>,
+}
+
+impl From<&TryResult> for TryDoc {
+    fn from(result: &TryResult) -> Self {
+        let host = &result.host;
+        TryDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "try",
+            complete: result.complete(),
+            warnings: result.warnings.iter().map(WarningDoc::from).collect(),
+            ok: result.ok(),
+            assumed: AssumedDoc {
+                euid: host.euid,
+                can_bind_privileged: host.can_bind_privileged,
+                unprivileged_port_start: host.unprivileged_port_start,
+                bindv6only: result.bindv6only,
+                ipv4_nonlocal_bind: host.ipv4_nonlocal_bind,
+                ipv6_nonlocal_bind: host.ipv6_nonlocal_bind,
+            },
+            candidates: result
+                .outcomes
+                .iter()
+                .map(|outcome| candidate_doc(outcome, &result.live))
+                .collect(),
+        }
+    }
+}
+
+fn candidate_doc(outcome: &Outcome, live: &[Socket]) -> CandidateDoc {
+    let candidate = &outcome.candidate;
+    let verdict = &outcome.verdict;
+    let options = &candidate.options;
+    CandidateDoc {
+        index: candidate.index,
+        text: candidate.text.clone(),
+        protocol: candidate.protocol.name(),
+        family: Family::of(candidate.address).name(),
+        address: candidate.address.to_string(),
+        port: candidate.port,
+        options: OptionsDoc {
+            v6only: options.v6only,
+            reuseaddr: options.reuseaddr,
+            reuseport: options.reuseport,
+            listen: options.listen,
+            freebind: options.freebind,
+            device: candidate.device().map(str::to_owned),
+        },
+        prediction: PredictionDoc {
+            ok: verdict.ok,
+            error: verdict.error.map(Errno::name),
+            stage: verdict.stage.map(Stage::name),
+            rule: verdict.rule,
+            message: outcome.message.clone(),
+            conflicts: verdict
+                .conflicts
+                .iter()
+                .map(|conflict| {
+                    let (candidate, socket) = match conflict.holder {
+                        Holder::Candidate(index) => (Some(index), None),
+                        Holder::Live(index) => (None, live.get(index).map(SocketDoc::from)),
+                    };
+                    ConflictDoc {
+                        candidate,
+                        socket,
+                        certain: conflict.certain,
+                        depends_on: conflict.unknown.clone(),
+                    }
+                })
+                .collect(),
+        },
+        trial: TrialDoc {
+            performed: outcome.trial.performed,
+            ok: outcome.trial.ok,
+            error: outcome.trial.error.clone(),
+            stage: outcome.trial.stage.map(Stage::name),
+            skipped: outcome.trial.skipped.map(Skip::code),
+            listen_tried: outcome.trial.listen_tried,
+        },
+        agree: outcome.agree,
     }
 }

@@ -37,7 +37,13 @@ fn man_pages() -> BTreeMap<String, Vec<u8>> {
 
 fn completions() -> BTreeMap<String, Vec<u8>> {
     let mut scripts = BTreeMap::new();
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Elvish, Shell::PowerShell] {
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::Elvish,
+        Shell::PowerShell,
+    ] {
         let mut command = portcheck::cli::command();
         let mut script = Vec::new();
         clap_complete::generate(shell, &mut command, "portcheck", &mut script);

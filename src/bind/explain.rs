@@ -1,0 +1,167 @@
+//! Sentences a person understands, from the model's verdicts.
+
+use std::fmt::Write as _;
+
+use super::candidate::Candidate;
+use super::rules::{Conflict, Holder, Host, NotShared, Overlap, Verdict};
+use crate::model::{Socket, State, endpoint};
+use crate::warning::counted;
+
+/// Who holds a live socket, in words: `nginx (pid 812)`, `a TIME_WAIT
+/// entry`, `uid 1000 (owner unreadable)`.
+pub fn holder_name(socket: &Socket) -> String {
+    if socket.state == State::TimeWait {
+        return "a TIME_WAIT entry (no process)".into();
+    }
+    match socket.processes.as_slice() {
+        [] => match socket.uid {
+            Some(uid) => format!(
+                "{} (owner not visible)",
+                socket.user.clone().unwrap_or_else(|| format!("uid {uid}"))
+            ),
+            None => "an owner that cannot be seen".into(),
+        },
+        [one] => format!("{} (pid {})", one.name.as_deref().unwrap_or("?"), one.pid),
+        many => {
+            let pids: Vec<String> = many.iter().map(|p| p.pid.to_string()).collect();
+            format!(
+                "{} (pids {})",
+                many[0].name.as_deref().unwrap_or("?"),
+                pids.join(", ")
+            )
+        }
+    }
+}
+
+fn describe_holder(holder: Holder, live: &[Socket], candidates: &[Candidate]) -> (String, String) {
+    match holder {
+        Holder::Live(index) => live.get(index).map_or_else(
+            || ("?".into(), "?".into()),
+            |s| {
+                (
+                    endpoint(s.local_address, s.local_port, s.interface.as_deref()),
+                    format!("held by {}", holder_name(s)),
+                )
+            },
+        ),
+        Holder::Candidate(index) => candidates.get(index).map_or_else(
+            || ("?".into(), "?".into()),
+            |c| {
+                (
+                    c.endpoint(),
+                    format!("taken by candidate #{index} of this plan"),
+                )
+            },
+        ),
+    }
+}
+
+/// The sentence for one verdict.
+pub fn message(
+    verdict: &Verdict,
+    candidate: &Candidate,
+    host: &Host,
+    live: &[Socket],
+    candidates: &[Candidate],
+) -> String {
+    let me = candidate.endpoint();
+    match verdict.rule {
+        "port_unused" => format!(
+            "nothing holds {} port {}",
+            candidate.protocol.name(),
+            candidate.port
+        ),
+        "ephemeral_port" => "port 0: the kernel picks a free ephemeral port".into(),
+        "no_overlap" => format!(
+            "sockets hold port {}, but none overlaps {me}",
+            candidate.port
+        ),
+        "different_device" => format!(
+            "the sockets on port {} that overlap {me} are bound to other devices",
+            candidate.port
+        ),
+        "shared_reuseaddr" => format!(
+            "{me} shares the port: every overlapping socket set SO_REUSEADDR, as does this one, and none listens"
+        ),
+        "shared_reuseport" => format!("{me} joins a SO_REUSEPORT group of uid {}", host.euid),
+        "privileged_port" => format!(
+            "port {} is below net.ipv4.ip_unprivileged_port_start ({}) and this process (uid {}) lacks CAP_NET_BIND_SERVICE",
+            candidate.port, host.unprivileged_port_start, host.euid
+        ),
+        "address_not_local" => format!(
+            "{} is not an address of this host; IP_FREEBIND (option freebind) or the ip_nonlocal_bind sysctl would allow it",
+            candidate.address
+        ),
+        "mapped_address_on_v6only" => format!(
+            "{} is an IPv4-mapped address, which a socket with IPV6_V6ONLY cannot bind",
+            candidate.address
+        ),
+        "link_local_needs_scope" => format!(
+            "{} is link-local: name the interface ([{}%eth0]) or set device=",
+            candidate.address, candidate.address
+        ),
+        "tcp_multicast" => format!(
+            "TCP cannot bind the multicast address {}",
+            candidate.address
+        ),
+        _ => conflict_message(verdict, candidate, live, candidates),
+    }
+}
+
+fn conflict_message(
+    verdict: &Verdict,
+    candidate: &Candidate,
+    live: &[Socket],
+    candidates: &[Candidate],
+) -> String {
+    let Some(first) = verdict.conflicts.first() else {
+        return verdict.rule.replace('_', " ");
+    };
+    let me = candidate.endpoint();
+    let (them, held) = describe_holder(first.holder, live, candidates);
+    let overlap = match first.overlap {
+        Overlap::SameAddress => format!("{them} is {held}"),
+        Overlap::HolderWildcard => format!("{me} is covered by {them}, {held}"),
+        Overlap::CandidateWildcard => format!("{me} covers {them}, {held}"),
+        Overlap::CandidateDualStack => {
+            format!("{me} without IPV6_V6ONLY also takes IPv4, and {them} is {held}")
+        }
+        Overlap::HolderDualStack => {
+            format!("{them} ({held}) has no IPV6_V6ONLY, so it also takes IPv4 and covers {me}")
+        }
+        Overlap::Mapped => format!("{me} binds as IPv4, and {them} is {held}"),
+    };
+    let why = sharing_reason(first);
+    let mut sentence = format!("{overlap}; {why}");
+    if verdict.ok.is_none() {
+        let _ = write!(
+            sentence,
+            "; it depends on the holder's {}, which could not be read",
+            first.unknown.join(" and ")
+        );
+    }
+    let more = verdict.conflicts.len() - 1;
+    if more > 0 {
+        let _ = write!(
+            sentence,
+            " (and {})",
+            counted(more, "more conflicting socket", "more conflicting sockets")
+        );
+    }
+    sentence
+}
+
+fn sharing_reason(conflict: &Conflict) -> &'static str {
+    match conflict.why {
+        NotShared::MissingReuse => {
+            "sharing needs SO_REUSEADDR on both with no listener, or SO_REUSEPORT on both under one uid"
+        }
+        NotShared::HolderListens => "SO_REUSEADDR never shares a port with a listening socket",
+        NotShared::ReuseportOtherUid => {
+            "both set SO_REUSEPORT, but a reuseport group needs one effective uid"
+        }
+        NotShared::TimeWait => {
+            "a TIME_WAIT entry yields only when both it and the new socket have SO_REUSEADDR"
+        }
+    }
+}

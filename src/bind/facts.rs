@@ -1,0 +1,135 @@
+//! Gathering what the bind model needs: who we are, the sysctls that
+//! change bind(), which addresses are local, and the live bind table of the
+//! candidates' ports.
+
+use std::fs;
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+
+use socket2::{Domain, Socket as RawSocket, Type};
+
+use super::candidate::Candidate;
+use super::rules::{Host, Tri};
+use crate::error::Error;
+use crate::model::{Family, Protocol, Socket, State};
+use crate::sockets::{self, DumpRequest, SocketSource};
+use crate::target::PortRange;
+use crate::warning::Warning;
+
+/// CAP_NET_BIND_SERVICE, bit 10 of the capability sets.
+const CAP_NET_BIND_SERVICE: u32 = 10;
+
+fn sysctl(path: &str) -> Option<String> {
+    fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+}
+
+fn sysctl_flag(path: &str) -> bool {
+    sysctl(path).is_some_and(|v| v != "0")
+}
+
+/// `net.ipv6.bindv6only`: the IPV6_V6ONLY a new IPv6 socket starts with.
+pub fn bindv6only() -> bool {
+    sysctl_flag("/proc/sys/net/ipv6/bindv6only")
+}
+
+pub fn host() -> Host {
+    let euid = rustix::process::geteuid().as_raw();
+    let can_bind_privileged = euid == 0 || has_effective_capability(CAP_NET_BIND_SERVICE);
+    Host {
+        euid,
+        can_bind_privileged,
+        unprivileged_port_start: sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1024),
+        ipv4_nonlocal_bind: sysctl_flag("/proc/sys/net/ipv4/ip_nonlocal_bind"),
+        ipv6_nonlocal_bind: sysctl_flag("/proc/sys/net/ipv6/ip_nonlocal_bind"),
+    }
+}
+
+fn has_effective_capability(bit: u32) -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("CapEff:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        })
+        .is_some_and(|caps| caps & (1 << bit) != 0)
+}
+
+/// Whether the kernel takes the candidate's address as local (assigned,
+/// broadcast or multicast): asked of the kernel itself by binding a UDP
+/// socket to the address with port 0, which holds no port anyone asked for
+/// and receives nothing before it is closed.
+pub fn address_valid(candidate: &Candidate) -> Tri {
+    let address = match candidate.address {
+        // A mapped bind is checked as the IPv4 address it carries.
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
+    };
+    if address.is_unspecified() {
+        return Some(true);
+    }
+    let probe = RawSocket::new(
+        Domain::for_address(SocketAddr::new(address, 0)),
+        Type::DGRAM,
+        None,
+    )
+    .ok()?;
+    let scope_id = candidate
+        .device()
+        .and_then(|name| rustix::net::netdevice::name_to_index(&probe, name).ok())
+        .unwrap_or(0);
+    if let Some(device) = candidate.options.device.as_deref() {
+        // Without the right to bind a device the probe asks about every
+        // device, which can only say "local" more often.
+        let _ = probe.bind_device(Some(device.as_bytes()));
+    }
+    let target = match address {
+        IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, 0, 0, scope_id)),
+        IpAddr::V4(_) => SocketAddr::new(address, 0),
+    };
+    match probe.bind(&target.into()) {
+        Ok(()) => Some(true),
+        Err(error)
+            if error.raw_os_error() == Some(rustix::io::Errno::ADDRNOTAVAIL.raw_os_error()) =>
+        {
+            Some(false)
+        }
+        Err(_) => None,
+    }
+}
+
+/// The live sockets on the candidates' ports, every state, with owners and
+/// options: the bind table the candidates will meet.
+pub fn live_table(
+    source: &dyn SocketSource,
+    candidates: &[Candidate],
+) -> Result<(Vec<Socket>, Vec<Warning>), Error> {
+    let mut ports: Vec<PortRange> = candidates
+        .iter()
+        .filter(|c| c.port != 0)
+        .map(|c| PortRange::single(c.port))
+        .collect();
+    ports.sort();
+    ports.dedup();
+    let mut protocols: Vec<Protocol> = candidates.iter().map(|c| c.protocol).collect();
+    protocols.sort();
+    protocols.dedup();
+    if ports.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let request = DumpRequest {
+        protocols,
+        families: Family::ALL.to_vec(),
+        ports,
+    };
+    let mut live: Vec<Socket> = source
+        .dump(&request)?
+        .into_iter()
+        .filter(|s| s.state != State::SynRecv)
+        .collect();
+    let warnings = sockets::describe(&mut live);
+    live.sort_by(crate::who::display_order);
+    Ok((live, warnings))
+}

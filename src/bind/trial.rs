@@ -1,0 +1,287 @@
+//! The real trial: the same binds, with the same options and in the same
+//! order, made with socket2 and closed at the end; never where it could
+//! take traffic meant for a live service.
+//!
+//! Safety (shared/docs/notes/bind-rules.md, "Safety"):
+//! - a TCP socket that is bound but not listening receives nothing, so the
+//!   bind stage is always tried;
+//! - listen() is tried only when no live listening or bound socket overlaps
+//!   the candidate: otherwise the trial could join a reuseport group (and be
+//!   handed real connections), catch connections for a more specific
+//!   address, or make a live bound socket's own listen() fail meanwhile;
+//! - a UDP bind is tried only where no live UDP socket overlaps it, unless
+//!   the kernel is sure to refuse it; a UDP socket receives from the moment
+//!   it is bound;
+//! - every trial socket carries a filter that drops every packet, so even a
+//!   mistaken trial would not consume a connection request or a datagram.
+//!
+//! Every socket is closed when the trial returns, on success or error; if
+//! the process is killed the kernel closes them with it.
+
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+
+use socket2::{Domain, Protocol as RawProtocol, SockAddr, SockFilter, Socket as RawSocket, Type};
+
+use super::candidate::Candidate;
+use super::rules::{Binding, Stage, Tri, Verdict, overlaps};
+use crate::model::{Protocol, Socket, State};
+
+/// Why a trial (or its listen stage) was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    NoTrialFlag,
+    WouldJoinReuseportGroup,
+    OverlapsLiveSocket,
+    WouldShareLiveUdpPort,
+}
+
+impl Skip {
+    pub fn code(self) -> &'static str {
+        match self {
+            Skip::NoTrialFlag => "no_trial_flag",
+            Skip::WouldJoinReuseportGroup => "would_join_reuseport_group",
+            Skip::OverlapsLiveSocket => "overlaps_live_socket",
+            Skip::WouldShareLiveUdpPort => "would_share_live_udp_port",
+        }
+    }
+}
+
+/// What the trial may do for one candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    /// `Some` when no socket is made at all.
+    pub skip: Option<Skip>,
+    /// `Some` when the socket is bound but listen() is not tried.
+    pub skip_listen: Option<Skip>,
+}
+
+/// Decides, from the live table and the prediction, what is safe to try.
+pub fn permission(
+    candidate: &Candidate,
+    verdict: &Verdict,
+    live: &[Socket],
+    euid: u32,
+) -> Permission {
+    let me = Binding::from_candidate(candidate, euid, candidate.options.listen);
+    let overlapping: Vec<&Socket> = live
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            s.protocol == candidate.protocol
+                && s.local_port == candidate.port
+                && candidate.port != 0
+        })
+        .filter(|(_, s)| {
+            matches!(s.state, State::Listen | State::Unconn) || s.protocol == Protocol::Udp
+        })
+        .filter(|(i, s)| {
+            Binding::from_socket(*i, s).is_some_and(|b| overlaps(&me, &b) != Some(false))
+        })
+        .map(|(_, s)| s)
+        .collect();
+    match candidate.protocol {
+        Protocol::Udp => {
+            let surely_refused = verdict.ok == Some(false);
+            Permission {
+                skip: (!overlapping.is_empty() && !surely_refused)
+                    .then_some(Skip::WouldShareLiveUdpPort),
+                skip_listen: None,
+            }
+        }
+        Protocol::Tcp => {
+            let joins_group = candidate.options.reuseport
+                && overlapping
+                    .iter()
+                    .any(|s| s.state == State::Listen && s.reuseport != Some(false));
+            let skip_listen = if !candidate.options.listen {
+                None
+            } else if joins_group {
+                Some(Skip::WouldJoinReuseportGroup)
+            } else if !overlapping.is_empty() {
+                Some(Skip::OverlapsLiveSocket)
+            } else {
+                None
+            };
+            Permission {
+                skip: None,
+                skip_listen,
+            }
+        }
+    }
+}
+
+/// The observed result for one candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub performed: bool,
+    pub ok: Tri,
+    /// The errno name (`EADDRINUSE`, ...) when a step failed.
+    pub error: Option<String>,
+    pub stage: Option<Stage>,
+    /// Why nothing, or only the bind, was tried.
+    pub skipped: Option<Skip>,
+    pub listen_tried: bool,
+    /// A setup step (a socket option) failed before bind.
+    pub setup_error: Option<String>,
+}
+
+impl Observed {
+    fn skipped(skip: Skip) -> Observed {
+        Observed {
+            performed: false,
+            ok: None,
+            error: None,
+            stage: None,
+            skipped: Some(skip),
+            listen_tried: false,
+            setup_error: None,
+        }
+    }
+}
+
+/// Runs the plan for real: binds in order, then listens in order, then
+/// closes everything.
+pub fn run(candidates: &[Candidate], permissions: &[Permission]) -> Vec<Observed> {
+    let mut held: Vec<Option<RawSocket>> = Vec::with_capacity(candidates.len());
+    let mut observed: Vec<Observed> = Vec::with_capacity(candidates.len());
+    for (candidate, permission) in candidates.iter().zip(permissions) {
+        if let Some(skip) = permission.skip {
+            held.push(None);
+            observed.push(Observed::skipped(skip));
+            continue;
+        }
+        let (socket, result) = bind_one(candidate);
+        observed.push(result);
+        held.push(socket);
+    }
+    for ((candidate, permission), (socket, result)) in candidates
+        .iter()
+        .zip(permissions)
+        .zip(held.iter().zip(observed.iter_mut()))
+    {
+        let Some(socket) = socket else { continue };
+        if !candidate.options.listen || candidate.protocol != Protocol::Tcp {
+            continue;
+        }
+        if let Some(skip) = permission.skip_listen {
+            result.skipped = Some(skip);
+            continue;
+        }
+        result.listen_tried = true;
+        if let Err(error) = socket.listen(1) {
+            result.ok = Some(false);
+            result.error = Some(errno_name(&error));
+            result.stage = Some(Stage::Listen);
+        }
+    }
+    drop(held);
+    observed
+}
+
+/// Creates, configures and binds one socket. The socket is returned only
+/// when bound.
+fn bind_one(candidate: &Candidate) -> (Option<RawSocket>, Observed) {
+    let mut result = Observed {
+        performed: true,
+        ok: Some(true),
+        error: None,
+        stage: None,
+        skipped: None,
+        listen_tried: false,
+        setup_error: None,
+    };
+    let socket = match configured_socket(candidate) {
+        Ok(socket) => socket,
+        Err(error) => {
+            result.performed = false;
+            result.ok = None;
+            result.setup_error = Some(error);
+            return (None, result);
+        }
+    };
+    match socket.bind(&target(candidate, &socket)) {
+        Ok(()) => (Some(socket), result),
+        Err(error) => {
+            result.ok = Some(false);
+            result.error = Some(errno_name(&error));
+            result.stage = Some(Stage::Bind);
+            (None, result)
+        }
+    }
+}
+
+fn configured_socket(candidate: &Candidate) -> Result<RawSocket, String> {
+    let domain = if candidate.address.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let (kind, protocol) = match candidate.protocol {
+        Protocol::Tcp => (Type::STREAM, RawProtocol::TCP),
+        Protocol::Udp => (Type::DGRAM, RawProtocol::UDP),
+    };
+    let step = |what: &str, r: std::io::Result<()>| r.map_err(|e| format!("{what}: {e}"));
+    let socket =
+        RawSocket::new(domain, kind, Some(protocol)).map_err(|e| format!("socket(): {e}"))?;
+    // `ret #0`: accept nothing. The trial must never consume traffic.
+    step(
+        "SO_ATTACH_FILTER",
+        socket.attach_filter(&[SockFilter::new(0x06, 0, 0, 0)]),
+    )?;
+    if candidate.address.is_ipv6() {
+        step("IPV6_V6ONLY", socket.set_only_v6(candidate.options.v6only))?;
+    }
+    step(
+        "SO_REUSEADDR",
+        socket.set_reuse_address(candidate.options.reuseaddr),
+    )?;
+    if candidate.options.reuseport {
+        step("SO_REUSEPORT", socket.set_reuse_port(true))?;
+    }
+    if candidate.options.freebind {
+        let set = if candidate.address.is_ipv4() {
+            socket.set_freebind_v4(true)
+        } else {
+            socket.set_freebind_v6(true)
+        };
+        step("IP_FREEBIND", set)?;
+    }
+    if let Some(device) = candidate.options.device.as_deref() {
+        step(
+            "SO_BINDTODEVICE",
+            socket.bind_device(Some(device.as_bytes())),
+        )?;
+    }
+    Ok(socket)
+}
+
+fn target(candidate: &Candidate, socket: &RawSocket) -> SockAddr {
+    match candidate.address {
+        IpAddr::V6(v6) => {
+            let scope_id = candidate
+                .scope
+                .as_deref()
+                .and_then(|name| rustix::net::netdevice::name_to_index(socket, name).ok())
+                .unwrap_or(0);
+            SocketAddr::V6(SocketAddrV6::new(v6, candidate.port, 0, scope_id)).into()
+        }
+        IpAddr::V4(_) => SocketAddr::new(candidate.address, candidate.port).into(),
+    }
+}
+
+/// The errno's symbolic name, as the contract spells errors.
+pub fn errno_name(error: &std::io::Error) -> String {
+    let Some(code) = error.raw_os_error() else {
+        return error.to_string();
+    };
+    let name = match rustix::io::Errno::from_raw_os_error(code) {
+        rustix::io::Errno::ADDRINUSE => "EADDRINUSE",
+        rustix::io::Errno::ACCESS => "EACCES",
+        rustix::io::Errno::ADDRNOTAVAIL => "EADDRNOTAVAIL",
+        rustix::io::Errno::INVAL => "EINVAL",
+        rustix::io::Errno::PERM => "EPERM",
+        rustix::io::Errno::NODEV => "ENODEV",
+        _ => return format!("errno {code}"),
+    };
+    name.to_owned()
+}
