@@ -4,6 +4,7 @@
 // Tests fork socket holders and drop privileges through raw libc calls.
 #![allow(unsafe_code)]
 
+mod bind;
 mod generated;
 mod harness;
 mod who;

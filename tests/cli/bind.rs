@@ -1,0 +1,1 @@
+//! `portcheck try` against the kernel: a differential matrix and the seed scenarios.
