@@ -52,7 +52,7 @@ pub fn who(result: &WhoResult, style: Style) -> String {
             .map(|(state, count)| format!("{count} {state}"))
             .collect();
         let lead = if result.sockets.is_empty() {
-            "There are"
+            "Held only by"
         } else {
             "plus"
         };
@@ -63,16 +63,16 @@ pub fn who(result: &WhoResult, style: Style) -> String {
 }
 
 fn nothing_listed(result: &WhoResult) -> String {
-    let what = if result.config.targets.is_empty() {
+    let targets: Vec<&str> = result
+        .config
+        .targets
+        .iter()
+        .map(|t| t.text.as_str())
+        .collect();
+    let what = if targets.is_empty() {
         "No socket is listening or bound".to_owned()
     } else {
-        let targets: Vec<&str> = result
-            .config
-            .targets
-            .iter()
-            .map(|t| t.text.as_str())
-            .collect();
-        format!("Nothing holds {}", targets.join(", "))
+        format!("Nothing listens on or is bound to {}", targets.join(", "))
     };
     let kinds: Vec<&str> = result
         .config
@@ -82,9 +82,9 @@ fn nothing_listed(result: &WhoResult) -> String {
         .chain(result.config.families.iter().map(|f| f.name()))
         .collect();
     if result.unlisted.is_empty() {
-        format!("{what} ({}): the port is free.", kinds.join(", "))
+        format!("{what} ({}): free.", kinds.join(", "))
     } else {
-        format!("{what} for binding ({}).", kinds.join(", "))
+        format!("{what} ({}).", kinds.join(", "))
     }
 }
 
@@ -192,7 +192,9 @@ fn reuse(socket: &Socket) -> String {
 fn owners(socket: &Socket) -> String {
     if socket.processes.is_empty() {
         return match socket.owner_gap {
-            Some(OwnerGap::KernelOwned) => "(kernel: no process owns a TIME_WAIT entry)".into(),
+            Some(OwnerGap::KernelOwned) => {
+                format!("(no process: the kernel keeps this {} entry)", socket.state)
+            }
             Some(OwnerGap::Unreadable) => "(owner unreadable: run as root)".into(),
             Some(OwnerGap::NotVisible) => {
                 "(owner not visible: another PID namespace or the kernel)".into()

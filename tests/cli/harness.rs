@@ -1,1 +1,628 @@
 //! Helpers: private network namespaces, socket holders, running portcheck.
+//!
+//! Every test that binds runs on a thread of its own inside a network
+//! namespace of its own ([`in_netns`]): `unshare(CLONE_NEWNET)` moves only
+//! the calling thread, and the sockets that thread creates and the processes
+//! it starts (portcheck, forked holders) live there too. So portcheck sees
+//! only that test's sockets, fixed ports cannot collide, and the tests run
+//! in parallel without touching anything they did not create.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use serde::{Deserialize, Deserializer};
+use socket2::{Domain, SockAddr, Socket, Type};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_portcheck");
+
+/// The uid and gid of `nobody`, for holders and runs without privileges.
+pub const NOBODY: u32 = 65534;
+
+/// Every process this test binary starts (portcheck runs, forked holders)
+/// is started under this lock, and a portcheck run keeps it until it has
+/// exited. Between fork and exec (or until a holder has closed what it does
+/// not keep) a new process shares every descriptor of this binary, other
+/// tests' sockets included, and a portcheck run of another test would list
+/// it as one more owner of them.
+static PROCESSES: Mutex<()> = Mutex::new(());
+
+fn processes_lock() -> MutexGuard<'static, ()> {
+    PROCESSES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `f` while no process is being started, so no short-lived copy of
+/// this binary's descriptors exists: a socket closed in `f` is closed at
+/// once (the order of closes that makes a TIME_WAIT depends on it). Tests
+/// that start processes of their own must do it through this harness.
+pub fn without_new_processes<R>(f: impl FnOnce() -> R) -> R {
+    let _lock = processes_lock();
+    f()
+}
+
+// ---------------------------------------------------------------------------
+// Root and network namespaces
+
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Whether `test` can run; prints why not when it cannot.
+pub fn needs_root(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    eprintln!(
+        "skipping {test}: it needs root (a private network namespace, sockets of another uid); CI runs as root"
+    );
+    false
+}
+
+/// Runs `body` on a new thread inside a new network namespace whose
+/// loopback is up. Skips, with the reason printed, when not root. A panic
+/// in `body` fails the test.
+pub fn in_netns<F: FnOnce() + Send>(test: &str, body: F) {
+    if !needs_root(test) {
+        return;
+    }
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name(test.to_owned())
+            .spawn_scoped(scope, move || {
+                enter_new_netns();
+                body();
+            })
+            .expect("spawn the test thread");
+        if let Err(panic) = thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+fn enter_new_netns() {
+    // SAFETY: unshare(2) with CLONE_NEWNET moves only the calling thread
+    // into a new network namespace; it touches no memory of ours.
+    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    assert_eq!(
+        rc,
+        0,
+        "unshare(CLONE_NEWNET): {}",
+        io::Error::last_os_error()
+    );
+    loopback_up();
+}
+
+/// `ip link set lo up`, by ioctl: the kernel then adds 127.0.0.1/8 and ::1.
+fn loopback_up() {
+    let probe = Socket::new(Domain::IPV4, Type::DGRAM, None).expect("an AF_INET socket for ioctl");
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+        *slot = libc::c_char::from_ne_bytes([*byte]);
+    }
+    // SAFETY: SIOCGIFFLAGS reads the name and writes the flags of `request`,
+    // which lives for the call.
+    let rc = unsafe { libc::ioctl(probe.as_raw_fd(), libc::SIOCGIFFLAGS, &raw mut request) };
+    assert_eq!(rc, 0, "SIOCGIFFLAGS lo: {}", io::Error::last_os_error());
+    let up = libc::c_short::try_from(libc::IFF_UP).expect("IFF_UP fits a short");
+    // SAFETY: after SIOCGIFFLAGS the union holds the flags.
+    unsafe { request.ifr_ifru.ifru_flags |= up };
+    // SAFETY: as above; SIOCSIFFLAGS only reads `request`.
+    let rc = unsafe { libc::ioctl(probe.as_raw_fd(), libc::SIOCSIFFLAGS, &raw const request) };
+    assert_eq!(rc, 0, "SIOCSIFFLAGS lo up: {}", io::Error::last_os_error());
+}
+
+/// The network namespace of the calling thread, `net:[INODE]`.
+pub fn thread_netns() -> String {
+    std::fs::read_link("/proc/thread-self/ns/net")
+        .expect("readlink /proc/thread-self/ns/net")
+        .to_string_lossy()
+        .into_owned()
+}
+
+// ---------------------------------------------------------------------------
+// Sockets held by the test itself
+
+/// Options of a test socket. Everything is off (and set off explicitly)
+/// unless asked for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Opts {
+    v6only: Option<bool>,
+    reuseaddr: bool,
+    reuseport: bool,
+    device: Option<&'static str>,
+}
+
+impl Opts {
+    pub fn new() -> Opts {
+        Opts::default()
+    }
+
+    /// IPV6_V6ONLY (IPv6 sockets only).
+    #[must_use]
+    pub fn v6only(mut self, on: bool) -> Opts {
+        self.v6only = Some(on);
+        self
+    }
+
+    #[must_use]
+    pub fn reuseaddr(mut self, on: bool) -> Opts {
+        self.reuseaddr = on;
+        self
+    }
+
+    #[must_use]
+    pub fn reuseport(mut self, on: bool) -> Opts {
+        self.reuseport = on;
+        self
+    }
+
+    /// SO_BINDTODEVICE.
+    #[must_use]
+    pub fn device(mut self, name: &'static str) -> Opts {
+        self.device = Some(name);
+        self
+    }
+}
+
+pub fn socket_address(address: &str) -> SocketAddr {
+    address
+        .parse()
+        .unwrap_or_else(|e| panic!("test address {address}: {e}"))
+}
+
+/// A socket of `kind` with `opts`, bound to `address` (`127.0.0.1:8000`,
+/// `[::]:8000`), not listening.
+pub fn bound(kind: Type, address: &str, opts: Opts) -> Socket {
+    let address = socket_address(address);
+    let socket = Socket::new(Domain::for_address(address), kind, None).expect("socket()");
+    if let Some(only) = opts.v6only {
+        socket.set_only_v6(only).expect("IPV6_V6ONLY");
+    }
+    socket
+        .set_reuse_address(opts.reuseaddr)
+        .expect("SO_REUSEADDR");
+    socket.set_reuse_port(opts.reuseport).expect("SO_REUSEPORT");
+    if let Some(device) = opts.device {
+        socket
+            .bind_device(Some(device.as_bytes()))
+            .expect("SO_BINDTODEVICE");
+    }
+    socket
+        .bind(&address.into())
+        .unwrap_or_else(|e| panic!("bind {address}: {e}"));
+    socket
+}
+
+/// A listening TCP socket.
+pub fn listener(address: &str, opts: Opts) -> Socket {
+    let socket = bound(Type::STREAM, address, opts);
+    socket.listen(128).expect("listen()");
+    socket
+}
+
+/// A bound UDP socket.
+pub fn udp(address: &str, opts: Opts) -> Socket {
+    bound(Type::DGRAM, address, opts)
+}
+
+/// The descriptor number of a socket, as portcheck reports it.
+pub fn fd_of(socket: &impl AsRawFd) -> u32 {
+    u32::try_from(socket.as_raw_fd()).expect("descriptors are not negative")
+}
+
+/// The socket's inode, as fstat(2) gives it.
+pub fn inode_of(socket: &impl AsFd) -> u64 {
+    rustix::fs::fstat(socket).expect("fstat").st_ino
+}
+
+/// The local port of a bound socket.
+pub fn port_of(socket: &Socket) -> u16 {
+    socket
+        .local_addr()
+        .expect("getsockname")
+        .as_socket()
+        .expect("an inet socket")
+        .port()
+}
+
+// ---------------------------------------------------------------------------
+// Forked holders
+
+/// A forked child holding a socket until dropped; dropping kills it
+/// (SIGKILL by pid) and reaps it.
+#[derive(Debug)]
+pub struct Holder {
+    pid: libc::pid_t,
+    fd: u32,
+    reaped: bool,
+}
+
+impl Holder {
+    pub fn pid(&self) -> u32 {
+        u32::try_from(self.pid).expect("pids are positive")
+    }
+
+    /// The descriptor number of the held socket in the child.
+    pub fn fd(&self) -> u32 {
+        self.fd
+    }
+
+    fn reap(&mut self) -> libc::c_int {
+        let mut status = 0;
+        // SAFETY: our own child, killed first so waitpid returns.
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+            libc::waitpid(self.pid, &raw mut status, 0);
+        }
+        self.reaped = true;
+        status
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.reap();
+        }
+    }
+}
+
+/// What a forked holder does before it says it is ready.
+enum Plan {
+    /// Keep an inherited descriptor (a socket shared across fork).
+    Keep(RawFd),
+    /// Become uid and gid `id`, then create a TCP socket, bind and listen.
+    ListenAs { id: libc::c_uint, address: SockAddr },
+}
+
+/// Forks a child that keeps `socket` at the same descriptor number (and no
+/// other descriptor of this binary) until the holder is dropped.
+pub fn fork_sharing(socket: &Socket) -> Holder {
+    fork_holder(&Plan::Keep(socket.as_raw_fd()))
+}
+
+/// Forks a child that drops to uid and gid `id`, then binds `address` and
+/// listens, until the holder is dropped.
+pub fn fork_listener_as(id: u32, address: &str) -> Holder {
+    fork_holder(&Plan::ListenAs {
+        id,
+        address: socket_address(address).into(),
+    })
+}
+
+fn fork_holder(plan: &Plan) -> Holder {
+    let mut ends: [RawFd; 2] = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into `ends`.
+    let rc = unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(rc, 0, "pipe2: {}", io::Error::last_os_error());
+    // SAFETY: both descriptors were just created and are owned only here.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+
+    let lock = processes_lock();
+    // SAFETY: the child runs only async-signal-safe libc calls (holder_main)
+    // and never returns into Rust code of this multi-threaded process.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        holder_main(plan, write_end.as_raw_fd());
+    }
+    assert!(pid > 0, "fork: {}", io::Error::last_os_error());
+    let mut holder = Holder {
+        pid,
+        fd: u32::MAX,
+        reaped: false,
+    };
+    drop(write_end);
+    match wait_ready(read_end) {
+        Ok(fd) => holder.fd = fd,
+        Err(why) => {
+            let status = holder.reap();
+            panic!("holder {pid} did not get ready: {why} (wait status {status:#x})");
+        }
+    }
+    drop(lock);
+    holder
+}
+
+/// Waits (at most 10 s) for the holder's ready message: the descriptor
+/// number of the socket it holds.
+fn wait_ready(read_end: OwnedFd) -> Result<u32, String> {
+    let mut poll = libc::pollfd {
+        fd: read_end.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd that lives for the call.
+    let ready = unsafe { libc::poll(&raw mut poll, 1, 10_000) };
+    if ready != 1 {
+        return Err("no ready message within 10 s".into());
+    }
+    let mut bytes = [0u8; 4];
+    File::from(read_end)
+        .read_exact(&mut bytes)
+        .map_err(|e| format!("it exited first ({e})"))?;
+    u32::try_from(i32::from_ne_bytes(bytes)).map_err(|e| e.to_string())
+}
+
+/// The forked child. Only raw libc calls: the parent has other threads,
+/// whose locks may be held at the moment of the fork.
+fn holder_main(plan: &Plan, ready: RawFd) -> ! {
+    let kept = match plan {
+        Plan::Keep(fd) => *fd,
+        Plan::ListenAs { .. } => -1,
+    };
+    // SAFETY: async-signal-safe system calls on descriptors and memory of
+    // this process only; every failure ends the child with _exit.
+    unsafe {
+        if !close_all_but([kept, ready]) {
+            libc::_exit(100);
+        }
+        let fd = match plan {
+            Plan::Keep(fd) => *fd,
+            Plan::ListenAs { id, address } => {
+                let id = libc::c_long::from(*id);
+                if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) != 0
+                    || libc::syscall(libc::SYS_setgid, id) != 0
+                    || libc::syscall(libc::SYS_setuid, id) != 0
+                {
+                    libc::_exit(101);
+                }
+                let fd = libc::socket(libc::c_int::from(address.family()), libc::SOCK_STREAM, 0);
+                if fd < 0 {
+                    libc::_exit(102);
+                }
+                if libc::bind(fd, address.as_ptr().cast(), address.len()) != 0 {
+                    libc::_exit(103);
+                }
+                if libc::listen(fd, 16) != 0 {
+                    libc::_exit(104);
+                }
+                fd
+            }
+        };
+        let message = fd.to_ne_bytes();
+        if libc::write(ready, message.as_ptr().cast(), message.len()) != 4 {
+            libc::_exit(105);
+        }
+        loop {
+            libc::pause();
+        }
+    }
+}
+
+/// Closes every descriptor from 3 up except `keep` (negative entries are
+/// ignored), with close_range(2).
+unsafe fn close_all_but(mut keep: [RawFd; 2]) -> bool {
+    keep.sort_unstable();
+    let mut from: libc::c_uint = 3;
+    for fd in keep {
+        let Ok(fd) = libc::c_uint::try_from(fd) else {
+            continue;
+        };
+        if fd < from {
+            continue;
+        }
+        // SAFETY: closes descriptors of this (forked) process only.
+        if fd > from && unsafe { libc::syscall(libc::SYS_close_range, from, fd - 1, 0) } != 0 {
+            return false;
+        }
+        from = fd + 1;
+    }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, from, libc::c_uint::MAX, 0) == 0 }
+}
+
+// ---------------------------------------------------------------------------
+// Running portcheck
+
+/// One finished run of portcheck.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("PORTCHECK_SOCKET_SOURCE")
+        .env_remove("NO_COLOR")
+        .current_dir("/")
+        .stdin(Stdio::null());
+    command
+}
+
+fn finish(output: std::process::Output) -> Run {
+    let code = output
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("portcheck ended by a signal: {:?}", output.status));
+    Run {
+        code,
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// Runs `portcheck ARGS` (in the calling thread's network namespace).
+pub fn portcheck(args: &[&str]) -> Run {
+    let mut command = command(args);
+    let _lock = processes_lock();
+    finish(command.output().expect("run portcheck"))
+}
+
+/// Runs `portcheck ARGS` as uid and gid `id`, without supplementary groups.
+pub fn portcheck_as(id: u32, args: &[&str]) -> Run {
+    let mut command = command(args);
+    // std drops the supplementary groups when root changes uid.
+    command.uid(id).gid(id);
+    let _lock = processes_lock();
+    finish(command.output().expect("run portcheck as another user"))
+}
+
+/// Runs `portcheck ARGS` with its standard output a pipe whose read end is
+/// closed at once (`portcheck ... | head -0`).
+pub fn portcheck_into_closed_pipe(args: &[&str]) -> Run {
+    let mut command = command(args);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let _lock = processes_lock();
+    let mut child = command.spawn().expect("spawn portcheck");
+    drop(child.stdout.take());
+    finish(child.wait_with_output().expect("wait for portcheck"))
+}
+
+/// Runs `portcheck who ARGS --json` and parses the one document it prints.
+pub fn who_json(args: &[&str]) -> (Run, WhoDoc) {
+    let mut full = vec!["who"];
+    full.extend_from_slice(args);
+    full.push("--json");
+    let run = portcheck(&full);
+    let doc = parse_who(&run);
+    (run, doc)
+}
+
+/// The `who` document of a run; panics, showing the run, on anything that is
+/// not exactly one document of the contract's shape.
+pub fn parse_who(run: &Run) -> WhoDoc {
+    let doc: WhoDoc = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not one `who` document ({e}): {run:#?}"));
+    assert_eq!(doc.schema_version, 1, "{run:#?}");
+    assert_eq!(doc.command, "who", "{run:#?}");
+    doc
+}
+
+/// The error document of a failed run.
+pub fn parse_error(run: &Run) -> ErrorDoc {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not one error document ({e}): {run:#?}"))
+}
+
+// ---------------------------------------------------------------------------
+// The JSON contract, mirrored field by field. `deny_unknown_fields` and
+// `present` lock the schema: a key added, renamed or omitted fails every
+// test that parses a document.
+
+/// A nullable field that must still be present: the contract writes `null`
+/// for what cannot be known and never omits a key.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhoDoc {
+    pub schema_version: u32,
+    pub command: String,
+    pub complete: bool,
+    pub warnings: Vec<WarningDoc>,
+    pub query: QueryDoc,
+    pub sockets: Vec<SocketDoc>,
+    pub summary: SummaryDoc,
+}
+
+impl WhoDoc {
+    pub fn warning_codes(&self) -> Vec<&str> {
+        self.warnings.iter().map(|w| w.code.as_str()).collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarningDoc {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryDoc {
+    pub targets: Vec<String>,
+    pub protocols: Vec<String>,
+    pub families: Vec<String>,
+    pub all: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryDoc {
+    pub by_state: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketDoc {
+    pub protocol: String,
+    pub family: String,
+    pub local_address: String,
+    pub local_port: u16,
+    #[serde(deserialize_with = "present")]
+    pub remote_address: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub remote_port: Option<u16>,
+    pub state: String,
+    #[serde(deserialize_with = "present")]
+    pub v6only: Option<bool>,
+    #[serde(deserialize_with = "present")]
+    pub accepts_ipv4: Option<bool>,
+    #[serde(deserialize_with = "present")]
+    pub interface: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub uid: Option<u32>,
+    #[serde(deserialize_with = "present")]
+    pub user: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub inode: Option<u64>,
+    #[serde(deserialize_with = "present")]
+    pub reuseaddr: Option<bool>,
+    #[serde(deserialize_with = "present")]
+    pub reuseport: Option<bool>,
+    #[serde(deserialize_with = "present")]
+    pub netns: Option<String>,
+    pub processes: Vec<ProcessDoc>,
+    #[serde(deserialize_with = "present")]
+    pub owner_gap: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessDoc {
+    pub pid: u32,
+    #[serde(deserialize_with = "present")]
+    pub name: Option<String>,
+    pub cmdline: Vec<String>,
+    #[serde(deserialize_with = "present")]
+    pub fd: Option<u32>,
+    pub fds: Vec<u32>,
+    #[serde(deserialize_with = "present")]
+    pub uid: Option<u32>,
+    #[serde(deserialize_with = "present")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDoc {
+    pub schema_version: u32,
+    pub command: String,
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
