@@ -29,6 +29,8 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('who', 'who', [CompletionResultType]::ParameterValue, 'List the sockets that hold a port, with every owning process')
             [CompletionResult]::new('try', 'try', [CompletionResultType]::ParameterValue, 'Predict whether binds succeed and why not, then confirm with a safe trial')
+            [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Which service does HOST:PORT reach? Resolve, order, map to listeners')
+            [CompletionResult]::new('reach', 'reach', [CompletionResultType]::ParameterValue, 'Which service does HOST:PORT reach? Resolve, order, map to listeners')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -72,9 +74,38 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'portcheck;resolve' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP (the default)')
+            [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP (the default)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
+            [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
+            [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Really connect to each local destination and report who accepted')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'portcheck;reach' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP (the default)')
+            [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP (the default)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
+            [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
+            [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Really connect to each local destination and report who accepted')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'portcheck;help' {
             [CompletionResult]::new('who', 'who', [CompletionResultType]::ParameterValue, 'List the sockets that hold a port, with every owning process')
             [CompletionResult]::new('try', 'try', [CompletionResultType]::ParameterValue, 'Predict whether binds succeed and why not, then confirm with a safe trial')
+            [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Which service does HOST:PORT reach? Resolve, order, map to listeners')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -82,6 +113,9 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             break
         }
         'portcheck;help;try' {
+            break
+        }
+        'portcheck;help;resolve' {
             break
         }
         'portcheck;help;help' {

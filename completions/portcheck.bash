@@ -19,6 +19,12 @@ _portcheck() {
             portcheck,help)
                 cmd="portcheck__subcmd__help"
                 ;;
+            portcheck,reach)
+                cmd="portcheck__subcmd__resolve"
+                ;;
+            portcheck,resolve)
+                cmd="portcheck__subcmd__resolve"
+                ;;
             portcheck,try)
                 cmd="portcheck__subcmd__try"
                 ;;
@@ -27,6 +33,9 @@ _portcheck() {
                 ;;
             portcheck__subcmd__help,help)
                 cmd="portcheck__subcmd__help__subcmd__help"
+                ;;
+            portcheck__subcmd__help,resolve)
+                cmd="portcheck__subcmd__help__subcmd__resolve"
                 ;;
             portcheck__subcmd__help,try)
                 cmd="portcheck__subcmd__help__subcmd__try"
@@ -41,7 +50,7 @@ _portcheck() {
 
     case "${cmd}" in
         portcheck)
-            opts="-h -V --json --color --help --version who try help"
+            opts="-h -V --json --color --help --version who try resolve reach help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -59,7 +68,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__help)
-            opts="who try help"
+            opts="who try resolve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -73,6 +82,20 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portcheck__subcmd__help__subcmd__resolve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -107,6 +130,24 @@ _portcheck() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portcheck__subcmd__resolve)
+            opts="-t -u -h -V --tcp --udp --connect --json --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

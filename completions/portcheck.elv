@@ -26,6 +26,8 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand --version 'Print version'
             cand who 'List the sockets that hold a port, with every owning process'
             cand try 'Predict whether binds succeed and why not, then confirm with a safe trial'
+            cand resolve 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
+            cand reach 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;who'= {
@@ -66,14 +68,43 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'portcheck;resolve'= {
+            cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand -t 'TCP (the default)'
+            cand --tcp 'TCP (the default)'
+            cand -u 'UDP: which socket would receive a datagram'
+            cand --udp 'UDP: which socket would receive a datagram'
+            cand --connect 'Really connect to each local destination and report who accepted'
+            cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'portcheck;reach'= {
+            cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand -t 'TCP (the default)'
+            cand --tcp 'TCP (the default)'
+            cand -u 'UDP: which socket would receive a datagram'
+            cand --udp 'UDP: which socket would receive a datagram'
+            cand --connect 'Really connect to each local destination and report who accepted'
+            cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'portcheck;help'= {
             cand who 'List the sockets that hold a port, with every owning process'
             cand try 'Predict whether binds succeed and why not, then confirm with a safe trial'
+            cand resolve 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;help;who'= {
         }
         &'portcheck;help;try'= {
+        }
+        &'portcheck;help;resolve'= {
         }
         &'portcheck;help;help'= {
         }

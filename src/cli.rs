@@ -11,6 +11,8 @@ use crate::bind::TryConfig;
 use crate::bind::candidate::{OptionChoices, parse_candidate, parse_plan};
 use crate::error::Error;
 use crate::model::{Family, Protocol};
+use crate::resolve::ResolveConfig;
+use crate::resolve::input::parse_query;
 use crate::target::{Target, parse_target};
 
 const ABOUT: &str = "Explains port conflicts from the kernel's own data";
@@ -123,6 +125,37 @@ Examples:
 Exit codes: 0 every candidate binds, 1 some candidate would fail (or depends on what could not be read), 2 error."
     )]
     Try(TryArgs),
+
+    /// Which service does HOST:PORT reach? Resolve, order, map to listeners.
+    #[command(
+        visible_alias = "reach",
+        long_about = "\
+Which service does HOST:PORT reach? Resolve as clients do, order by RFC 6724, \
+and map each destination to the socket the kernel would hand it to.
+
+HOST may be a name, an address, [IPV6]:PORT, HOST:PORT or a URL \
+(http://localhost:8000/, the port from the scheme when absent); the port may \
+also be a second argument. The name is resolved with getaddrinfo as Python's \
+socket.create_connection calls it (no AI_ADDRCONFIG), so the hosts file, \
+nsswitch and /etc/gai.conf apply; system_rank is that order, the one clients \
+try. rfc6724_rank is portcheck's own RFC 6724 ordering, and every adjacent \
+pair says which rule decided.
+
+For each local destination the listener is found by the kernel's lookup \
+rules: an exact address beats a wildcard, for IPv4 an IPv4 socket beats an \
+IPv6 one, a v6only [::] never takes IPv4, a bound device must match. \
+reached is the first destination in system order that accepts: what a \
+client that tries addresses in order reaches. --connect makes real \
+connections to local destinations and names the process that accepted.",
+        after_help = "\
+Examples:
+  portcheck resolve localhost:8000
+  portcheck reach http://localhost:3000/ --connect
+  portcheck resolve db.internal 5432 --json
+
+Exit codes: 0 a destination accepts (or, with no port, the name resolved), 1 resolved but nothing accepts, 2 error (host_not_found included)."
+    )]
+    Resolve(ResolveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +232,29 @@ pub struct TryArgs {
     pub no_trial: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// A name, an address, HOST:PORT, [IPV6]:PORT or a URL.
+    #[arg(value_name = "HOST")]
+    pub host: String,
+
+    /// The port, when HOST does not carry one.
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// TCP (the default).
+    #[arg(short = 't', long, conflicts_with = "udp")]
+    pub tcp: bool,
+
+    /// UDP: which socket would receive a datagram.
+    #[arg(short = 'u', long)]
+    pub udp: bool,
+
+    /// Really connect to each local destination and report who accepted.
+    #[arg(long)]
+    pub connect: bool,
+}
+
 /// The clap command, for parsing and for generating man pages and
 /// completions from the same definition.
 pub fn command() -> clap::Command {
@@ -217,6 +273,7 @@ pub struct Config {
 pub enum CommandConfig {
     Who(WhoConfig),
     Try(TryConfig),
+    Resolve(ResolveConfig),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +291,7 @@ impl Cli {
         match self.command {
             CommandArgs::Who(_) => "who",
             CommandArgs::Try(_) => "try",
+            CommandArgs::Resolve(_) => "resolve",
         }
     }
 
@@ -242,6 +300,15 @@ impl Cli {
         let command = match self.command {
             CommandArgs::Who(args) => CommandConfig::Who(who_config(&args)?),
             CommandArgs::Try(args) => CommandConfig::Try(try_config(&args)?),
+            CommandArgs::Resolve(args) => CommandConfig::Resolve(ResolveConfig {
+                query: parse_query(&args.host, args.port.as_deref())?,
+                protocol: if args.udp {
+                    Protocol::Udp
+                } else {
+                    Protocol::Tcp
+                },
+                connect: args.connect,
+            }),
         };
         Ok(Config {
             json: self.json,

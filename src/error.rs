@@ -21,6 +21,15 @@ pub enum Error {
     #[error("nothing to try: give a candidate such as 0.0.0.0:8080 or --file PLAN")]
     NoCandidates,
 
+    #[error("bad host '{input}': {why}")]
+    BadHost { input: String, why: String },
+
+    #[error("{host}: {why}")]
+    HostNotFound { host: String, why: String },
+
+    #[error("resolving {host}: {why}")]
+    ResolverFailed { host: String, why: String },
+
     #[error("reading the socket table over netlink (sock_diag) failed: {0}")]
     Netlink(String),
 
@@ -43,6 +52,9 @@ impl Error {
             Error::BadCandidate { .. } => "bad_candidate",
             Error::EmptyPlan(_) => "empty_plan",
             Error::NoCandidates => "no_candidates",
+            Error::BadHost { .. } => "bad_host",
+            Error::HostNotFound { .. } => "host_not_found",
+            Error::ResolverFailed { .. } => "resolver_failed",
             Error::Netlink(_) => "netlink_failed",
             Error::Io { .. } => "io_error",
             Error::Unsupported(_) => "unsupported",

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod error;
 pub mod model;
 pub mod report;
+pub mod resolve;
 pub mod sockets;
 pub mod target;
 pub mod warning;
@@ -83,6 +84,10 @@ fn execute(config: &Config) -> Result<Report, Error> {
         CommandConfig::Try(try_config) => {
             let source = sockets::source_from_env()?;
             bind::run(try_config, source.as_ref()).map(Report::Try)
+        }
+        CommandConfig::Resolve(resolve_config) => {
+            let source = sockets::source_from_env()?;
+            resolve::run(resolve_config, source.as_ref()).map(Report::Resolve)
         }
     }
 }

@@ -169,6 +169,9 @@ pub struct Socket {
     pub reuseaddr: Option<bool>,
     pub reuseport: Option<bool>,
     pub netns: Option<String>,
+    /// The receive queue; for a listener, the connections waiting for
+    /// accept().
+    pub recv_queue: u32,
     pub processes: Vec<Process>,
     /// Set when `processes` is empty, saying why.
     pub owner_gap: Option<OwnerGap>,
@@ -199,6 +202,7 @@ impl Socket {
             reuseaddr: None,
             reuseport: None,
             netns: None,
+            recv_queue: 0,
             processes: Vec::new(),
             owner_gap: None,
         }

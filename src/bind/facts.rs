@@ -58,12 +58,18 @@ fn has_effective_capability(bit: u32) -> bool {
 }
 
 /// Whether the kernel takes the candidate's address as local (assigned,
-/// broadcast or multicast): asked of the kernel itself by binding a UDP
-/// socket to the address with port 0, which holds no port anyone asked for
-/// and receives nothing before it is closed.
+/// broadcast or multicast), on its device when it names one.
 pub fn address_valid(candidate: &Candidate) -> Tri {
-    let address = match candidate.address {
-        // A mapped bind is checked as the IPv4 address it carries.
+    local_address(candidate.address, candidate.device())
+}
+
+/// Whether `address` is local to this host (in the current network
+/// namespace), asked of the kernel itself: a UDP socket bound to it with
+/// port 0 holds no port anyone asked for and receives nothing before it is
+/// closed. EADDRNOTAVAIL says "not local".
+pub fn local_address(address: IpAddr, device: Option<&str>) -> Tri {
+    let address = match address {
+        // A mapped address is checked as the IPv4 address it carries.
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 @ IpAddr::V4(_) => v4,
     };
@@ -76,11 +82,10 @@ pub fn address_valid(candidate: &Candidate) -> Tri {
         None,
     )
     .ok()?;
-    let scope_id = candidate
-        .device()
+    let scope_id = device
         .and_then(|name| rustix::net::netdevice::name_to_index(&probe, name).ok())
         .unwrap_or(0);
-    if let Some(device) = candidate.options.device.as_deref() {
+    if let Some(device) = device {
         // Without the right to bind a device the probe asks about every
         // device, which can only say "local" more often.
         let _ = probe.bind_device(Some(device.as_bytes()));

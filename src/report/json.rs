@@ -10,6 +10,7 @@ use crate::bind::rules::{Errno, Holder, Stage};
 use crate::bind::trial::Skip;
 use crate::bind::{Outcome, TryResult};
 use crate::model::{Family, OwnerGap, Process, Socket};
+use crate::resolve::{Reach, ResolveResult};
 use crate::warning::Warning;
 use crate::who::WhoResult;
 
@@ -340,5 +341,128 @@ fn candidate_doc(outcome: &Outcome, live: &[Socket]) -> CandidateDoc {
             listen_tried: outcome.trial.listen_tried,
         },
         agree: outcome.agree,
+    }
+}
+
+#[derive(Serialize)]
+pub struct DestinationDoc {
+    pub address: String,
+    pub family: &'static str,
+    pub system_rank: usize,
+    pub rfc6724_rank: usize,
+    pub source_address: Option<String>,
+    pub origin: &'static str,
+    /// The socket the kernel hands the connection to; the first of
+    /// `listeners` when a reuseport group shares it.
+    pub listener: Option<SocketDoc>,
+    pub listeners: Vec<SocketDoc>,
+    /// accept | refused | unreachable | not_local; null without a port.
+    pub outcome: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct DecisionDoc {
+    pub before: String,
+    pub after: String,
+    pub rule: u8,
+    pub reason: String,
+}
+
+#[derive(Serialize)]
+pub struct ReachedDoc {
+    pub address: String,
+    pub port: u16,
+    pub socket: Option<SocketDoc>,
+}
+
+#[derive(Serialize)]
+pub struct ConnectDoc {
+    pub address: String,
+    pub outcome: Option<&'static str>,
+    pub error: Option<String>,
+    /// The server side of the real connection, from the socket table.
+    pub socket: Option<SocketDoc>,
+    /// The accepting process is the predicted listener's.
+    pub agrees: Option<bool>,
+    pub skipped: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct ResolveDoc {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub complete: bool,
+    pub warnings: Vec<WarningDoc>,
+    pub host: String,
+    pub port: Option<u16>,
+    pub protocol: &'static str,
+    pub destinations: Vec<DestinationDoc>,
+    pub order_agrees: bool,
+    pub decisions: Vec<DecisionDoc>,
+    pub reached: Option<ReachedDoc>,
+    pub connect: Option<Vec<ConnectDoc>>,
+}
+
+impl From<&ResolveResult> for ResolveDoc {
+    fn from(result: &ResolveResult) -> Self {
+        let live = &result.live;
+        let socket_doc = |index: &usize| live.get(*index).map(SocketDoc::from);
+        let port = result.config.query.port;
+        ResolveDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "resolve",
+            complete: result.complete(),
+            warnings: result.warnings.iter().map(WarningDoc::from).collect(),
+            host: result.config.query.host.clone(),
+            port,
+            protocol: result.config.protocol.name(),
+            destinations: result
+                .destinations
+                .iter()
+                .map(|d| DestinationDoc {
+                    address: d.address.to_string(),
+                    family: Family::of(d.address).name(),
+                    system_rank: d.system_rank,
+                    rfc6724_rank: d.rfc6724_rank,
+                    source_address: d.source.map(|s| s.to_string()),
+                    origin: d.origin,
+                    listener: d.receivers.first().and_then(socket_doc),
+                    listeners: d.receivers.iter().filter_map(socket_doc).collect(),
+                    outcome: d.outcome.map(Reach::name),
+                })
+                .collect(),
+            order_agrees: result.order_agrees,
+            decisions: result
+                .decisions
+                .iter()
+                .map(|d| DecisionDoc {
+                    before: d.before.to_string(),
+                    after: d.after.to_string(),
+                    rule: d.rule,
+                    reason: d.reason.clone(),
+                })
+                .collect(),
+            reached: result
+                .reached
+                .and_then(|i| result.destinations.get(i))
+                .map(|d| ReachedDoc {
+                    address: d.address.to_string(),
+                    port: port.unwrap_or(0),
+                    socket: d.receivers.first().and_then(socket_doc),
+                }),
+            connect: result.connect.as_ref().map(|reports| {
+                reports
+                    .iter()
+                    .map(|r| ConnectDoc {
+                        address: r.address.to_string(),
+                        outcome: r.outcome.map(Reach::name),
+                        error: r.error.clone(),
+                        socket: r.accepted_by.as_ref().map(SocketDoc::from),
+                        agrees: r.agrees,
+                        skipped: r.skipped,
+                    })
+                    .collect()
+            }),
+        }
     }
 }

@@ -4,6 +4,7 @@ pub mod json;
 pub mod table;
 
 use crate::bind::TryResult;
+use crate::resolve::ResolveResult;
 use crate::who::WhoResult;
 
 /// A command's result, ready to render.
@@ -11,6 +12,7 @@ use crate::who::WhoResult;
 pub enum Report {
     Who(WhoResult),
     Try(TryResult),
+    Resolve(ResolveResult),
 }
 
 impl Report {
@@ -18,6 +20,7 @@ impl Report {
         match self {
             Report::Who(result) => result.exit_code(),
             Report::Try(result) => result.exit_code(),
+            Report::Resolve(result) => result.exit_code(),
         }
     }
 
@@ -25,6 +28,7 @@ impl Report {
         match self {
             Report::Who(result) => json::to_string(&json::WhoDoc::from(result)),
             Report::Try(result) => json::to_string(&json::TryDoc::from(result)),
+            Report::Resolve(result) => json::to_string(&json::ResolveDoc::from(result)),
         }
     }
 
@@ -32,6 +36,7 @@ impl Report {
         match self {
             Report::Who(result) => table::who(result, style),
             Report::Try(result) => table::try_plan(result, style),
+            Report::Resolve(result) => table::resolve(result, style),
         }
     }
 }

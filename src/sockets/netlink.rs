@@ -167,6 +167,7 @@ pub fn to_socket(protocol: Protocol, response: &InetResponse) -> Socket {
     let mut socket = Socket::bare(protocol, id.source_address, id.source_port, state);
     socket.remote = remote(id.destination_address, id.destination_port);
     socket.interface_index = id.interface_id;
+    socket.recv_queue = header.recv_queue;
     // The kernel reports uid 0 and inode 0 for entries no process owns
     // (TIME_WAIT and request sockets): those are unknown, not root's.
     let kernel_owned = header.inode == 0 && matches!(state, State::TimeWait | State::SynRecv);

@@ -1,0 +1,164 @@
+//! What `resolve` was asked: a name, an address, `host:port`, `[v6]:port`,
+//! or a URL (the port from the scheme when absent), and an optional port as
+//! a second argument.
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+pub fn parse_query(text: &str, extra_port: Option<&str>) -> Result<Query, Error> {
+    let bad = |why: String| Error::BadHost {
+        input: text.to_owned(),
+        why,
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(bad("it is empty".into()));
+    }
+    let (host, port) = if text.contains("://") {
+        from_url(text).map_err(bad)?
+    } else {
+        split_host_port(text).map_err(bad)?
+    };
+    let extra = extra_port
+        .map(|p| parse_port(p).map_err(&bad))
+        .transpose()?;
+    let port = match (port, extra) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(bad(format!("two different ports were given: {a} and {b}")));
+        }
+        (a, b) => a.or(b),
+    };
+    if host.is_empty() {
+        return Err(bad("the host is missing".into()));
+    }
+    Ok(Query { host, port })
+}
+
+fn from_url(text: &str) -> Result<(String, Option<u16>), String> {
+    let url = url::Url::parse(text).map_err(|e| format!("not a valid URL: {e}"))?;
+    let host = match url.host() {
+        Some(url::Host::Ipv6(v6)) => v6.to_string(),
+        Some(host) => host.to_string(),
+        None => return Err("the URL has no host".into()),
+    };
+    let port = url.port_or_known_default().or_else(|| match url.scheme() {
+        // Schemes the url crate does not know, with their usual ports.
+        "ssh" => Some(22),
+        "postgres" | "postgresql" => Some(5432),
+        "redis" => Some(6379),
+        "mysql" => Some(3306),
+        _ => None,
+    });
+    Ok((host, port))
+}
+
+fn split_host_port(text: &str) -> Result<(String, Option<u16>), String> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or("missing ']' after the IPv6 address")?;
+        if host.parse::<std::net::Ipv6Addr>().is_err() && !host.contains('%') {
+            return Err(format!("'{host}' in brackets is not an IPv6 address"));
+        }
+        if after.is_empty() {
+            return Ok((host.to_owned(), None));
+        }
+        let port = after
+            .strip_prefix(':')
+            .ok_or("expected ':PORT' after ']'")?;
+        return Ok((host.to_owned(), Some(parse_port(port)?)));
+    }
+    // One colon: HOST:PORT. None: a name. Several: a bare IPv6 address
+    // (with a port it must be written [addr]:port).
+    if text.matches(':').count() == 1 {
+        let (host, port) = text.split_once(':').unwrap_or((text, ""));
+        return Ok((host.to_owned(), Some(parse_port(port)?)));
+    }
+    Ok((text.to_owned(), None))
+}
+
+fn parse_port(text: &str) -> Result<u16, String> {
+    if text.is_empty() {
+        return Err("the port is missing".into());
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("'{text}' is not a port number"));
+    }
+    match text.parse::<u32>() {
+        Ok(0) => Err("port 0 cannot be connected to".into()),
+        Ok(port) => {
+            u16::try_from(port).map_err(|_| format!("port {port} is out of range (1-65535)"))
+        }
+        Err(_) => Err(format!("port {text} is out of range (1-65535)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(text: &str, port: Option<&str>) -> Query {
+        parse_query(text, port).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn accepts_names_addresses_urls_and_two_arguments() {
+        assert_eq!(
+            q("localhost:8000", None),
+            Query {
+                host: "localhost".into(),
+                port: Some(8000)
+            }
+        );
+        assert_eq!(q("localhost", Some("8000")).port, Some(8000));
+        assert_eq!(q("localhost", None).port, None);
+        assert_eq!(
+            q("[::1]:8080", None),
+            Query {
+                host: "::1".into(),
+                port: Some(8080)
+            }
+        );
+        assert_eq!(q("::1", None).host, "::1");
+        assert_eq!(q("http://localhost:8000/", None).port, Some(8000));
+        assert_eq!(
+            q("https://example.test/path", None),
+            Query {
+                host: "example.test".into(),
+                port: Some(443)
+            }
+        );
+        assert_eq!(
+            q("http://[::1]/", None),
+            Query {
+                host: "::1".into(),
+                port: Some(80)
+            }
+        );
+        assert_eq!(q("postgres://db.local/app", None).port, Some(5432));
+        assert_eq!(q("127.0.0.1:5432", Some("5432")).port, Some(5432));
+    }
+
+    #[test]
+    fn rejects_malformed_input() {
+        for (text, port, needle) in [
+            ("localhost:99999", None, "out of range"),
+            ("localhost:abc", None, "not a port"),
+            ("localhost:80", Some("81"), "two different ports"),
+            ("[::1:80", None, "missing ']'"),
+            ("[foo]:80", None, "not an IPv6 address"),
+            ("http://", None, "not a valid URL"),
+            ("", None, "empty"),
+            (":80", None, "host is missing"),
+            ("localhost", Some("0"), "port 0"),
+        ] {
+            let error = parse_query(text, port).expect_err(text).to_string();
+            assert!(error.contains(needle), "{text}: {error}");
+        }
+    }
+}

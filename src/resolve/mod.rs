@@ -1,0 +1,536 @@
+//! `portcheck resolve`: which service does `localhost:8000` really reach?
+//! Resolve as clients do, order by RFC 6724 with the deciding rules, and map
+//! each destination to the socket the kernel would hand it to.
+
+pub mod input;
+pub mod rfc6724;
+pub mod route;
+pub mod system;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::model::{Family, Protocol, Socket, State, canonical, endpoint};
+use crate::sockets::{self, DumpRequest, SocketSource};
+use crate::target::PortRange;
+use crate::warning::Warning;
+use input::Query;
+use rfc6724::{Decision, Destination, Policy};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveConfig {
+    pub query: Query,
+    pub protocol: Protocol,
+    pub connect: bool,
+}
+
+/// What happens to a connection to one destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Accept,
+    Refused,
+    /// No route: the kernel has no source address for it.
+    Unreachable,
+    /// Not an address of this host: its sockets cannot be seen from here.
+    NotLocal,
+}
+
+impl Reach {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reach::Accept => "accept",
+            Reach::Refused => "refused",
+            Reach::Unreachable => "unreachable",
+            Reach::NotLocal => "not_local",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DestinationReport {
+    pub address: IpAddr,
+    pub system_rank: usize,
+    pub rfc6724_rank: usize,
+    pub source: Option<IpAddr>,
+    pub origin: &'static str,
+    /// Indexes into the live table of the sockets that would receive it
+    /// (several: a reuseport group).
+    pub receivers: Vec<usize>,
+    /// `None` when no port was given.
+    pub outcome: Option<Reach>,
+}
+
+/// The real outcome of `--connect` for one destination.
+#[derive(Debug, Clone)]
+pub struct ConnectReport {
+    pub address: IpAddr,
+    /// `None`: not attempted (not a local address).
+    pub outcome: Option<Reach>,
+    pub error: Option<String>,
+    /// The server side of the connection, found in the socket table.
+    pub accepted_by: Option<Socket>,
+    /// Whether the accepting process is the predicted listener's.
+    pub agrees: Option<bool>,
+    pub skipped: Option<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolveResult {
+    pub config: ResolveConfig,
+    /// In system (getaddrinfo) order.
+    pub destinations: Vec<DestinationReport>,
+    pub decisions: Vec<Decision>,
+    pub order_agrees: bool,
+    /// The first destination, in system order, that accepts.
+    pub reached: Option<usize>,
+    pub live: Vec<Socket>,
+    pub connect: Option<Vec<ConnectReport>>,
+    pub warnings: Vec<Warning>,
+}
+
+impl ResolveResult {
+    pub fn complete(&self) -> bool {
+        !self.warnings.iter().any(|w| w.incomplete)
+    }
+
+    /// 0 a destination accepts (or, with no port, the name resolved);
+    /// 1 resolved but nothing accepts.
+    pub fn exit_code(&self) -> i32 {
+        match self.config.query.port {
+            None => 0,
+            Some(_) => i32::from(self.reached.is_none()),
+        }
+    }
+}
+
+pub fn run(config: &ResolveConfig, source: &dyn SocketSource) -> Result<ResolveResult, Error> {
+    let query = &config.query;
+    let addresses = system::resolve(&query.host, config.protocol)?;
+    let hosts = std::fs::read_to_string("/etc/hosts")
+        .map(|t| system::hosts_file(&t))
+        .unwrap_or_default();
+    let mut warnings = Vec::new();
+    let policy = system_policy(&mut warnings);
+
+    let sort_input: Vec<Destination> = addresses
+        .iter()
+        .map(|&address| {
+            let source = system::source_for(address);
+            Destination {
+                address,
+                source,
+                source_prefix_len: source.and_then(system::prefix_len),
+            }
+        })
+        .collect();
+    let (order, decisions) = rfc6724::sort(&sort_input, &policy);
+    let order_agrees = order.iter().enumerate().all(|(rank, &index)| rank == index);
+
+    let (live, live_warnings) = match query.port {
+        Some(port) => live_table(source, port, config.protocol)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    warnings.extend(live_warnings);
+
+    let destinations =
+        destination_reports(&sort_input, &order, query, config.protocol, &hosts, &live);
+    let reached = destinations
+        .iter()
+        .position(|d| d.outcome == Some(Reach::Accept));
+    if !order_agrees {
+        warnings.push(Warning::note(
+            "order_differs_from_system",
+            format!(
+                "the system resolver's order differs from RFC 6724's ({}); clients use the system's order",
+                disagreement(&destinations, &decisions)
+            ),
+        ));
+    }
+    warnings.extend(split_warning(&destinations, &live));
+    if destinations
+        .iter()
+        .any(|d| d.outcome == Some(Reach::NotLocal))
+    {
+        warnings.push(Warning::note(
+            "remote_destinations",
+            "some addresses are not on this host: which socket answers there cannot be seen from here",
+        ));
+    }
+    let connect = match (config.connect, query.port) {
+        (true, Some(port)) => Some(connect_all(
+            &destinations,
+            port,
+            config.protocol,
+            source,
+            &live,
+        )?),
+        _ => None,
+    };
+    if let Some(reports) = &connect
+        && reports.iter().any(|r| r.agrees == Some(false))
+    {
+        warnings.push(Warning::note(
+            "connect_disagrees",
+            "a real connection reached a different process than predicted: the kernel is right; please report it",
+        ));
+    }
+    warnings.sort();
+    Ok(ResolveResult {
+        config: config.clone(),
+        destinations,
+        decisions,
+        order_agrees,
+        reached,
+        live,
+        connect,
+        warnings,
+    })
+}
+
+/// The RFC 6724 policy: /etc/gai.conf where it exists, else the default.
+fn system_policy(warnings: &mut Vec<Warning>) -> Policy {
+    let Ok(text) = std::fs::read_to_string("/etc/gai.conf") else {
+        return Policy::default();
+    };
+    let (policy, problems) = Policy::from_gai_conf(&text);
+    if !problems.is_empty() {
+        warnings.push(Warning::note(
+            "gai_conf_unreadable_lines",
+            format!(
+                "/etc/gai.conf lines portcheck could not read: {}",
+                problems.join("; ")
+            ),
+        ));
+    }
+    policy
+}
+
+/// Each destination, in system order, with its ranks, origin and the
+/// socket(s) that would receive it.
+fn destination_reports(
+    sort_input: &[Destination],
+    order: &[usize],
+    query: &Query,
+    protocol: Protocol,
+    hosts: &system::HostsFile,
+    live: &[Socket],
+) -> Vec<DestinationReport> {
+    sort_input
+        .iter()
+        .enumerate()
+        .map(|(index, d)| {
+            let rfc6724_rank = order.iter().position(|&i| i == index).map_or(0, |p| p + 1);
+            let (receivers, outcome) = match query.port {
+                None => (Vec::new(), None),
+                Some(port) => {
+                    let receivers = route::receivers(d.address, port, protocol, live);
+                    let outcome = if d.source.is_none() {
+                        Reach::Unreachable
+                    } else if crate::bind::facts::local_address(d.address, None) == Some(false) {
+                        Reach::NotLocal
+                    } else if receivers.is_empty() {
+                        Reach::Refused
+                    } else {
+                        Reach::Accept
+                    };
+                    let receivers = if outcome == Reach::NotLocal {
+                        Vec::new()
+                    } else {
+                        receivers
+                    };
+                    (receivers, Some(outcome))
+                }
+            };
+            DestinationReport {
+                address: d.address,
+                system_rank: index + 1,
+                rfc6724_rank,
+                source: d.source,
+                origin: system::origin(&query.host, d.address, hosts),
+                receivers,
+                outcome,
+            }
+        })
+        .collect()
+}
+
+/// Every socket on the port (all states, so that `--connect` can find the
+/// server side of its connection), with owners and options.
+fn live_table(
+    source: &dyn SocketSource,
+    port: u16,
+    protocol: Protocol,
+) -> Result<(Vec<Socket>, Vec<Warning>), Error> {
+    let request = DumpRequest {
+        protocols: vec![protocol],
+        families: Family::ALL.to_vec(),
+        ports: vec![PortRange::single(port)],
+    };
+    let mut live: Vec<Socket> = source
+        .dump(&request)?
+        .into_iter()
+        .filter(|s| s.state == State::Listen || protocol == Protocol::Udp)
+        .collect();
+    let warnings = sockets::describe(&mut live);
+    live.sort_by(crate::who::display_order);
+    Ok((live, warnings))
+}
+
+fn disagreement(destinations: &[DestinationReport], decisions: &[Decision]) -> String {
+    let system: Vec<String> = destinations.iter().map(|d| d.address.to_string()).collect();
+    let mut by_rfc: Vec<&DestinationReport> = destinations.iter().collect();
+    by_rfc.sort_by_key(|d| d.rfc6724_rank);
+    let rfc: Vec<String> = by_rfc.iter().map(|d| d.address.to_string()).collect();
+    let first_rule = decisions
+        .iter()
+        .find(|d| {
+            let before = destinations.iter().position(|x| x.address == d.before);
+            let after = destinations.iter().position(|x| x.address == d.after);
+            before > after
+        })
+        .map(|d| format!("; RFC 6724 rule {}: {}", d.rule, d.reason))
+        .unwrap_or_default();
+    format!(
+        "system: {}; RFC 6724: {}{first_rule}",
+        system.join(", "),
+        rfc.join(", ")
+    )
+}
+
+/// The process names and pids behind a set of receiving sockets.
+fn programs(receivers: &[usize], live: &[Socket]) -> BTreeSet<(String, u32)> {
+    receivers
+        .iter()
+        .filter_map(|&i| live.get(i))
+        .flat_map(|s| s.processes.iter())
+        .map(|p| (p.name.clone().unwrap_or_default(), p.pid))
+        .collect()
+}
+
+/// One name, two programs: IPv6 clients and IPv4 clients (or two addresses
+/// of one family) reach different processes.
+fn split_warning(destinations: &[DestinationReport], live: &[Socket]) -> Option<Warning> {
+    let accepting: Vec<&DestinationReport> = destinations
+        .iter()
+        .filter(|d| d.outcome == Some(Reach::Accept))
+        .collect();
+    let first = accepting.first()?;
+    let first_programs = programs(&first.receivers, live);
+    let other = accepting.iter().find(|d| {
+        d.receivers != first.receivers && programs(&d.receivers, live) != first_programs
+    })?;
+    let describe = |d: &DestinationReport| {
+        let names: Vec<String> = programs(&d.receivers, live)
+            .iter()
+            .map(|(name, pid)| format!("{name} (pid {pid})"))
+            .collect();
+        if names.is_empty() {
+            "an owner that cannot be seen".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    let same_family = first.address.is_ipv4() == other.address.is_ipv4();
+    let (code, message) = if same_family {
+        (
+            "split_by_address",
+            format!(
+                "clients of {} get {}; clients of {} get {}",
+                first.address,
+                describe(first),
+                other.address,
+                describe(other)
+            ),
+        )
+    } else {
+        let family = |a: IpAddr| if a.is_ipv4() { "IPv4" } else { "IPv6" };
+        (
+            "split_by_family",
+            format!(
+                "{} clients get {}; {} clients get {}",
+                family(first.address),
+                describe(first),
+                family(other.address),
+                describe(other)
+            ),
+        )
+    };
+    Some(Warning::note(code, message))
+}
+
+/// `--connect`: connects to every local destination and finds, in the
+/// socket table, the socket that accepted.
+fn connect_all(
+    destinations: &[DestinationReport],
+    port: u16,
+    protocol: Protocol,
+    source: &dyn SocketSource,
+    live: &[Socket],
+) -> Result<Vec<ConnectReport>, Error> {
+    let mut reports = Vec::new();
+    for destination in destinations {
+        let mut report = ConnectReport {
+            address: destination.address,
+            outcome: None,
+            error: None,
+            accepted_by: None,
+            agrees: None,
+            skipped: None,
+        };
+        if protocol == Protocol::Udp {
+            report.skipped = Some("udp_has_no_connection");
+        } else if destination.outcome == Some(Reach::NotLocal) {
+            report.skipped = Some("not_local");
+        } else {
+            connect_one(&mut report, destination, port, source, live)?;
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+fn connect_one(
+    report: &mut ConnectReport,
+    destination: &DestinationReport,
+    port: u16,
+    source: &dyn SocketSource,
+    live: &[Socket],
+) -> Result<(), Error> {
+    let target = SocketAddr::new(destination.address, port);
+    let queues_before = listen_queues(source, port)?;
+    let stream = match TcpStream::connect_timeout(&target, CONNECT_TIMEOUT) {
+        Ok(stream) => stream,
+        Err(error) => {
+            report.outcome = Some(match error.kind() {
+                std::io::ErrorKind::ConnectionRefused => Reach::Refused,
+                _ => Reach::Unreachable,
+            });
+            report.error = Some(crate::bind::trial::errno_name(&error));
+            report.agrees = Some(destination.outcome == report.outcome);
+            return Ok(());
+        }
+    };
+    report.outcome = Some(Reach::Accept);
+    let ours = stream
+        .local_addr()
+        .map_err(|e| Error::io("reading the connection's address", e))?;
+    // A server that accepts in a loop owns the connection within moments.
+    // One that has not called accept() leaves it in a listener's queue:
+    // the listener whose queue grew is the one the kernel chose.
+    let deadline = Instant::now() + Duration::from_millis(300);
+    let accepted_by = loop {
+        if let Some(owned) = find_server_side(source, target, ours)? {
+            break Some(owned);
+        }
+        if let Some(listener) = grown_queue(source, port, &queues_before)? {
+            break Some(listener);
+        }
+        if Instant::now() >= deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stream);
+    report.agrees = accepted_by
+        .as_ref()
+        .and_then(|socket| agrees(socket, destination, live));
+    report.accepted_by = accepted_by;
+    Ok(())
+}
+
+/// Whether the socket that took the connection is the predicted one: the
+/// same listener (by inode) when it is still queued, else the same process.
+fn agrees(socket: &Socket, destination: &DestinationReport, live: &[Socket]) -> Option<bool> {
+    if socket.state == State::Listen {
+        let predicted: Vec<Option<u64>> = destination
+            .receivers
+            .iter()
+            .filter_map(|&i| live.get(i))
+            .map(|s| s.inode)
+            .collect();
+        return Some(socket.inode.is_some() && predicted.contains(&socket.inode));
+    }
+    if socket.processes.is_empty() {
+        return None;
+    }
+    let predicted = programs(&destination.receivers, live);
+    Some(
+        socket
+            .processes
+            .iter()
+            .any(|p| predicted.iter().any(|(_, pid)| *pid == p.pid)),
+    )
+}
+
+fn dump_port(source: &dyn SocketSource, port: u16) -> Result<Vec<Socket>, Error> {
+    source.dump(&DumpRequest {
+        protocols: vec![Protocol::Tcp],
+        families: Family::ALL.to_vec(),
+        ports: vec![PortRange::single(port)],
+    })
+}
+
+/// Accept-queue lengths of the listeners on `port`, by inode.
+fn listen_queues(source: &dyn SocketSource, port: u16) -> Result<Vec<(Option<u64>, u32)>, Error> {
+    Ok(dump_port(source, port)?
+        .into_iter()
+        .filter(|s| s.state == State::Listen)
+        .map(|s| (s.inode, s.recv_queue))
+        .collect())
+}
+
+/// The listener whose accept queue grew since `before`, with its owners.
+fn grown_queue(
+    source: &dyn SocketSource,
+    port: u16,
+    before: &[(Option<u64>, u32)],
+) -> Result<Option<Socket>, Error> {
+    let mut grown: Vec<Socket> = dump_port(source, port)?
+        .into_iter()
+        .filter(|s| s.state == State::Listen)
+        .filter(|s| {
+            let earlier = before
+                .iter()
+                .find(|(inode, _)| *inode == s.inode)
+                .map_or(0, |(_, q)| *q);
+            s.recv_queue > earlier
+        })
+        .collect();
+    if grown.len() != 1 {
+        return Ok(None);
+    }
+    let _ = sockets::describe(&mut grown);
+    Ok(grown.pop())
+}
+
+/// The server side of our connection, when a process owns it.
+fn find_server_side(
+    source: &dyn SocketSource,
+    target: SocketAddr,
+    ours: SocketAddr,
+) -> Result<Option<Socket>, Error> {
+    let mut matching: Vec<Socket> = dump_port(source, target.port())?
+        .into_iter()
+        .filter(|s| {
+            s.inode.is_some()
+                && s.local_port == target.port()
+                && canonical(s.local_address) == canonical(target.ip())
+                && s.remote
+                    .is_some_and(|(a, p)| canonical(a) == canonical(ours.ip()) && p == ours.port())
+        })
+        .collect();
+    if matching.is_empty() {
+        return Ok(None);
+    }
+    let _ = sockets::describe(&mut matching);
+    Ok(matching.into_iter().find(|s| !s.processes.is_empty()))
+}
+
+/// `[::1]:8000` for a destination.
+pub fn destination_endpoint(address: IpAddr, port: u16) -> String {
+    endpoint(address, port, None)
+}

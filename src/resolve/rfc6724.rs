@@ -1,0 +1,790 @@
+//! RFC 6724 default address selection: the policy table, source address
+//! selection (section 5, rules 1-8) and destination ordering (section 6,
+//! rules 1-10), each decision reported with the rule that made it.
+//!
+//! Pure: addresses, flags and a policy in, an order and its reasons out.
+//! Where glibc differs from the RFC (it cannot see deprecated, home or
+//! tunnel addresses, so rules 3, 4 and 7 never decide there), this module
+//! follows glibc when given the facts glibc has, because glibc's order is
+//! the one clients use.
+
+use std::cmp::Ordering;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// One row of a policy table: an IPv6 prefix and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixValue {
+    pub prefix: Ipv6Addr,
+    pub len: u8,
+    pub value: u32,
+}
+
+/// An IPv4 scope override from gai.conf (`scopev4 ::ffff:169.254.0.0/112 2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeV4 {
+    pub prefix: Ipv4Addr,
+    pub len: u8,
+    pub scope: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub precedence: Vec<PrefixValue>,
+    pub label: Vec<PrefixValue>,
+    pub scopev4: Vec<ScopeV4>,
+}
+
+const fn row(prefix: Ipv6Addr, len: u8, value: u32) -> PrefixValue {
+    PrefixValue { prefix, len, value }
+}
+
+/// RFC 6724 section 2.1: (prefix, precedence, label).
+const DEFAULT_TABLE: [(Ipv6Addr, u8, u32, u32); 9] = [
+    (Ipv6Addr::LOCALHOST, 128, 50, 0),
+    (Ipv6Addr::UNSPECIFIED, 0, 40, 1),
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96, 35, 4),
+    (Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16, 30, 2),
+    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 32, 5, 5),
+    (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7, 3, 13),
+    (Ipv6Addr::UNSPECIFIED, 96, 1, 3),
+    (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10, 1, 11),
+    (Ipv6Addr::new(0x3ffe, 0, 0, 0, 0, 0, 0, 0), 16, 1, 12),
+];
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            precedence: DEFAULT_TABLE
+                .iter()
+                .map(|&(p, l, prec, _)| row(p, l, prec))
+                .collect(),
+            label: DEFAULT_TABLE
+                .iter()
+                .map(|&(p, l, _, label)| row(p, l, label))
+                .collect(),
+            // glibc's defaults: 169.254/16 and 127/8 link-local.
+            scopev4: vec![
+                ScopeV4 {
+                    prefix: Ipv4Addr::new(169, 254, 0, 0),
+                    len: 16,
+                    scope: SCOPE_LINK_LOCAL,
+                },
+                ScopeV4 {
+                    prefix: Ipv4Addr::new(127, 0, 0, 0),
+                    len: 8,
+                    scope: SCOPE_LINK_LOCAL,
+                },
+            ],
+        }
+    }
+}
+
+pub const SCOPE_LINK_LOCAL: u8 = 2;
+pub const SCOPE_SITE_LOCAL: u8 = 5;
+pub const SCOPE_GLOBAL: u8 = 14;
+
+/// IPv4 addresses are compared as IPv4-mapped IPv6 addresses.
+fn as_v6(address: IpAddr) -> Ipv6Addr {
+    match address {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
+}
+
+fn common_prefix_len(a: Ipv6Addr, b: Ipv6Addr) -> u32 {
+    (a.to_bits() ^ b.to_bits()).leading_zeros()
+}
+
+fn in_prefix(address: Ipv6Addr, prefix: Ipv6Addr, len: u8) -> bool {
+    len == 0 || common_prefix_len(address, prefix) >= u32::from(len)
+}
+
+/// The longest matching row's value.
+fn lookup(table: &[PrefixValue], address: IpAddr) -> Option<u32> {
+    let v6 = as_v6(address);
+    table
+        .iter()
+        .filter(|row| in_prefix(v6, row.prefix, row.len))
+        .max_by_key(|row| row.len)
+        .map(|row| row.value)
+}
+
+impl Policy {
+    pub fn precedence(&self, address: IpAddr) -> u32 {
+        lookup(&self.precedence, address).unwrap_or(0)
+    }
+
+    pub fn label(&self, address: IpAddr) -> u32 {
+        lookup(&self.label, address).unwrap_or(u32::MAX)
+    }
+
+    /// RFC 6724 section 3.1 scopes; IPv4 by the scopev4 table.
+    pub fn scope(&self, address: IpAddr) -> u8 {
+        let v4 = match address {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        };
+        if let Some(v4) = v4 {
+            return self
+                .scopev4
+                .iter()
+                .filter(|row| {
+                    row.len == 0
+                        || (v4.to_bits() ^ row.prefix.to_bits()).leading_zeros()
+                            >= u32::from(row.len)
+                })
+                .max_by_key(|row| row.len)
+                .map_or(SCOPE_GLOBAL, |row| row.scope);
+        }
+        let IpAddr::V6(v6) = address else {
+            return SCOPE_GLOBAL;
+        };
+        if v6.is_multicast() {
+            return v6.octets()[1] & 0x0f;
+        }
+        if v6.is_loopback() || v6.is_unicast_link_local() {
+            SCOPE_LINK_LOCAL
+        } else if v6.segments()[0] & 0xffc0 == 0xfec0 {
+            SCOPE_SITE_LOCAL
+        } else {
+            SCOPE_GLOBAL
+        }
+    }
+
+    /// Reads `/etc/gai.conf` as glibc does: `label`, `precedence` and
+    /// `scopev4` lines; one `label` (or `precedence`) line replaces that
+    /// whole default table. Returns the lines it could not read.
+    pub fn from_gai_conf(text: &str) -> (Policy, Vec<String>) {
+        let defaults = Policy::default();
+        let mut labels = Vec::new();
+        let mut precedences = Vec::new();
+        let mut scopes = Vec::new();
+        let mut problems = Vec::new();
+        for (number, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            let mut words = line.split_whitespace();
+            let (Some(keyword), rest) = (words.next(), words.collect::<Vec<_>>()) else {
+                continue;
+            };
+            let parsed = match (keyword, rest.as_slice()) {
+                ("label", [prefix, value]) => parse_row(prefix, value).map(|r| labels.push(r)),
+                ("precedence", [prefix, value]) => {
+                    parse_row(prefix, value).map(|r| precedences.push(r))
+                }
+                ("scopev4", [prefix, value]) => parse_scope(prefix, value).map(|r| scopes.push(r)),
+                ("reload", [_]) => Some(()),
+                _ => None,
+            };
+            if parsed.is_none() {
+                problems.push(format!("gai.conf line {}: '{line}'", number + 1));
+            }
+        }
+        let mut scopev4 = defaults.scopev4.clone();
+        // gai.conf scopes are consulted before the defaults.
+        scopev4.splice(0..0, scopes);
+        let policy = Policy {
+            precedence: if precedences.is_empty() {
+                defaults.precedence
+            } else {
+                precedences
+            },
+            label: if labels.is_empty() {
+                defaults.label
+            } else {
+                labels
+            },
+            scopev4: dedup_scopes(scopev4),
+        };
+        (policy, problems)
+    }
+}
+
+/// The first entry for a prefix wins, as glibc reads gai.conf before its
+/// defaults.
+fn dedup_scopes(rows: Vec<ScopeV4>) -> Vec<ScopeV4> {
+    let mut out: Vec<ScopeV4> = Vec::new();
+    for row in rows {
+        if !out
+            .iter()
+            .any(|r| r.prefix == row.prefix && r.len == row.len)
+        {
+            out.push(row);
+        }
+    }
+    out
+}
+
+fn parse_prefix(text: &str) -> Option<(Ipv6Addr, u8)> {
+    let (address, len) = text.split_once('/').unwrap_or((text, "128"));
+    let address: Ipv6Addr = address.parse().ok()?;
+    let len: u8 = len.parse().ok().filter(|l| *l <= 128)?;
+    Some((address, len))
+}
+
+fn parse_row(prefix: &str, value: &str) -> Option<PrefixValue> {
+    let (prefix, len) = parse_prefix(prefix)?;
+    Some(row(prefix, len, value.parse().ok()?))
+}
+
+fn parse_scope(prefix: &str, value: &str) -> Option<ScopeV4> {
+    let (address, len) = parse_prefix(prefix)?;
+    let v4 = address.to_ipv4_mapped()?;
+    // The prefix length is written over the mapped IPv6 address.
+    let len = len.checked_sub(96)?;
+    Some(ScopeV4 {
+        prefix: v4,
+        len,
+        scope: value.parse().ok()?,
+    })
+}
+
+/// A destination as the sort sees it: the source the kernel would use
+/// (`None`: unusable) and that source's prefix length on its interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Destination {
+    pub address: IpAddr,
+    pub source: Option<IpAddr>,
+    pub source_prefix_len: Option<u8>,
+}
+
+/// Why one destination sorts before the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub before: IpAddr,
+    pub after: IpAddr,
+    /// The RFC 6724 section 6 rule, 1 to 10.
+    pub rule: u8,
+    pub reason: String,
+}
+
+/// One rule's verdict on a pair: `Some((a_wins, reason))` when it decides.
+type RuleVerdict = Option<(bool, String)>;
+
+/// Compares two destinations: `Less` when `a` goes first, with the rule
+/// that decided and why. `Equal` means rule 10 (keep the order). Rules 3
+/// (deprecated), 4 (home addresses) and 7 (native transport) need facts
+/// getaddrinfo cannot see; as in glibc they never decide.
+pub fn compare(a: &Destination, b: &Destination, policy: &Policy) -> (Ordering, u8, String) {
+    let rules: [(u8, &dyn Fn() -> RuleVerdict); 6] = [
+        (1, &|| rule_usable(a, b)),
+        (2, &|| rule_matching_scope(a, b, policy)),
+        (5, &|| rule_matching_label(a, b, policy)),
+        (6, &|| rule_precedence(a, b, policy)),
+        (8, &|| rule_smaller_scope(a, b, policy)),
+        (9, &|| rule_longest_prefix(a, b)),
+    ];
+    for (number, rule) in rules {
+        if let Some((a_wins, reason)) = rule() {
+            let order = if a_wins {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+            return (order, number, reason);
+        }
+    }
+    (
+        Ordering::Equal,
+        10,
+        "no rule prefers either: the resolver's order is kept".into(),
+    )
+}
+
+/// Says which of two sides wins on a yes/no property.
+fn prefer(
+    a: &Destination,
+    b: &Destination,
+    a_has: bool,
+    b_has: bool,
+    says: impl Fn(IpAddr, IpAddr) -> String,
+) -> RuleVerdict {
+    (a_has != b_has).then(|| {
+        let (winner, loser) = if a_has { (a, b) } else { (b, a) };
+        (a_has, says(winner.address, loser.address))
+    })
+}
+
+/// Rule 1: avoid unusable destinations.
+fn rule_usable(a: &Destination, b: &Destination) -> RuleVerdict {
+    prefer(a, b, a.source.is_some(), b.source.is_some(), |_, loser| {
+        format!("{loser} has no route (no source address)")
+    })
+}
+
+/// Rule 2: prefer matching scope.
+fn rule_matching_scope(a: &Destination, b: &Destination, policy: &Policy) -> RuleVerdict {
+    let (sa, sb) = (a.source?, b.source?);
+    let a_match = policy.scope(a.address) == policy.scope(sa);
+    let b_match = policy.scope(b.address) == policy.scope(sb);
+    prefer(a, b, a_match, b_match, |winner, loser| {
+        format!("scope of {winner} matches its source, scope of {loser} does not")
+    })
+}
+
+/// Rule 5: prefer matching label.
+fn rule_matching_label(a: &Destination, b: &Destination, policy: &Policy) -> RuleVerdict {
+    let (sa, sb) = (a.source?, b.source?);
+    let a_match = policy.label(a.address) == policy.label(sa);
+    let b_match = policy.label(b.address) == policy.label(sb);
+    prefer(a, b, a_match, b_match, |winner, loser| {
+        format!("label of {winner} matches its source, label of {loser} does not")
+    })
+}
+
+/// Rule 6: prefer higher precedence.
+fn rule_precedence(a: &Destination, b: &Destination, policy: &Policy) -> RuleVerdict {
+    let (pa, pb) = (policy.precedence(a.address), policy.precedence(b.address));
+    (pa != pb).then(|| {
+        let (w, wp, l, lp) = if pa > pb {
+            (a, pa, b, pb)
+        } else {
+            (b, pb, a, pa)
+        };
+        (
+            pa > pb,
+            format!(
+                "precedence {wp} of {} beats {lp} of {}",
+                w.address, l.address
+            ),
+        )
+    })
+}
+
+/// Rule 8: prefer smaller scope.
+fn rule_smaller_scope(a: &Destination, b: &Destination, policy: &Policy) -> RuleVerdict {
+    let (sa, sb) = (policy.scope(a.address), policy.scope(b.address));
+    (sa != sb).then(|| {
+        let (w, ws, l, ls) = if sa < sb {
+            (a, sa, b, sb)
+        } else {
+            (b, sb, a, sa)
+        };
+        (
+            sa < sb,
+            format!(
+                "scope {ws} of {} is smaller than scope {ls} of {}",
+                w.address, l.address
+            ),
+        )
+    })
+}
+
+/// Rule 9: longest matching prefix, within one family.
+fn rule_longest_prefix(a: &Destination, b: &Destination) -> RuleVerdict {
+    if a.address.is_ipv4() != b.address.is_ipv4() {
+        return None;
+    }
+    let (la, lb) = (matching_prefix(a)?, matching_prefix(b)?);
+    (la != lb).then(|| {
+        let (w, wl, l, ll) = if la > lb {
+            (a, la, b, lb)
+        } else {
+            (b, lb, a, la)
+        };
+        (
+            la > lb,
+            format!(
+                "{} shares {wl} leading bits with its source, {} only {ll}",
+                w.address, l.address
+            ),
+        )
+    })
+}
+
+/// CommonPrefixLen(Source(D), D), up to the prefix of the source: its
+/// interface prefix for IPv4 (0 when D is outside that network, as glibc
+/// does), and at most 64 bits for IPv6.
+fn matching_prefix(destination: &Destination) -> Option<u32> {
+    let source = destination.source?;
+    match (destination.address, source) {
+        (IpAddr::V4(d), IpAddr::V4(s)) => {
+            let network = u32::from(destination.source_prefix_len?);
+            let common = (d.to_bits() ^ s.to_bits()).leading_zeros();
+            Some(if common >= network {
+                common.min(network)
+            } else {
+                0
+            })
+        }
+        (IpAddr::V6(d), IpAddr::V6(s)) => Some(common_prefix_len(d, s).min(64)),
+        _ => None,
+    }
+}
+
+/// Orders destinations (a stable sort, so rule 10 keeps the input order)
+/// and explains each adjacent pair of the result.
+pub fn sort(destinations: &[Destination], policy: &Policy) -> (Vec<usize>, Vec<Decision>) {
+    let mut order: Vec<usize> = (0..destinations.len()).collect();
+    order.sort_by(|&i, &j| compare(&destinations[i], &destinations[j], policy).0);
+    let decisions = order
+        .windows(2)
+        .map(|pair| {
+            let (a, b) = (&destinations[pair[0]], &destinations[pair[1]]);
+            let (_, rule, reason) = compare(a, b, policy);
+            Decision {
+                before: a.address,
+                after: b.address,
+                rule,
+                reason,
+            }
+        })
+        .collect();
+    (order, decisions)
+}
+
+/// A candidate source address and what RFC 6724 section 5 knows of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SourceCandidate {
+    pub address: Option<IpAddr>,
+    pub deprecated: bool,
+    pub home: bool,
+    pub care_of: bool,
+    pub temporary: bool,
+    pub outgoing_interface: bool,
+}
+
+/// Section 5: picks the source for `destination` among `candidates`,
+/// returning its index and the rule that decided against the runner-up.
+pub fn select_source(
+    destination: IpAddr,
+    candidates: &[SourceCandidate],
+    policy: &Policy,
+) -> Option<(usize, u8)> {
+    let mut best: Option<(usize, u8)> = None;
+    for (index, candidate) in candidates.iter().enumerate() {
+        if candidate.address.is_none() {
+            continue;
+        }
+        best = Some(match best {
+            None => (index, 0),
+            Some((current, _)) => {
+                let (prefer_new, rule) =
+                    prefer_source(destination, candidate, &candidates[current], policy);
+                if prefer_new {
+                    (index, rule)
+                } else {
+                    (current, rule)
+                }
+            }
+        });
+    }
+    best
+}
+
+/// Whether `a` is the better source than `b`, and the rule (1-8) that says so.
+fn prefer_source(
+    d: IpAddr,
+    a: &SourceCandidate,
+    b: &SourceCandidate,
+    policy: &Policy,
+) -> (bool, u8) {
+    let (Some(sa), Some(sb)) = (a.address, b.address) else {
+        return (a.address.is_some(), 0);
+    };
+    // Rule 1: prefer the same address.
+    if sa == d || sb == d {
+        return (sa == d, 1);
+    }
+    // Rule 2: prefer appropriate scope.
+    let (scope_a, scope_b, scope_d) = (policy.scope(sa), policy.scope(sb), policy.scope(d));
+    if scope_a != scope_b {
+        let a_better = if scope_a < scope_b {
+            scope_a >= scope_d
+        } else {
+            scope_b < scope_d
+        };
+        return (a_better, 2);
+    }
+    // Rule 3: avoid deprecated addresses.
+    if a.deprecated != b.deprecated {
+        return (!a.deprecated, 3);
+    }
+    // Rule 4: prefer home addresses.
+    let home_rank = |s: &SourceCandidate| match (s.home, s.care_of) {
+        (true, true) => 2,
+        (true, false) => 1,
+        _ => 0,
+    };
+    if home_rank(a) != home_rank(b) && (a.home || b.home) {
+        let a_better = (a.home && a.care_of && !(b.home && b.care_of))
+            || (a.home && !a.care_of && b.care_of && !b.home);
+        let b_better = (b.home && b.care_of && !(a.home && a.care_of))
+            || (b.home && !b.care_of && a.care_of && !a.home);
+        if a_better || b_better {
+            return (a_better, 4);
+        }
+    }
+    // Rule 5: prefer the outgoing interface.
+    if a.outgoing_interface != b.outgoing_interface {
+        return (a.outgoing_interface, 5);
+    }
+    // Rule 6: prefer matching label.
+    let label_d = policy.label(d);
+    let (la, lb) = (policy.label(sa) == label_d, policy.label(sb) == label_d);
+    if la != lb {
+        return (la, 6);
+    }
+    // Rule 7: prefer temporary addresses.
+    if a.temporary != b.temporary {
+        return (a.temporary, 7);
+    }
+    // Rule 8: longest matching prefix.
+    let (ca, cb) = (
+        common_prefix_len(as_v6(sa), as_v6(d)),
+        common_prefix_len(as_v6(sb), as_v6(d)),
+    );
+    (ca > cb, 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("test address")
+    }
+
+    fn src(text: &str) -> SourceCandidate {
+        SourceCandidate {
+            address: Some(ip(text)),
+            ..SourceCandidate::default()
+        }
+    }
+
+    fn pick(destination: &str, candidates: &[SourceCandidate]) -> (IpAddr, u8) {
+        let (index, rule) =
+            select_source(ip(destination), candidates, &Policy::default()).expect("a source");
+        (candidates[index].address.expect("address"), rule)
+    }
+
+    // RFC 6724 section 10.1, each example in order.
+    #[test]
+    fn rfc_10_1_source_selection_examples() {
+        assert_eq!(
+            pick("2001:db8:1::1", &[src("2001:db8:3::1"), src("fe80::1")]),
+            (ip("2001:db8:3::1"), 2)
+        );
+        assert_eq!(
+            pick("ff05::1", &[src("2001:db8:3::1"), src("fe80::1")]),
+            (ip("2001:db8:3::1"), 2)
+        );
+        let deprecated_same = SourceCandidate {
+            deprecated: true,
+            ..src("2001:db8:1::1")
+        };
+        assert_eq!(
+            pick("2001:db8:1::1", &[deprecated_same, src("2001:db8:2::1")]),
+            (ip("2001:db8:1::1"), 1)
+        );
+        let deprecated_ll = SourceCandidate {
+            deprecated: true,
+            ..src("fe80::2")
+        };
+        assert_eq!(
+            pick("fe80::1", &[deprecated_ll, src("2001:db8:1::1")]),
+            (ip("fe80::2"), 2)
+        );
+        assert_eq!(
+            pick(
+                "2001:db8:1::1",
+                &[src("2001:db8:1::2"), src("2001:db8:3::2")]
+            ),
+            (ip("2001:db8:1::2"), 8)
+        );
+        let care_of = SourceCandidate {
+            care_of: true,
+            ..src("2001:db8:1::2")
+        };
+        let home = SourceCandidate {
+            home: true,
+            ..src("2001:db8:3::2")
+        };
+        assert_eq!(
+            pick("2001:db8:1::1", &[care_of, home]),
+            (ip("2001:db8:3::2"), 4)
+        );
+        let temporary_6to4 = SourceCandidate {
+            temporary: true,
+            ..src("2002:c633:6401::d5e3:7953:13eb:22e8")
+        };
+        assert_eq!(
+            pick("2002:c633:6401::1", &[temporary_6to4, src("2001:db8:1::2")]),
+            (ip("2002:c633:6401::d5e3:7953:13eb:22e8"), 6)
+        );
+        let temporary = SourceCandidate {
+            temporary: true,
+            ..src("2001:db8:1::d5e3:7953:13eb:22e8")
+        };
+        assert_eq!(
+            pick("2001:db8:1::d5e3:0:0:1", &[src("2001:db8:1::2"), temporary]),
+            (ip("2001:db8:1::d5e3:7953:13eb:22e8"), 7)
+        );
+    }
+
+    /// Sorts destinations whose sources the example gives.
+    fn order(pairs: &[(&str, Option<&str>)]) -> (Vec<IpAddr>, Vec<u8>) {
+        let destinations: Vec<Destination> = pairs
+            .iter()
+            .map(|(d, s)| Destination {
+                address: ip(d),
+                source: s.map(ip),
+                source_prefix_len: Some(24),
+            })
+            .collect();
+        let (order, decisions) = sort(&destinations, &Policy::default());
+        (
+            order.iter().map(|&i| destinations[i].address).collect(),
+            decisions.iter().map(|d| d.rule).collect(),
+        )
+    }
+
+    // RFC 6724 section 10.2, each example in order, with the source the
+    // example says section 5 picks for each destination.
+    #[test]
+    fn rfc_10_2_destination_ordering_examples() {
+        // Prefer matching scope.
+        let (o, r) = order(&[
+            ("2001:db8:1::1", Some("2001:db8:1::2")),
+            ("198.51.100.121", Some("169.254.13.78")),
+        ]);
+        assert_eq!(
+            (o, r),
+            (vec![ip("2001:db8:1::1"), ip("198.51.100.121")], vec![2])
+        );
+        let (o, r) = order(&[
+            ("2001:db8:1::1", Some("fe80::1")),
+            ("198.51.100.121", Some("198.51.100.117")),
+        ]);
+        assert_eq!(
+            (o, r),
+            (vec![ip("198.51.100.121"), ip("2001:db8:1::1")], vec![2])
+        );
+        // Prefer higher precedence.
+        let (o, r) = order(&[
+            ("2001:db8:1::1", Some("2001:db8:1::2")),
+            ("10.1.2.3", Some("10.1.2.4")),
+        ]);
+        assert_eq!((o, r), (vec![ip("2001:db8:1::1"), ip("10.1.2.3")], vec![6]));
+        // Prefer smaller scope.
+        let (o, r) = order(&[
+            ("2001:db8:1::1", Some("2001:db8:1::2")),
+            ("fe80::1", Some("fe80::2")),
+        ]);
+        assert_eq!((o, r), (vec![ip("fe80::1"), ip("2001:db8:1::1")], vec![8]));
+        // Longest matching prefix.
+        let (o, r) = order(&[
+            ("2001:db8:1::1", Some("2001:db8:1::2")),
+            ("2001:db8:3ffe::1", Some("2001:db8:3f44::2")),
+        ]);
+        assert_eq!(
+            (o, r),
+            (vec![ip("2001:db8:1::1"), ip("2001:db8:3ffe::1")], vec![9])
+        );
+        // Prefer matching label.
+        let (o, r) = order(&[
+            ("2002:c633:6401::1", Some("2002:c633:6401::2")),
+            ("2001:db8:1::1", Some("2002:c633:6401::2")),
+        ]);
+        assert_eq!(
+            (o, r),
+            (vec![ip("2002:c633:6401::1"), ip("2001:db8:1::1")], vec![5])
+        );
+        // Prefer higher precedence (both labels match).
+        let (o, r) = order(&[
+            ("2002:c633:6401::1", Some("2002:c633:6401::2")),
+            ("2001:db8:1::1", Some("2001:db8:1::2")),
+        ]);
+        assert_eq!(
+            (o, r),
+            (vec![ip("2001:db8:1::1"), ip("2002:c633:6401::1")], vec![6])
+        );
+    }
+
+    #[test]
+    fn localhost_orders_ipv6_loopback_first_by_precedence() {
+        let (o, r) = order(&[("127.0.0.1", Some("127.0.0.1")), ("::1", Some("::1"))]);
+        assert_eq!((o, r), (vec![ip("::1"), ip("127.0.0.1")], vec![6]));
+        let d = sort(
+            &[
+                Destination {
+                    address: ip("127.0.0.1"),
+                    source: Some(ip("127.0.0.1")),
+                    source_prefix_len: Some(8),
+                },
+                Destination {
+                    address: ip("::1"),
+                    source: Some(ip("::1")),
+                    source_prefix_len: Some(128),
+                },
+            ],
+            &Policy::default(),
+        )
+        .1;
+        assert_eq!(d[0].reason, "precedence 50 of ::1 beats 35 of 127.0.0.1");
+    }
+
+    #[test]
+    fn unusable_destinations_go_last_and_ties_keep_order() {
+        let (o, r) = order(&[("2001:db8::1", None), ("192.0.2.1", Some("192.0.2.2"))]);
+        assert_eq!((o, r), (vec![ip("192.0.2.1"), ip("2001:db8::1")], vec![1]));
+        let (o, r) = order(&[
+            ("192.0.2.7", Some("192.0.2.2")),
+            ("192.0.2.9", Some("192.0.2.2")),
+        ]);
+        assert_eq!((o, r), (vec![ip("192.0.2.7"), ip("192.0.2.9")], vec![10]));
+    }
+
+    #[test]
+    fn mixed_family_list_from_the_notes() {
+        // `mix` = 192.0.2.1, 2001:db8::1, 127.0.0.2 on lo: glibc returns
+        // 2001:db8::1, 127.0.0.2, 192.0.2.1 (rule 6, then rule 8).
+        let (o, r) = order(&[
+            ("192.0.2.1", Some("192.0.2.1")),
+            ("2001:db8::1", Some("2001:db8::1")),
+            ("127.0.0.2", Some("127.0.0.2")),
+        ]);
+        assert_eq!(o, vec![ip("2001:db8::1"), ip("127.0.0.2"), ip("192.0.2.1")]);
+        assert_eq!(r, vec![6, 8]);
+    }
+
+    #[test]
+    fn gai_conf_overrides_as_glibc_reads_them() {
+        let (policy, problems) = Policy::from_gai_conf(
+            "# prefer IPv4\nprecedence ::ffff:0:0/96 100\nlabel ::1/128 0 # comment\nscopev4 ::ffff:10.0.0.0/104 5\nreload yes\nbogus line\n",
+        );
+        assert_eq!(problems, vec!["gai.conf line 6: 'bogus line'"]);
+        // One precedence line replaces the whole table.
+        assert_eq!(policy.precedence.len(), 1);
+        assert_eq!(policy.precedence(ip("127.0.0.1")), 100);
+        assert_eq!(policy.precedence(ip("::1")), 0);
+        assert_eq!(policy.scope(ip("10.1.2.3")), SCOPE_SITE_LOCAL);
+        assert_eq!(policy.scope(ip("127.0.0.1")), SCOPE_LINK_LOCAL);
+        let destinations = [
+            Destination {
+                address: ip("::1"),
+                source: Some(ip("::1")),
+                source_prefix_len: None,
+            },
+            Destination {
+                address: ip("127.0.0.1"),
+                source: Some(ip("127.0.0.1")),
+                source_prefix_len: None,
+            },
+        ];
+        let (o, d) = sort(&destinations, &policy);
+        assert_eq!(o, vec![1, 0]);
+        assert_eq!(d[0].rule, 6);
+    }
+
+    #[test]
+    fn scopes_follow_section_3_1() {
+        let p = Policy::default();
+        assert_eq!(p.scope(ip("::1")), SCOPE_LINK_LOCAL);
+        assert_eq!(p.scope(ip("fe80::1")), SCOPE_LINK_LOCAL);
+        assert_eq!(p.scope(ip("fec0::1")), SCOPE_SITE_LOCAL);
+        assert_eq!(p.scope(ip("ff05::1")), 5);
+        assert_eq!(p.scope(ip("2001:db8::1")), SCOPE_GLOBAL);
+        assert_eq!(p.scope(ip("169.254.1.1")), SCOPE_LINK_LOCAL);
+        assert_eq!(p.scope(ip("8.8.8.8")), SCOPE_GLOBAL);
+    }
+}
