@@ -7,4 +7,5 @@
 mod bind;
 mod generated;
 mod harness;
+mod resolve;
 mod who;
