@@ -75,12 +75,14 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             break
         }
         'portcheck;resolve' {
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP (the default)')
             [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP (the default)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
             [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
             [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Really connect to each local destination and report who accepted')
+            [CompletionResult]::new('--dns', '--dns', [CompletionResultType]::ParameterName, 'Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and AAAA records, to show what the system answer hides')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -89,12 +91,14 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             break
         }
         'portcheck;reach' {
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP (the default)')
             [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP (the default)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
             [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
             [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Really connect to each local destination and report who accepted')
+            [CompletionResult]::new('--dns', '--dns', [CompletionResultType]::ParameterName, 'Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and AAAA records, to show what the system answer hides')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

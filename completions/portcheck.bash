@@ -138,12 +138,16 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__resolve)
-            opts="-t -u -h -V --tcp --udp --connect --json --color --help --version"
+            opts="-t -u -h -V --tcp --udp --connect --dns --dns-server --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dns-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0

@@ -69,12 +69,14 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand --version 'Print version'
         }
         &'portcheck;resolve'= {
+            cand --dns-server 'Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns'
             cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
             cand -t 'TCP (the default)'
             cand --tcp 'TCP (the default)'
             cand -u 'UDP: which socket would receive a datagram'
             cand --udp 'UDP: which socket would receive a datagram'
             cand --connect 'Really connect to each local destination and report who accepted'
+            cand --dns 'Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and AAAA records, to show what the system answer hides'
             cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -82,12 +84,14 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand --version 'Print version'
         }
         &'portcheck;reach'= {
+            cand --dns-server 'Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns'
             cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
             cand -t 'TCP (the default)'
             cand --tcp 'TCP (the default)'
             cand -u 'UDP: which socket would receive a datagram'
             cand --udp 'UDP: which socket would receive a datagram'
             cand --connect 'Really connect to each local destination and report who accepted'
+            cand --dns 'Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and AAAA records, to show what the system answer hides'
             cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

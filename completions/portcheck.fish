@@ -62,21 +62,25 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l no-trial -d 
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -s V -l version -d 'Print version'
+complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l dns-server -d 'Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns' -r
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -s t -l tcp -d 'TCP (the default)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -s u -l udp -d 'UDP: which socket would receive a datagram'
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l connect -d 'Really connect to each local destination and report who accepted'
+complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l dns -d 'Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and AAAA records, to show what the system answer hides'
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -s V -l version -d 'Print version'
+complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l dns-server -d 'Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns' -r
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -s t -l tcp -d 'TCP (the default)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -s u -l udp -d 'UDP: which socket would receive a datagram'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l connect -d 'Really connect to each local destination and report who accepted'
+complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l dns -d 'Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and AAAA records, to show what the system answer hides'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -s V -l version -d 'Print version'

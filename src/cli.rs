@@ -253,6 +253,15 @@ pub struct ResolveArgs {
     /// Really connect to each local destination and report who accepted.
     #[arg(long)]
     pub connect: bool,
+
+    /// Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and
+    /// AAAA records, to show what the system answer hides.
+    #[arg(long)]
+    pub dns: bool,
+
+    /// Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns.
+    #[arg(long, value_name = "SERVER")]
+    pub dns_server: Option<String>,
 }
 
 /// The clap command, for parsing and for generating man pages and
@@ -308,6 +317,12 @@ impl Cli {
                     Protocol::Tcp
                 },
                 connect: args.connect,
+                dns: args.dns || args.dns_server.is_some(),
+                dns_server: args
+                    .dns_server
+                    .as_deref()
+                    .map(parse_dns_server)
+                    .transpose()?,
             }),
         };
         Ok(Config {
@@ -383,6 +398,17 @@ fn try_config(args: &TryArgs) -> Result<TryConfig, Error> {
             Protocol::Tcp
         },
         trial: !args.no_trial,
+    })
+}
+
+/// `ADDRESS` or `ADDRESS:PORT` (`[v6]:port`) of a nameserver; port 53 by default.
+fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, Error> {
+    if let Ok(address) = text.parse::<std::net::IpAddr>() {
+        return Ok(std::net::SocketAddr::new(address, 53));
+    }
+    text.parse().map_err(|_| Error::BadHost {
+        input: text.to_owned(),
+        why: "--dns-server takes ADDRESS or ADDRESS:PORT ([v6]:port), e.g. 127.0.0.1:5353".into(),
     })
 }
 

@@ -401,6 +401,16 @@ pub struct ResolveDoc {
     pub decisions: Vec<DecisionDoc>,
     pub reached: Option<ReachedDoc>,
     pub connect: Option<Vec<ConnectDoc>>,
+    /// With `--dns`: what the nameservers answered; null otherwise.
+    pub dns: Option<DnsDoc>,
+}
+
+#[derive(Serialize)]
+pub struct DnsDoc {
+    pub servers: Vec<String>,
+    pub a: Vec<String>,
+    pub aaaa: Vec<String>,
+    pub errors: Vec<String>,
 }
 
 impl From<&ResolveResult> for ResolveDoc {
@@ -462,6 +472,12 @@ impl From<&ResolveResult> for ResolveDoc {
                         skipped: r.skipped,
                     })
                     .collect()
+            }),
+            dns: result.dns.as_ref().map(|view| DnsDoc {
+                servers: view.servers.clone(),
+                a: view.a.iter().map(ToString::to_string).collect(),
+                aaaa: view.aaaa.iter().map(ToString::to_string).collect(),
+                errors: view.errors.clone(),
             }),
         }
     }

@@ -2,6 +2,7 @@
 //! Resolve as clients do, order by RFC 6724 with the deciding rules, and map
 //! each destination to the socket the kernel would hand it to.
 
+pub mod dns;
 pub mod input;
 pub mod rfc6724;
 pub mod route;
@@ -26,6 +27,10 @@ pub struct ResolveConfig {
     pub query: Query,
     pub protocol: Protocol,
     pub connect: bool,
+    /// Ask DNS directly too; `Some(server)` asks that server instead of
+    /// the nameservers of /etc/resolv.conf.
+    pub dns: bool,
+    pub dns_server: Option<SocketAddr>,
 }
 
 /// What happens to a connection to one destination.
@@ -89,6 +94,7 @@ pub struct ResolveResult {
     pub reached: Option<usize>,
     pub live: Vec<Socket>,
     pub connect: Option<Vec<ConnectReport>>,
+    pub dns: Option<dns::DnsView>,
     pub warnings: Vec<Warning>,
 }
 
@@ -178,6 +184,11 @@ pub fn run(config: &ResolveConfig, source: &dyn SocketSource) -> Result<ResolveR
             "a real connection reached a different process than predicted: the kernel is right; please report it",
         ));
     }
+    let dns = (config.dns && query.host.parse::<IpAddr>().is_err())
+        .then(|| dns::query(&query.host, config.dns_server));
+    if let Some(view) = &dns {
+        warnings.extend(dns_warnings(view, &addresses));
+    }
     warnings.sort();
     Ok(ResolveResult {
         config: config.clone(),
@@ -187,8 +198,46 @@ pub fn run(config: &ResolveConfig, source: &dyn SocketSource) -> Result<ResolveR
         reached,
         live,
         connect,
+        dns,
         warnings,
     })
+}
+
+fn dns_warnings(view: &dns::DnsView, system: &[IpAddr]) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    if !view.errors.is_empty() {
+        warnings.push(Warning::gap(
+            "dns_unanswered",
+            format!(
+                "DNS was asked directly but did not fully answer: {}",
+                view.errors.join("; ")
+            ),
+        ));
+    }
+    let (hidden, extra) = dns::differences(view, system);
+    let list = |addresses: &[IpAddr]| {
+        addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !hidden.is_empty() {
+        warnings.push(Warning::note(
+            "dns_hidden_by_system",
+            format!(
+                "DNS has {} that the system answer leaves out (a hosts entry shadows DNS, or the resolver dropped a family)",
+                list(&hidden)
+            ),
+        ));
+    }
+    if !extra.is_empty() && (!view.a.is_empty() || !view.aaaa.is_empty()) {
+        warnings.push(Warning::note(
+            "system_not_from_dns",
+            format!("the system answer has {} that DNS does not: they come from the hosts file or another source", list(&extra)),
+        ));
+    }
+    warnings
 }
 
 /// The RFC 6724 policy: /etc/gai.conf where it exists, else the default.

@@ -5,6 +5,7 @@
 #![allow(unsafe_code)]
 
 mod bind;
+mod dns;
 mod generated;
 mod harness;
 mod resolve;

@@ -1,0 +1,101 @@
+//! The human view: a table and a few lines of prose, one module per
+//! command, sharing the table style and the warning lines.
+
+mod plan;
+mod resolve;
+mod who;
+
+use std::fmt::Write as _;
+
+use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
+
+use crate::warning::Warning;
+
+pub use plan::try_plan;
+pub use resolve::resolve;
+pub use who::{takes, who};
+
+/// Colours on or off, decided once from `--color`, NO_COLOR and the terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, text: &str, style: anstyle::Style) -> String {
+        if self.color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn warning(self, text: &str) -> String {
+        let yellow = anstyle::Style::new()
+            .fg_color(Some(anstyle::AnsiColor::Yellow.into()))
+            .bold();
+        self.paint(text, yellow)
+    }
+}
+
+/// A borderless table with these headers, styled or plain as `style` says.
+fn new_table(headers: &[&str], style: Style) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(headers.iter().map(|h| {
+            let cell = Cell::new(h);
+            if style.color {
+                cell.add_attribute(Attribute::Bold)
+            } else {
+                cell
+            }
+        }));
+    if style.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table
+}
+
+/// The table's lines, two spaces between columns, no trailing blanks.
+fn render(table: &Table) -> String {
+    let mut table = table.clone();
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    let mut out = String::new();
+    for line in table.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn warnings(warnings: &[Warning], style: Style) -> String {
+    let mut out = String::new();
+    for warning in warnings {
+        let label = if warning.incomplete {
+            "incomplete"
+        } else {
+            "note"
+        };
+        let _ = writeln!(
+            out,
+            "{} {} [{}]",
+            style.warning(&format!("{label}:")),
+            warning.message,
+            warning.code
+        );
+    }
+    out
+}
+
+pub fn error(message: &str, style: Style) -> String {
+    let red = anstyle::Style::new()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()))
+        .bold();
+    format!("{} {message}\n", style.paint("portcheck: error:", red))
+}

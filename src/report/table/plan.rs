@@ -1,0 +1,127 @@
+//! `try` as a table.
+
+use std::fmt::Write as _;
+
+use comfy_table::Cell;
+
+use super::{Style, new_table, render, warnings};
+use crate::bind::candidate::Candidate;
+use crate::bind::rules::{Errno, Stage};
+use crate::bind::{Outcome, TryResult};
+
+pub fn try_plan(result: &TryResult, style: Style) -> String {
+    let mut table = new_table(
+        &["#", "CANDIDATE", "OPTIONS", "PREDICTED", "TRIAL", "RULE"],
+        style,
+    );
+    for outcome in &result.outcomes {
+        let candidate = &outcome.candidate;
+        table.add_row(vec![
+            Cell::new(candidate.index),
+            Cell::new(candidate.to_string()),
+            Cell::new(options_summary(candidate)),
+            Cell::new(predicted(outcome)),
+            Cell::new(trial_summary(outcome)),
+            Cell::new(outcome.verdict.rule),
+        ]);
+    }
+    let mut out = String::new();
+    out.push_str(&render(&table));
+    out.push('\n');
+    for outcome in &result.outcomes {
+        let mark = match outcome.binds() {
+            Some(true) => "ok",
+            Some(false) => "FAILS",
+            None => "DEPENDS",
+        };
+        let _ = writeln!(
+            out,
+            "#{} {mark}: {}",
+            outcome.candidate.index, outcome.message
+        );
+        if outcome.agree == Some(false) {
+            let loud = style.warning(&format!(
+                "#{} DISAGREEMENT: the model predicted {}, the kernel said {}. The kernel is right; this is a rule the model does not know.",
+                outcome.candidate.index,
+                predicted(outcome),
+                trial_summary(outcome)
+            ));
+            let _ = writeln!(out, "{loud}");
+        }
+    }
+    out.push_str(&warnings(&result.warnings, style));
+    out
+}
+
+fn options_summary(candidate: &Candidate) -> String {
+    let options = &candidate.options;
+    let mut parts = Vec::new();
+    if candidate.address.is_ipv6() {
+        parts.push(
+            if options.v6only {
+                "v6only"
+            } else {
+                "dualstack"
+            }
+            .to_owned(),
+        );
+    }
+    for (on, name) in [
+        (options.reuseaddr, "reuseaddr"),
+        (options.reuseport, "reuseport"),
+        (options.listen, "listen"),
+        (options.freebind, "freebind"),
+    ] {
+        if on {
+            parts.push(name.to_owned());
+        }
+    }
+    if let Some(device) = candidate.device() {
+        parts.push(format!("device={device}"));
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(",")
+    }
+}
+
+fn predicted(outcome: &Outcome) -> String {
+    let verdict = &outcome.verdict;
+    let at = |error: Option<Errno>| {
+        format!(
+            "{} at {}",
+            error.map_or("error", Errno::name),
+            verdict.stage.map_or("bind", Stage::name)
+        )
+    };
+    match verdict.ok {
+        Some(true) => "ok".into(),
+        Some(false) => at(verdict.error),
+        None => format!("ok or {}", at(verdict.error)),
+    }
+}
+
+fn trial_summary(outcome: &Outcome) -> String {
+    let trial = &outcome.trial;
+    if let Some(setup) = &trial.setup_error {
+        return format!("not made ({setup})");
+    }
+    if !trial.performed {
+        return trial
+            .skipped
+            .map_or("not made".into(), |s| format!("skipped: {}", s.code()));
+    }
+    let result = match trial.ok {
+        Some(true) => "ok".to_owned(),
+        _ => format!(
+            "{} at {}",
+            trial.error.as_deref().unwrap_or("error"),
+            trial.stage.map_or("bind", Stage::name)
+        ),
+    };
+    match (trial.ok, trial.skipped) {
+        (Some(true), Some(skip)) => format!("bind ok (listen skipped: {})", skip.code()),
+        _ => result,
+    }
+}

@@ -1,0 +1,152 @@
+//! `resolve` as a table.
+
+use std::fmt::Write as _;
+
+use comfy_table::Cell;
+
+use super::{Style, new_table, render, takes, warnings};
+use crate::model::endpoint;
+use crate::resolve::{ConnectReport, Reach, ResolveResult};
+
+pub fn resolve(result: &ResolveResult, style: Style) -> String {
+    let query = &result.config.query;
+    let mut out = String::new();
+    let target = match query.port {
+        Some(port) => format!("{}:{port}", query.host),
+        None => query.host.clone(),
+    };
+    let _ = writeln!(out, "{target} ({})", result.config.protocol.name());
+    let mut table = new_table(
+        &[
+            "RANK", "ADDRESS", "ORIGIN", "SOURCE", "RFC6724", "OUTCOME", "LISTENER",
+        ],
+        style,
+    );
+    for destination in &result.destinations {
+        let listener = destination
+            .receivers
+            .iter()
+            .filter_map(|&i| result.live.get(i))
+            .map(|s| {
+                format!(
+                    "{} {}  {}",
+                    endpoint(s.local_address, s.local_port, s.interface.as_deref()),
+                    takes(s),
+                    crate::bind::explain::holder_name(s)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        table.add_row(vec![
+            Cell::new(destination.system_rank),
+            Cell::new(destination.address),
+            Cell::new(destination.origin),
+            Cell::new(destination.source.map_or("-".into(), |s| s.to_string())),
+            Cell::new(destination.rfc6724_rank),
+            Cell::new(destination.outcome.map_or("-", Reach::name)),
+            Cell::new(if listener.is_empty() {
+                "-".into()
+            } else {
+                listener
+            }),
+        ]);
+    }
+    out.push_str(&render(&table));
+    if let Some(port) = query.port {
+        out.push_str(&reach_summary(result, port));
+    }
+    for decision in &result.decisions {
+        let _ = writeln!(
+            out,
+            "order: {} before {} by rule {}: {}",
+            decision.before, decision.after, decision.rule, decision.reason
+        );
+    }
+    if !result.order_agrees {
+        let loud = style.warning(
+            "The system resolver's order differs from RFC 6724's; clients use the system's (RANK).",
+        );
+        let _ = writeln!(out, "{loud}");
+    }
+    if let Some(view) = &result.dns {
+        let list = |addresses: &[std::net::IpAddr]| {
+            if addresses.is_empty() {
+                "none".to_owned()
+            } else {
+                addresses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let _ = writeln!(
+            out,
+            "dns ({}): A {}; AAAA {}",
+            view.servers.join(", "),
+            list(&view.a),
+            list(&view.aaaa)
+        );
+    }
+    if let Some(reports) = &result.connect {
+        for report in reports {
+            let _ = writeln!(out, "{}", connect_line(report, style));
+        }
+    }
+    out.push_str(&warnings(&result.warnings, style));
+    out
+}
+
+fn reach_summary(result: &ResolveResult, port: u16) -> String {
+    let mut out = String::new();
+    let Some(reached) = result.reached.and_then(|i| result.destinations.get(i)) else {
+        let _ = writeln!(
+            out,
+            "→ nothing accepts {}:{port}: every client fails",
+            result.config.query.host
+        );
+        return out;
+    };
+    let who = reached
+        .receivers
+        .first()
+        .and_then(|&i| result.live.get(i))
+        .map_or_else(
+            || "an unseen listener".to_owned(),
+            crate::bind::explain::holder_name,
+        );
+    let _ = writeln!(
+        out,
+        "→ a client trying in order reaches {}: {who}",
+        crate::resolve::destination_endpoint(reached.address, port)
+    );
+    if let Some(first) = result.destinations.first()
+        && first.outcome == Some(Reach::Refused)
+    {
+        let _ = writeln!(
+            out,
+            "  a client that tries only the first address (Node before autoSelectFamily) fails with ECONNREFUSED {}; Happy Eyeballs clients (curl, browsers) fall back as above",
+            crate::resolve::destination_endpoint(first.address, port)
+        );
+    }
+    out
+}
+
+fn connect_line(report: &ConnectReport, style: Style) -> String {
+    let address = report.address;
+    if let Some(skip) = report.skipped {
+        return format!("connect {address}: not tried ({skip})");
+    }
+    let outcome = report.outcome.map_or("?", Reach::name);
+    let by = report
+        .accepted_by
+        .as_ref()
+        .map(|s| format!(" by {}", crate::bind::explain::holder_name(s)))
+        .unwrap_or_default();
+    let agreement = match report.agrees {
+        Some(true) => " (as predicted)".to_owned(),
+        Some(false) => style.warning(" DISAGREES with the prediction"),
+        None => String::new(),
+    };
+    format!("connect {address}: {outcome}{by}{agreement}")
+}

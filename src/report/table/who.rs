@@ -1,0 +1,181 @@
+//! `who` as a table.
+
+use std::fmt::Write as _;
+
+use comfy_table::{Cell, Color, Table};
+
+use super::{Style, new_table, render, warnings};
+use crate::model::{OwnerGap, Process, Socket, endpoint};
+use crate::who::WhoResult;
+
+pub fn who(result: &WhoResult, style: Style) -> String {
+    let mut out = String::new();
+    if result.sockets.is_empty() {
+        out.push_str(&nothing_listed(result));
+        out.push('\n');
+    } else {
+        out.push_str(&render(&socket_table(&result.sockets, style)));
+    }
+    if !result.unlisted.is_empty() {
+        let counts: Vec<String> = result
+            .unlisted
+            .iter()
+            .map(|(state, count)| format!("{count} {state}"))
+            .collect();
+        let lead = if result.sockets.is_empty() {
+            "Held only by"
+        } else {
+            "plus"
+        };
+        let _ = writeln!(out, "{lead} {}: --all to list", counts.join(", "));
+    }
+    out.push_str(&warnings(&result.warnings, style));
+    out
+}
+
+fn nothing_listed(result: &WhoResult) -> String {
+    let targets: Vec<&str> = result
+        .config
+        .targets
+        .iter()
+        .map(|t| t.text.as_str())
+        .collect();
+    let what = if targets.is_empty() {
+        "No socket is listening or bound".to_owned()
+    } else {
+        format!("Nothing listens on or is bound to {}", targets.join(", "))
+    };
+    let kinds: Vec<&str> = result
+        .config
+        .protocols
+        .iter()
+        .map(|p| p.name())
+        .chain(result.config.families.iter().map(|f| f.name()))
+        .collect();
+    if result.unlisted.is_empty() {
+        format!("{what} ({}): free.", kinds.join(", "))
+    } else {
+        format!("{what} ({}).", kinds.join(", "))
+    }
+}
+
+fn socket_table(sockets: &[Socket], style: Style) -> Table {
+    let show_peer = sockets.iter().any(|s| s.remote.is_some());
+    let mut header = vec!["PROTO", "LOCAL", "TAKES", "STATE"];
+    if show_peer {
+        header.push("PEER");
+    }
+    header.extend(["REUSE", "USER", "PROCESS"]);
+
+    let mut table = new_table(&header, style);
+    for socket in sockets {
+        let mut row = vec![
+            Cell::new(socket.protocol.name()),
+            Cell::new(endpoint(
+                socket.local_address,
+                socket.local_port,
+                socket.interface.as_deref(),
+            )),
+            takes_cell(socket, style),
+            Cell::new(socket.state.name()),
+        ];
+        if show_peer {
+            row.push(Cell::new(
+                socket
+                    .remote
+                    .map(|(address, port)| endpoint(address, port, None))
+                    .unwrap_or_default(),
+            ));
+        }
+        row.push(Cell::new(reuse(socket)));
+        row.push(Cell::new(
+            socket
+                .user
+                .clone()
+                .or(socket.uid.map(|u| u.to_string()))
+                .unwrap_or_else(|| "-".into()),
+        ));
+        row.push(Cell::new(owners(socket)));
+        table.add_row(row);
+    }
+    table
+}
+
+/// Which traffic the socket takes, in words: the difference between a
+/// dual-stack `[::]` and a v6-only one must be obvious at a glance.
+pub fn takes(socket: &Socket) -> String {
+    if let Some(v4) = socket.mapped_ipv4() {
+        return format!("IPv4 {v4} (mapped)");
+    }
+    match (
+        socket.family,
+        socket.local_address.is_unspecified(),
+        socket.accepts_ipv4(),
+    ) {
+        (crate::model::Family::Ipv4, _, _) => "IPv4".into(),
+        (_, true, Some(true)) => "IPv6 + IPv4".into(),
+        (_, true, Some(false)) => "IPv6 only".into(),
+        (_, true, None) => "IPv6 (+IPv4?)".into(),
+        (_, false, _) => "IPv6".into(),
+    }
+}
+
+fn takes_cell(socket: &Socket, style: Style) -> Cell {
+    let cell = Cell::new(takes(socket));
+    if style.color && socket.is_dual_stack_wildcard() {
+        cell.fg(Color::Cyan)
+    } else {
+        cell
+    }
+}
+
+fn reuse(socket: &Socket) -> String {
+    match (socket.reuseaddr, socket.reuseport) {
+        (Some(addr), Some(port)) => match (addr, port) {
+            (true, true) => "addr+port".into(),
+            (true, false) => "addr".into(),
+            (false, true) => "port".into(),
+            (false, false) => "-".into(),
+        },
+        _ => "?".into(),
+    }
+}
+
+fn owners(socket: &Socket) -> String {
+    if socket.processes.is_empty() {
+        return match socket.owner_gap {
+            Some(OwnerGap::KernelOwned) => {
+                format!("(no process: the kernel keeps this {} entry)", socket.state)
+            }
+            Some(OwnerGap::Unreadable) => "(owner unreadable: run as root)".into(),
+            Some(OwnerGap::NotVisible) => {
+                "(owner not visible: another PID namespace or the kernel)".into()
+            }
+            None => "(no owner found)".into(),
+        };
+    }
+    socket
+        .processes
+        .iter()
+        .map(process_line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn process_line(process: &Process) -> String {
+    let name = process.name.as_deref().unwrap_or("?");
+    let fds: Vec<String> = process.fds.iter().map(u32::to_string).collect();
+    let mut line = format!("{name} (pid {}, fd {})", process.pid, fds.join(","));
+    let cmdline = process.cmdline.join(" ");
+    if !cmdline.is_empty() {
+        const MAX: usize = 60;
+        let shown: String = cmdline.chars().take(MAX).collect();
+        let ellipsis = if cmdline.chars().count() > MAX {
+            "…"
+        } else {
+            ""
+        };
+        let _ = write!(line, ": {shown}{ellipsis}");
+    }
+    line
+}
