@@ -22,6 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
     $completions = @(switch ($command) {
         'portcheck' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -31,11 +32,14 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('try', 'try', [CompletionResultType]::ParameterValue, 'Predict whether binds succeed and why not, then confirm with a safe trial')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Which service does HOST:PORT reach? Resolve, order, map to listeners')
             [CompletionResult]::new('reach', 'reach', [CompletionResultType]::ParameterValue, 'Which service does HOST:PORT reach? Resolve, order, map to listeners')
+            [CompletionResult]::new('free', 'free', [CompletionResultType]::ParameterValue, 'Find ports any program could bind now (both families, every address)')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until a socket listens on TARGET, or until it is free')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'portcheck;who' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP sockets only (default: TCP and UDP)')
             [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP sockets only (default: TCP and UDP)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP sockets only (default: TCP and UDP)')
@@ -46,6 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'IPv6 sockets only')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'List every state: connections and TIME_WAIT too')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'List every state: connections and TIME_WAIT too')
+            [CompletionResult]::new('--all-netns', '--all-netns', [CompletionResultType]::ParameterName, 'Look in every network namespace a process here is in (containers), and the named ones (ip netns); each socket says its namespace')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -56,6 +61,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
         'portcheck;try' {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read candidates from PLAN, one per line (''#'' comments; ''-'' for stdin)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP candidates (the default)')
             [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP candidates (the default)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP candidates unless a candidate says tcp:')
@@ -77,6 +83,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
         'portcheck;resolve' {
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP (the default)')
             [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP (the default)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
@@ -93,6 +100,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
         'portcheck;reach' {
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP (the default)')
             [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP (the default)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
@@ -106,10 +114,49 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'portcheck;free' {
+            [CompletionResult]::new('--range', '--range', [CompletionResultType]::ParameterName, 'Search LOW-HIGH (default: ip_unprivileged_port_start-65535)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many ports to find')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Free for TCP (the default)')
+            [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'Free for TCP (the default)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Free for UDP')
+            [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'Free for UDP')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'portcheck;wait' {
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'The condition to wait for')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this long (30s, 500ms, 2m)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between polls')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP only (default: TCP and UDP)')
+            [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP only (default: TCP and UDP)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP only')
+            [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'UDP only')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'IPv4 sockets only')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'IPv4 sockets only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'IPv6 sockets only')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'IPv6 sockets only')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'portcheck;help' {
             [CompletionResult]::new('who', 'who', [CompletionResultType]::ParameterValue, 'List the sockets that hold a port, with every owning process')
             [CompletionResult]::new('try', 'try', [CompletionResultType]::ParameterValue, 'Predict whether binds succeed and why not, then confirm with a safe trial')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Which service does HOST:PORT reach? Resolve, order, map to listeners')
+            [CompletionResult]::new('free', 'free', [CompletionResultType]::ParameterValue, 'Find ports any program could bind now (both families, every address)')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until a socket listens on TARGET, or until it is free')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -120,6 +167,12 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             break
         }
         'portcheck;help;resolve' {
+            break
+        }
+        'portcheck;help;free' {
+            break
+        }
+        'portcheck;help;wait' {
             break
         }
         'portcheck;help;help' {

@@ -16,6 +16,9 @@ _portcheck() {
             ",$1")
                 cmd="portcheck"
                 ;;
+            portcheck,free)
+                cmd="portcheck__subcmd__free"
+                ;;
             portcheck,help)
                 cmd="portcheck__subcmd__help"
                 ;;
@@ -28,8 +31,14 @@ _portcheck() {
             portcheck,try)
                 cmd="portcheck__subcmd__try"
                 ;;
+            portcheck,wait)
+                cmd="portcheck__subcmd__wait"
+                ;;
             portcheck,who)
                 cmd="portcheck__subcmd__who"
+                ;;
+            portcheck__subcmd__help,free)
+                cmd="portcheck__subcmd__help__subcmd__free"
                 ;;
             portcheck__subcmd__help,help)
                 cmd="portcheck__subcmd__help__subcmd__help"
@@ -39,6 +48,9 @@ _portcheck() {
                 ;;
             portcheck__subcmd__help,try)
                 cmd="portcheck__subcmd__help__subcmd__try"
+                ;;
+            portcheck__subcmd__help,wait)
+                cmd="portcheck__subcmd__help__subcmd__wait"
                 ;;
             portcheck__subcmd__help,who)
                 cmd="portcheck__subcmd__help__subcmd__who"
@@ -50,7 +62,7 @@ _portcheck() {
 
     case "${cmd}" in
         portcheck)
-            opts="-h -V --json --color --help --version who try resolve reach help"
+            opts="-h -V --json --color --netns --help --version who try resolve reach free wait help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,6 +70,40 @@ _portcheck() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portcheck__subcmd__free)
+            opts="-t -u -h -V --range --tcp --udp --count --json --color --netns --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --range)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -68,8 +114,22 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__help)
-            opts="who try resolve help"
+            opts="who try resolve free wait help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portcheck__subcmd__help__subcmd__free)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -123,6 +183,20 @@ _portcheck() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portcheck__subcmd__help__subcmd__wait)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portcheck__subcmd__help__subcmd__who)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -138,7 +212,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__resolve)
-            opts="-t -u -h -V --tcp --udp --connect --dns --dns-server --json --color --help --version"
+            opts="-t -u -h -V --tcp --udp --connect --dns --dns-server --json --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,6 +226,10 @@ _portcheck() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -160,7 +238,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__try)
-            opts="-t -u -h -V --file --tcp --udp --v6only --dual-stack --reuseaddr --no-reuseaddr --reuseport --no-listen --no-trial --json --color --help --version"
+            opts="-t -u -h -V --file --tcp --udp --v6only --dual-stack --reuseaddr --no-reuseaddr --reuseport --no-listen --no-trial --json --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,6 +252,44 @@ _portcheck() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portcheck__subcmd__wait)
+            opts="-t -u -4 -6 -h -V --until --timeout --interval --tcp --udp --ipv4 --ipv6 --json --color --netns --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --until)
+                    COMPREPLY=($(compgen -W "listening free" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -182,7 +298,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__who)
-            opts="-t -u -4 -6 -a -h -V --tcp --udp --ipv4 --ipv6 --all --json --color --help --version"
+            opts="-t -u -4 -6 -a -h -V --tcp --udp --ipv4 --ipv6 --all --all-netns --json --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,6 +306,10 @@ _portcheck() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -19,6 +19,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
     var completions = [
         &'portcheck'= {
             cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
             cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -28,10 +29,13 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand try 'Predict whether binds succeed and why not, then confirm with a safe trial'
             cand resolve 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
             cand reach 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
+            cand free 'Find ports any program could bind now (both families, every address)'
+            cand wait 'Wait until a socket listens on TARGET, or until it is free'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;who'= {
             cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
             cand -t 'TCP sockets only (default: TCP and UDP)'
             cand --tcp 'TCP sockets only (default: TCP and UDP)'
             cand -u 'UDP sockets only (default: TCP and UDP)'
@@ -42,6 +46,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand --ipv6 'IPv6 sockets only'
             cand -a 'List every state: connections and TIME_WAIT too'
             cand --all 'List every state: connections and TIME_WAIT too'
+            cand --all-netns 'Look in every network namespace a process here is in (containers), and the named ones (ip netns); each socket says its namespace'
             cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -51,6 +56,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
         &'portcheck;try'= {
             cand --file 'Read candidates from PLAN, one per line (''#'' comments; ''-'' for stdin)'
             cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
             cand -t 'TCP candidates (the default)'
             cand --tcp 'TCP candidates (the default)'
             cand -u 'UDP candidates unless a candidate says tcp:'
@@ -71,6 +77,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
         &'portcheck;resolve'= {
             cand --dns-server 'Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns'
             cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
             cand -t 'TCP (the default)'
             cand --tcp 'TCP (the default)'
             cand -u 'UDP: which socket would receive a datagram'
@@ -86,6 +93,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
         &'portcheck;reach'= {
             cand --dns-server 'Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns'
             cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
             cand -t 'TCP (the default)'
             cand --tcp 'TCP (the default)'
             cand -u 'UDP: which socket would receive a datagram'
@@ -98,10 +106,47 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'portcheck;free'= {
+            cand --range 'Search LOW-HIGH (default: ip_unprivileged_port_start-65535)'
+            cand --count 'How many ports to find'
+            cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
+            cand -t 'Free for TCP (the default)'
+            cand --tcp 'Free for TCP (the default)'
+            cand -u 'Free for UDP'
+            cand --udp 'Free for UDP'
+            cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'portcheck;wait'= {
+            cand --until 'The condition to wait for'
+            cand --timeout 'Give up after this long (30s, 500ms, 2m)'
+            cand --interval 'Time between polls'
+            cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
+            cand -t 'TCP only (default: TCP and UDP)'
+            cand --tcp 'TCP only (default: TCP and UDP)'
+            cand -u 'UDP only'
+            cand --udp 'UDP only'
+            cand -4 'IPv4 sockets only'
+            cand --ipv4 'IPv4 sockets only'
+            cand -6 'IPv6 sockets only'
+            cand --ipv6 'IPv6 sockets only'
+            cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'portcheck;help'= {
             cand who 'List the sockets that hold a port, with every owning process'
             cand try 'Predict whether binds succeed and why not, then confirm with a safe trial'
             cand resolve 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
+            cand free 'Find ports any program could bind now (both families, every address)'
+            cand wait 'Wait until a socket listens on TARGET, or until it is free'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;help;who'= {
@@ -109,6 +154,10 @@ set edit:completion:arg-completer[portcheck] = {|@words|
         &'portcheck;help;try'= {
         }
         &'portcheck;help;resolve'= {
+        }
+        &'portcheck;help;free'= {
+        }
+        &'portcheck;help;wait'= {
         }
         &'portcheck;help;help'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_portcheck_global_optspecs
-    string join \n json color= h/help V/version
+    string join \n json color= netns= h/help V/version
 end
 
 function __fish_portcheck_needs_command
@@ -27,6 +27,7 @@ end
 complete -c portcheck -n "__fish_portcheck_needs_command" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c portcheck -n "__fish_portcheck_needs_command" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
 complete -c portcheck -n "__fish_portcheck_needs_command" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c portcheck -n "__fish_portcheck_needs_command" -s V -l version -d 'Print version'
@@ -34,15 +35,19 @@ complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "who" -d 'List t
 complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "try" -d 'Predict whether binds succeed and why not, then confirm with a safe trial'
 complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "resolve" -d 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
 complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "reach" -d 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
+complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "free" -d 'Find ports any program could bind now (both families, every address)'
+complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "wait" -d 'Wait until a socket listens on TARGET, or until it is free'
 complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s t -l tcp -d 'TCP sockets only (default: TCP and UDP)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s u -l udp -d 'UDP sockets only (default: TCP and UDP)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s 4 -l ipv4 -d 'IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s 6 -l ipv6 -d 'IPv6 sockets only'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s a -l all -d 'List every state: connections and TIME_WAIT too'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l all-netns -d 'Look in every network namespace a process here is in (containers), and the named ones (ip netns); each socket says its namespace'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s V -l version -d 'Print version'
@@ -50,6 +55,7 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l file -d 'Rea
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -s t -l tcp -d 'TCP candidates (the default)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -s u -l udp -d 'UDP candidates unless a candidate says tcp:'
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l v6only -d 'Set IPV6_V6ONLY on IPv6 candidates'
@@ -66,6 +72,7 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l dns-serv
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -s t -l tcp -d 'TCP (the default)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -s u -l udp -d 'UDP: which socket would receive a datagram'
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l connect -d 'Really connect to each local destination and report who accepted'
@@ -77,6 +84,7 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l dns-server
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -s t -l tcp -d 'TCP (the default)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -s u -l udp -d 'UDP: which socket would receive a datagram'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l connect -d 'Really connect to each local destination and report who accepted'
@@ -84,7 +92,35 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l dns -d 'Al
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -s V -l version -d 'Print version'
-complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who try resolve help" -f -a "who" -d 'List the sockets that hold a port, with every owning process'
-complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who try resolve help" -f -a "try" -d 'Predict whether binds succeed and why not, then confirm with a safe trial'
-complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who try resolve help" -f -a "resolve" -d 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
-complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who try resolve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand free" -l range -d 'Search LOW-HIGH (default: ip_unprivileged_port_start-65535)' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand free" -l count -d 'How many ports to find' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand free" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c portcheck -n "__fish_portcheck_using_subcommand free" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand free" -s t -l tcp -d 'Free for TCP (the default)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand free" -s u -l udp -d 'Free for UDP'
+complete -c portcheck -n "__fish_portcheck_using_subcommand free" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand free" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portcheck -n "__fish_portcheck_using_subcommand free" -s V -l version -d 'Print version'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l until -d 'The condition to wait for' -r -f -a "listening\t''
+free\t''"
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l timeout -d 'Give up after this long (30s, 500ms, 2m)' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l interval -d 'Time between polls' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s t -l tcp -d 'TCP only (default: TCP and UDP)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s u -l udp -d 'UDP only'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s 4 -l ipv4 -d 'IPv4 sockets only'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s 6 -l ipv6 -d 'IPv6 sockets only'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s V -l version -d 'Print version'
+complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who try resolve free wait help" -f -a "who" -d 'List the sockets that hold a port, with every owning process'
+complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who try resolve free wait help" -f -a "try" -d 'Predict whether binds succeed and why not, then confirm with a safe trial'
+complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who try resolve free wait help" -f -a "resolve" -d 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
+complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who try resolve free wait help" -f -a "free" -d 'Find ports any program could bind now (both families, every address)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who try resolve free wait help" -f -a "wait" -d 'Wait until a socket listens on TARGET, or until it is free'
+complete -c portcheck -n "__fish_portcheck_using_subcommand help; and not __fish_seen_subcommand_from who try resolve free wait help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -2,18 +2,19 @@
 //! No clap type goes further than this module.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-
-use std::path::PathBuf;
 
 use crate::bind::TryConfig;
 use crate::bind::candidate::{OptionChoices, parse_candidate, parse_plan};
 use crate::error::Error;
+use crate::free::FreeConfig;
 use crate::model::{Family, Protocol};
 use crate::resolve::ResolveConfig;
 use crate::resolve::input::parse_query;
-use crate::target::{Target, parse_target};
+use crate::target::{Target, parse_port_range, parse_target};
+use crate::wait::{Until, WaitConfig};
 
 const ABOUT: &str = "Explains port conflicts from the kernel's own data";
 
@@ -46,6 +47,11 @@ pub struct Cli {
     /// When to colour the human output; NO_COLOR is honoured under `auto`.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Run in this network namespace: an `ip netns` NAME, a PATH such as
+    /// /proc/PID/ns/net, or a PID.
+    #[arg(long, global = true, value_name = "NAME|PATH|PID")]
+    pub netns: Option<String>,
 
     #[command(subcommand)]
     pub command: CommandArgs,
@@ -156,6 +162,46 @@ Examples:
 Exit codes: 0 a destination accepts (or, with no port, the name resolved), 1 resolved but nothing accepts, 2 error (host_not_found included)."
     )]
     Resolve(ResolveArgs),
+
+    /// Find ports any program could bind now (both families, every address).
+    #[command(
+        long_about = "\
+Find ports any program could bind now: on every address and both families \
+(0.0.0.0 and a dual-stack [::]), for every protocol asked, even without \
+SO_REUSEADDR (so a TIME_WAIT entry makes a port not free). Ports in the \
+ephemeral range (net.ipv4.ip_local_port_range) and ip_local_reserved_ports \
+are skipped. Each port is judged by the try model and confirmed by a \
+bind-only trial. The lowest free ports are listed, in order.
+
+A port free now can be taken before your program binds it. Where the \
+program can, bind port 0 and read the port back instead.",
+        after_help = "\
+Examples:
+  portcheck free
+  portcheck free --range 8000-8999 --count 3 --json
+  portcheck free -t -u
+
+Exit codes: 0 COUNT free ports were found, 1 fewer were, 2 error."
+    )]
+    Free(FreeArgs),
+
+    /// Wait until a socket listens on TARGET, or until it is free.
+    #[command(
+        long_about = "\
+Wait until a socket listens on TARGET (--until listening, the default), or \
+until nothing holds it for binding (--until free: no listener, no bound \
+socket; connections and TIME_WAIT entries do not count). Polls the kernel's \
+socket table every --interval (sock_diag only, cheap), gives up after \
+--timeout, and prints the final `who` view.",
+        after_help = "\
+Examples:
+  portcheck wait 8080 --timeout 30s
+  portcheck wait 127.0.0.1:5432 --until listening --interval 250ms --json
+  portcheck wait 3000 --until free
+
+Exit codes: 0 the condition was met, 1 timed out, 2 error."
+    )]
+    Wait(WaitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +229,11 @@ pub struct WhoArgs {
     /// List every state: connections and TIME_WAIT too.
     #[arg(short = 'a', long)]
     pub all: bool,
+
+    /// Look in every network namespace a process here is in (containers),
+    /// and the named ones (ip netns); each socket says its namespace.
+    #[arg(long, conflicts_with = "netns")]
+    pub all_netns: bool,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +315,66 @@ pub struct ResolveArgs {
     pub dns_server: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct FreeArgs {
+    /// Search LOW-HIGH (default: ip_unprivileged_port_start-65535).
+    #[arg(long, value_name = "LOW-HIGH")]
+    pub range: Option<String>,
+
+    /// Free for TCP (the default).
+    #[arg(short = 't', long)]
+    pub tcp: bool,
+
+    /// Free for UDP.
+    #[arg(short = 'u', long)]
+    pub udp: bool,
+
+    /// How many ports to find.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UntilArg {
+    Listening,
+    Free,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// PORT, ADDRESS:PORT or [IPV6]:PORT.
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+
+    /// The condition to wait for.
+    #[arg(long, value_enum, default_value_t = UntilArg::Listening)]
+    pub until: UntilArg,
+
+    /// Give up after this long (30s, 500ms, 2m).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Time between polls.
+    #[arg(long, default_value = "100ms", value_name = "DURATION")]
+    pub interval: String,
+
+    /// TCP only (default: TCP and UDP).
+    #[arg(short = 't', long)]
+    pub tcp: bool,
+
+    /// UDP only.
+    #[arg(short = 'u', long)]
+    pub udp: bool,
+
+    /// IPv4 sockets only.
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+
+    /// IPv6 sockets only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+}
+
 /// The clap command, for parsing and for generating man pages and
 /// completions from the same definition.
 pub fn command() -> clap::Command {
@@ -275,6 +386,8 @@ pub fn command() -> clap::Command {
 pub struct Config {
     pub json: bool,
     pub color: bool,
+    /// The network namespace to enter first.
+    pub netns: Option<String>,
     pub command: CommandConfig,
 }
 
@@ -283,6 +396,8 @@ pub enum CommandConfig {
     Who(WhoConfig),
     Try(TryConfig),
     Resolve(ResolveConfig),
+    Free(FreeConfig),
+    Wait(WaitConfig),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,6 +406,7 @@ pub struct WhoConfig {
     pub protocols: Vec<Protocol>,
     pub families: Vec<Family>,
     pub all: bool,
+    pub all_netns: bool,
 }
 
 impl Cli {
@@ -301,6 +417,8 @@ impl Cli {
             CommandArgs::Who(_) => "who",
             CommandArgs::Try(_) => "try",
             CommandArgs::Resolve(_) => "resolve",
+            CommandArgs::Free(_) => "free",
+            CommandArgs::Wait(_) => "wait",
         }
     }
 
@@ -324,10 +442,13 @@ impl Cli {
                     .map(parse_dns_server)
                     .transpose()?,
             }),
+            CommandArgs::Free(args) => CommandConfig::Free(free_config(&args)?),
+            CommandArgs::Wait(args) => CommandConfig::Wait(wait_config(&args)?),
         };
         Ok(Config {
             json: self.json,
             color,
+            netns: self.netns,
             command,
         })
     }
@@ -350,6 +471,7 @@ fn who_config(args: &WhoArgs) -> Result<WhoConfig, Error> {
             &Family::ALL,
         ),
         all: args.all,
+        all_netns: args.all_netns,
     })
 }
 
@@ -398,6 +520,85 @@ fn try_config(args: &TryArgs) -> Result<TryConfig, Error> {
             Protocol::Tcp
         },
         trial: !args.no_trial,
+    })
+}
+
+fn free_config(args: &FreeArgs) -> Result<FreeConfig, Error> {
+    let range = args
+        .range
+        .as_deref()
+        .map(|text| {
+            parse_port_range(text).map_err(|why| Error::BadArgument {
+                flag: "--range",
+                value: text.to_owned(),
+                why,
+            })
+        })
+        .transpose()?;
+    if args.count == 0 {
+        return Err(Error::BadArgument {
+            flag: "--count",
+            value: "0".into(),
+            why: "ask for at least one port".into(),
+        });
+    }
+    let protocols = chosen(
+        &[(args.tcp, Protocol::Tcp), (args.udp, Protocol::Udp)],
+        &[Protocol::Tcp],
+    );
+    Ok(FreeConfig {
+        range,
+        protocols,
+        count: args.count,
+    })
+}
+
+fn duration(flag: &'static str, text: &str) -> Result<std::time::Duration, Error> {
+    let bad = |why: String| Error::BadArgument {
+        flag,
+        value: text.to_owned(),
+        why,
+    };
+    // A bare number is seconds, as in `timeout 30`.
+    let parsed = match text.parse::<u64>() {
+        Ok(seconds) => Ok(std::time::Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|e| bad(format!("{e}; write e.g. 30s, 500ms or 2m"))),
+    }?;
+    if parsed.is_zero() && flag == "--interval" {
+        return Err(bad("the interval must be more than 0".into()));
+    }
+    Ok(parsed)
+}
+
+fn wait_config(args: &WaitArgs) -> Result<WaitConfig, Error> {
+    let target = parse_target(&args.target)?;
+    if target.ports.is_none() {
+        return Err(Error::BadTarget {
+            target: args.target.clone(),
+            why: "wait needs a port: PORT, ADDRESS:PORT or [IPV6]:PORT".into(),
+        });
+    }
+    Ok(WaitConfig {
+        who: WhoConfig {
+            targets: vec![target],
+            protocols: chosen(
+                &[(args.tcp, Protocol::Tcp), (args.udp, Protocol::Udp)],
+                &Protocol::ALL,
+            ),
+            families: chosen(
+                &[(args.ipv4, Family::Ipv4), (args.ipv6, Family::Ipv6)],
+                &Family::ALL,
+            ),
+            all: false,
+            all_netns: false,
+        },
+        until: match args.until {
+            UntilArg::Listening => Until::Listening,
+            UntilArg::Free => Until::Free,
+        },
+        timeout: duration("--timeout", &args.timeout)?,
+        interval: duration("--interval", &args.interval)?,
     })
 }
 

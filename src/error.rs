@@ -30,6 +30,16 @@ pub enum Error {
     #[error("resolving {host}: {why}")]
     ResolverFailed { host: String, why: String },
 
+    #[error("bad {flag} '{value}': {why}")]
+    BadArgument {
+        flag: &'static str,
+        value: String,
+        why: String,
+    },
+
+    #[error("network namespace: {0}")]
+    Netns(String),
+
     #[error("reading the socket table over netlink (sock_diag) failed: {0}")]
     Netlink(String),
 
@@ -53,6 +63,8 @@ impl Error {
             Error::EmptyPlan(_) => "empty_plan",
             Error::NoCandidates => "no_candidates",
             Error::BadHost { .. } => "bad_host",
+            Error::Netns(_) => "netns_unavailable",
+            Error::BadArgument { .. } => "bad_argument",
             Error::HostNotFound { .. } => "host_not_found",
             Error::ResolverFailed { .. } => "resolver_failed",
             Error::Netlink(_) => "netlink_failed",

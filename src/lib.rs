@@ -7,11 +7,14 @@
 pub mod bind;
 pub mod cli;
 pub mod error;
+pub mod free;
 pub mod model;
+pub mod netns;
 pub mod report;
 pub mod resolve;
 pub mod sockets;
 pub mod target;
+pub mod wait;
 pub mod warning;
 pub mod who;
 
@@ -76,6 +79,11 @@ where
 }
 
 fn execute(config: &Config) -> Result<Report, Error> {
+    if let Some(spec) = &config.netns {
+        // Before anything reads sockets or starts a thread: threads started
+        // later inherit the namespace.
+        netns::enter(spec)?;
+    }
     match &config.command {
         CommandConfig::Who(who_config) => {
             let source = sockets::source_from_env()?;
@@ -88,6 +96,14 @@ fn execute(config: &Config) -> Result<Report, Error> {
         CommandConfig::Resolve(resolve_config) => {
             let source = sockets::source_from_env()?;
             resolve::run(resolve_config, source.as_ref()).map(Report::Resolve)
+        }
+        CommandConfig::Free(free_config) => {
+            let source = sockets::source_from_env()?;
+            free::run(free_config, source.as_ref()).map(Report::Free)
+        }
+        CommandConfig::Wait(wait_config) => {
+            let source = sockets::source_from_env()?;
+            wait::run(wait_config, source.as_ref()).map(Report::Wait)
         }
     }
 }

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub use crate::sockets::containers::Container;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
     Tcp,
@@ -146,6 +148,8 @@ pub struct Process {
     pub fds: Vec<u32>,
     pub uid: Option<u32>,
     pub user: Option<String>,
+    /// The container the process runs in, from its cgroup.
+    pub container: Option<Container>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +173,10 @@ pub struct Socket {
     pub reuseaddr: Option<bool>,
     pub reuseport: Option<bool>,
     pub netns: Option<String>,
+    /// The `ip netns` name of `netns`, when it has one.
+    pub netns_name: Option<String>,
+    /// Where a known forwarder (docker-proxy) sends this port's traffic.
+    pub forwards_to: Option<String>,
     /// The receive queue; for a listener, the connections waiting for
     /// accept().
     pub recv_queue: u32,
@@ -202,6 +210,8 @@ impl Socket {
             reuseaddr: None,
             reuseport: None,
             netns: None,
+            netns_name: None,
+            forwards_to: None,
             recv_queue: 0,
             processes: Vec::new(),
             owner_gap: None,

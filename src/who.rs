@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use crate::cli::WhoConfig;
 use crate::error::Error;
 use crate::model::{Socket, State, canonical};
-use crate::sockets::{self, DumpRequest, SocketSource};
+use crate::netns;
+use crate::sockets::{self, DumpRequest, SocketSource, names};
 use crate::target::{PortRange, Target};
-use crate::warning::Warning;
+use crate::warning::{Warning, counted};
 
 #[derive(Debug, Clone)]
 pub struct WhoResult {
@@ -45,9 +46,27 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
         families: config.families.clone(),
         ports: kernel_port_filter(&config.targets),
     };
-    let dumped = source.dump(&request)?;
-    let (mut listed, unlisted) = select(dumped, config);
-    let warnings = sockets::describe(&mut listed);
+    let (mut listed, unlisted, mut warnings) = if config.all_netns {
+        let (dumped, netns_warnings) = dump_every_netns(source, &request);
+        let (mut listed, unlisted) = select(dumped, config);
+        let mut warnings = sockets::describe_owners(&mut listed);
+        warnings.extend(netns_warnings);
+        (listed, unlisted, warnings)
+    } else {
+        let (mut listed, unlisted) = select(source.dump(&request)?, config);
+        let warnings = sockets::describe(&mut listed);
+        if let Some(name) = listed
+            .first()
+            .and_then(|s| s.netns.as_deref())
+            .and_then(netns::name_of)
+        {
+            for socket in &mut listed {
+                socket.netns_name = Some(name.clone());
+            }
+        }
+        (listed, unlisted, warnings)
+    };
+    warnings.sort();
     listed.sort_by(display_order);
     Ok(WhoResult {
         config: config.clone(),
@@ -55,6 +74,55 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
         unlisted,
         warnings,
     })
+}
+
+/// The sockets of every network namespace a process here is in, each
+/// named in its own namespace (devices, netns) on a thread of its own.
+fn dump_every_netns(
+    source: &dyn SocketSource,
+    request: &DumpRequest,
+) -> (Vec<Socket>, Vec<Warning>) {
+    let (namespaces, hidden) = netns::all();
+    let mut sockets = Vec::new();
+    let mut unreadable = Vec::new();
+    for namespace in &namespaces {
+        let dumped = netns::run_in(namespace, || {
+            source.dump(request).map(|mut found| {
+                names::attach_names(&mut found, &mut names::UserNames::default());
+                found
+            })
+        });
+        match dumped {
+            Ok(Ok(mut found)) => {
+                for socket in &mut found {
+                    socket.netns_name.clone_from(&namespace.name);
+                }
+                sockets.extend(found);
+            }
+            Ok(Err(error)) => unreadable.push(format!("{}: {error}", namespace.id)),
+            Err(error) => unreadable.push(format!("{}: {error}", namespace.id)),
+        }
+    }
+    let mut warnings = Vec::new();
+    if !unreadable.is_empty() {
+        warnings.push(Warning::gap(
+            "netns_unreadable",
+            format!(
+                "network namespaces that could not be read: {}",
+                unreadable.join("; ")
+            ),
+        ));
+    }
+    if hidden > 0 {
+        warnings.push(Warning::gap(
+            "netns_hidden",
+            format!(
+                "the network namespace of {} could not be seen (run as root to see every namespace)",
+                counted(hidden, "process", "processes")
+            ),
+        ));
+    }
+    (sockets, warnings)
 }
 
 /// The port ranges the kernel may filter on: none (every port) when any
@@ -89,7 +157,7 @@ pub fn select(dumped: Vec<Socket>, config: &WhoConfig) -> (Vec<Socket>, BTreeMap
 }
 
 /// Port, then protocol, family, address (mapped addresses beside the IPv4
-/// address they stand for), device, state, peer, inode.
+/// address they stand for), device, state, peer, inode, namespace.
 pub fn display_order(a: &Socket, b: &Socket) -> Ordering {
     a.local_port
         .cmp(&b.local_port)
@@ -101,6 +169,7 @@ pub fn display_order(a: &Socket, b: &Socket) -> Ordering {
         .then(a.state.cmp(&b.state))
         .then(a.remote.cmp(&b.remote))
         .then(a.inode.cmp(&b.inode))
+        .then(a.netns.cmp(&b.netns))
 }
 
 #[cfg(test)]
@@ -122,6 +191,7 @@ mod tests {
             protocols: Protocol::ALL.to_vec(),
             families: Family::ALL.to_vec(),
             all,
+            all_netns: false,
         }
     }
 

@@ -281,6 +281,11 @@ pub fn errno_name(error: &std::io::Error) -> String {
         rustix::io::Errno::INVAL => "EINVAL",
         rustix::io::Errno::PERM => "EPERM",
         rustix::io::Errno::NODEV => "ENODEV",
+        // connect(2), for `resolve --connect`.
+        rustix::io::Errno::CONNREFUSED => "ECONNREFUSED",
+        rustix::io::Errno::TIMEDOUT => "ETIMEDOUT",
+        rustix::io::Errno::HOSTUNREACH => "EHOSTUNREACH",
+        rustix::io::Errno::NETUNREACH => "ENETUNREACH",
         _ => return format!("errno {code}"),
     };
     name.to_owned()

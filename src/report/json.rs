@@ -9,8 +9,11 @@ use serde::Serialize;
 use crate::bind::rules::{Errno, Holder, Stage};
 use crate::bind::trial::Skip;
 use crate::bind::{Outcome, TryResult};
+use crate::free::FreeResult;
 use crate::model::{Family, OwnerGap, Process, Socket};
 use crate::resolve::{Reach, ResolveResult};
+use crate::target::PortRange;
+use crate::wait::WaitResult;
 use crate::warning::Warning;
 use crate::who::WhoResult;
 
@@ -41,6 +44,14 @@ pub struct ProcessDoc {
     pub fds: Vec<u32>,
     pub uid: Option<u32>,
     pub user: Option<String>,
+    /// `{"runtime","id"}` when the process runs in a container.
+    pub container: Option<ContainerDoc>,
+}
+
+#[derive(Serialize)]
+pub struct ContainerDoc {
+    pub runtime: &'static str,
+    pub id: String,
 }
 
 impl From<&Process> for ProcessDoc {
@@ -53,6 +64,10 @@ impl From<&Process> for ProcessDoc {
             fds: process.fds.clone(),
             uid: process.uid,
             user: process.user.clone(),
+            container: process.container.as_ref().map(|c| ContainerDoc {
+                runtime: c.runtime,
+                id: c.id.clone(),
+            }),
         }
     }
 }
@@ -75,6 +90,10 @@ pub struct SocketDoc {
     pub reuseaddr: Option<bool>,
     pub reuseport: Option<bool>,
     pub netns: Option<String>,
+    /// The `ip netns` name of `netns`, when it has one.
+    pub netns_name: Option<String>,
+    /// Where a known forwarder (docker-proxy) sends the traffic.
+    pub forwards_to: Option<String>,
     pub processes: Vec<ProcessDoc>,
     /// Why `processes` is empty: `kernel_owned`, `owner_unreadable`,
     /// `owner_not_visible`; null when owners are listed.
@@ -100,6 +119,8 @@ impl From<&Socket> for SocketDoc {
             reuseaddr: socket.reuseaddr,
             reuseport: socket.reuseport,
             netns: socket.netns.clone(),
+            netns_name: socket.netns_name.clone(),
+            forwards_to: socket.forwards_to.clone(),
             processes: socket.processes.iter().map(ProcessDoc::from).collect(),
             owner_gap: socket.owner_gap.map(OwnerGap::code),
         }
@@ -112,6 +133,7 @@ pub struct WhoQueryDoc {
     pub protocols: Vec<&'static str>,
     pub families: Vec<&'static str>,
     pub all: bool,
+    pub all_netns: bool,
 }
 
 #[derive(Serialize)]
@@ -144,6 +166,7 @@ impl From<&WhoResult> for WhoDoc {
                 protocols: config.protocols.iter().map(|p| p.name()).collect(),
                 families: config.families.iter().map(|f| f.name()).collect(),
                 all: config.all,
+                all_netns: config.all_netns,
             },
             sockets: result.sockets.iter().map(SocketDoc::from).collect(),
             summary: WhoSummaryDoc {
@@ -479,6 +502,105 @@ impl From<&ResolveResult> for ResolveDoc {
                 aaaa: view.aaaa.iter().map(ToString::to_string).collect(),
                 errors: view.errors.clone(),
             }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct RangeDoc {
+    pub low: u16,
+    pub high: u16,
+}
+
+impl From<PortRange> for RangeDoc {
+    fn from(range: PortRange) -> Self {
+        RangeDoc {
+            low: range.low,
+            high: range.high,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ExcludedDoc {
+    /// `net.ipv4.ip_local_port_range`.
+    pub ephemeral: RangeDoc,
+    /// `net.ipv4.ip_local_reserved_ports`.
+    pub reserved: Vec<RangeDoc>,
+}
+
+#[derive(Serialize)]
+pub struct FreeDoc {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub complete: bool,
+    pub warnings: Vec<WarningDoc>,
+    pub ports: Vec<u16>,
+    pub protocols: Vec<&'static str>,
+    pub count: usize,
+    pub range: RangeDoc,
+    pub excluded: ExcludedDoc,
+}
+
+impl From<&FreeResult> for FreeDoc {
+    fn from(result: &FreeResult) -> Self {
+        FreeDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "free",
+            complete: result.complete(),
+            warnings: result.warnings.iter().map(WarningDoc::from).collect(),
+            ports: result.ports.clone(),
+            protocols: result.config.protocols.iter().map(|p| p.name()).collect(),
+            count: result.config.count,
+            range: result.range.into(),
+            excluded: ExcludedDoc {
+                ephemeral: result.ephemeral.into(),
+                reserved: result.reserved.iter().map(|r| (*r).into()).collect(),
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct WaitDoc {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub complete: bool,
+    pub warnings: Vec<WarningDoc>,
+    pub target: String,
+    pub until: &'static str,
+    pub met: bool,
+    pub waited_ms: u64,
+    pub polls: u32,
+    pub timeout_ms: u64,
+    /// The `who` view at the end.
+    pub sockets: Vec<SocketDoc>,
+    pub summary: WhoSummaryDoc,
+}
+
+impl From<&WaitResult> for WaitDoc {
+    fn from(result: &WaitResult) -> Self {
+        let view = WhoDoc::from(&result.final_view);
+        let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        WaitDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "wait",
+            complete: view.complete,
+            warnings: view.warnings,
+            target: result
+                .config
+                .who
+                .targets
+                .first()
+                .map(|t| t.text.clone())
+                .unwrap_or_default(),
+            until: result.config.until.name(),
+            met: result.met,
+            waited_ms: millis(result.waited),
+            polls: result.polls,
+            timeout_ms: millis(result.config.timeout),
+            sockets: view.sockets,
+            summary: view.summary,
         }
     }
 }

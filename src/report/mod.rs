@@ -4,7 +4,9 @@ pub mod json;
 pub mod table;
 
 use crate::bind::TryResult;
+use crate::free::FreeResult;
 use crate::resolve::ResolveResult;
+use crate::wait::WaitResult;
 use crate::who::WhoResult;
 
 /// A command's result, ready to render.
@@ -13,6 +15,8 @@ pub enum Report {
     Who(WhoResult),
     Try(TryResult),
     Resolve(ResolveResult),
+    Free(FreeResult),
+    Wait(WaitResult),
 }
 
 impl Report {
@@ -21,6 +25,8 @@ impl Report {
             Report::Who(result) => result.exit_code(),
             Report::Try(result) => result.exit_code(),
             Report::Resolve(result) => result.exit_code(),
+            Report::Free(result) => result.exit_code(),
+            Report::Wait(result) => result.exit_code(),
         }
     }
 
@@ -29,6 +35,17 @@ impl Report {
             Report::Who(result) => json::to_string(&json::WhoDoc::from(result)),
             Report::Try(result) => json::to_string(&json::TryDoc::from(result)),
             Report::Resolve(result) => json::to_string(&json::ResolveDoc::from(result)),
+            Report::Free(result) => json::to_string(&json::FreeDoc::from(result)),
+            Report::Wait(result) => json::to_string(&json::WaitDoc::from(result)),
+        }
+    }
+
+    /// Lines for stderr in the human view: `free` keeps standard output to
+    /// the ports alone, for `$(portcheck free)`.
+    pub fn notes(&self, style: table::Style) -> String {
+        match self {
+            Report::Free(result) => table::warnings(&result.warnings, style),
+            _ => String::new(),
         }
     }
 
@@ -37,6 +54,8 @@ impl Report {
             Report::Who(result) => table::who(result, style),
             Report::Try(result) => table::try_plan(result, style),
             Report::Resolve(result) => table::resolve(result, style),
+            Report::Free(result) => table::free(result, style),
+            Report::Wait(result) => table::wait(result, style),
         }
     }
 }

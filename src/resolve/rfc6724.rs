@@ -152,8 +152,11 @@ impl Policy {
     }
 
     /// Reads `/etc/gai.conf` as glibc does: `label`, `precedence` and
-    /// `scopev4` lines; one `label` (or `precedence`) line replaces that
-    /// whole default table. Returns the lines it could not read.
+    /// `scopev4` lines; one `label` (or `precedence`, or `scopev4`) line
+    /// replaces that whole default table, and glibc (gaiconf_init) then
+    /// adds a catch-all row unless the file has one: `::/0` precedence 40,
+    /// `::/0` label 1, IPv4 scope global. Returns the lines it could not
+    /// read.
     pub fn from_gai_conf(text: &str) -> (Policy, Vec<String>) {
         let defaults = Policy::default();
         let mut labels = Vec::new();
@@ -179,28 +182,35 @@ impl Policy {
                 problems.push(format!("gai.conf line {}: '{line}'", number + 1));
             }
         }
-        let mut scopev4 = defaults.scopev4.clone();
-        // gai.conf scopes are consulted before the defaults.
-        scopev4.splice(0..0, scopes);
+        let with_catch_all = |mut rows: Vec<PrefixValue>, value: u32| {
+            if !rows.iter().any(|r| r.len == 0) {
+                rows.push(row(Ipv6Addr::UNSPECIFIED, 0, value));
+            }
+            rows
+        };
         let policy = Policy {
             precedence: if precedences.is_empty() {
                 defaults.precedence
             } else {
-                precedences
+                with_catch_all(precedences, 40)
             },
             label: if labels.is_empty() {
                 defaults.label
             } else {
-                labels
+                with_catch_all(labels, 1)
             },
-            scopev4: dedup_scopes(scopev4),
+            // An address no row matches is global (see `scope`).
+            scopev4: if scopes.is_empty() {
+                defaults.scopev4
+            } else {
+                dedup_scopes(scopes)
+            },
         };
         (policy, problems)
     }
 }
 
-/// The first entry for a prefix wins, as glibc reads gai.conf before its
-/// defaults.
+/// The first entry for a prefix wins.
 fn dedup_scopes(rows: Vec<ScopeV4>) -> Vec<ScopeV4> {
     let mut out: Vec<ScopeV4> = Vec::new();
     for row in rows {
@@ -227,6 +237,17 @@ fn parse_row(prefix: &str, value: &str) -> Option<PrefixValue> {
 }
 
 fn parse_scope(prefix: &str, value: &str) -> Option<ScopeV4> {
+    // glibc takes the plain IPv4 form too: `scopev4 10.0.0.0/8 5`.
+    if let Some((address, len)) = prefix.split_once('/')
+        && let (Ok(v4), Ok(len)) = (address.parse::<std::net::Ipv4Addr>(), len.parse::<u8>())
+        && len <= 32
+    {
+        return Some(ScopeV4 {
+            prefix: v4,
+            len,
+            scope: value.parse().ok()?,
+        });
+    }
     let (address, len) = parse_prefix(prefix)?;
     let v4 = address.to_ipv4_mapped()?;
     // The prefix length is written over the mapped IPv6 address.
@@ -397,15 +418,11 @@ fn rule_longest_prefix(a: &Destination, b: &Destination) -> RuleVerdict {
 fn matching_prefix(destination: &Destination) -> Option<u32> {
     let source = destination.source?;
     match (destination.address, source) {
-        (IpAddr::V4(d), IpAddr::V4(s)) => {
-            let network = u32::from(destination.source_prefix_len?);
-            let common = (d.to_bits() ^ s.to_bits()).leading_zeros();
-            Some(if common >= network {
-                common.min(network)
-            } else {
-                0
-            })
-        }
+        // glibc rarely knows an IPv4 source's prefix (it learns prefixes
+        // only on hosts with IPv6 configured), and then prefers only a
+        // destination that is its own source: model just that, never a
+        // guessed network length.
+        (IpAddr::V4(d), IpAddr::V4(s)) => Some(if d == s { 32 } else { 0 }),
         (IpAddr::V6(d), IpAddr::V6(s)) => Some(common_prefix_len(d, s).min(64)),
         _ => None,
     }
@@ -753,12 +770,25 @@ mod tests {
             "# prefer IPv4\nprecedence ::ffff:0:0/96 100\nlabel ::1/128 0 # comment\nscopev4 ::ffff:10.0.0.0/104 5\nreload yes\nbogus line\n",
         );
         assert_eq!(problems, vec!["gai.conf line 6: 'bogus line'"]);
-        // One precedence line replaces the whole table.
-        assert_eq!(policy.precedence.len(), 1);
+        // One precedence line replaces the whole table; glibc adds ::/0 40.
+        assert_eq!(policy.precedence.len(), 2);
         assert_eq!(policy.precedence(ip("127.0.0.1")), 100);
-        assert_eq!(policy.precedence(ip("::1")), 0);
+        assert_eq!(policy.precedence(ip("::1")), 40);
+        assert_eq!(policy.precedence(ip("2001:db8::1")), 40);
+        // Likewise labels (::/0 1) and IPv4 scopes (the rest global: the
+        // default 127/8 and 169.254/16 rows are gone).
+        assert_eq!(policy.label(ip("::1")), 0);
+        assert_eq!(policy.label(ip("127.0.0.1")), 1);
         assert_eq!(policy.scope(ip("10.1.2.3")), SCOPE_SITE_LOCAL);
-        assert_eq!(policy.scope(ip("127.0.0.1")), SCOPE_LINK_LOCAL);
+        assert_eq!(policy.scope(ip("127.0.0.1")), SCOPE_GLOBAL);
+        assert_eq!(policy.scope(ip("169.254.1.1")), SCOPE_GLOBAL);
+        // A catch-all row of the file's own is kept, not doubled.
+        let (own, _) = Policy::from_gai_conf("precedence ::/0 7\nprecedence ::1/128 9\n");
+        assert_eq!(own.precedence.len(), 2);
+        assert_eq!(own.precedence(ip("127.0.0.1")), 7);
+        // Without scopev4 lines the defaults stay.
+        let (plain, _) = Policy::from_gai_conf("precedence ::ffff:0:0/96 100\n");
+        assert_eq!(plain.scope(ip("127.0.0.1")), SCOPE_LINK_LOCAL);
         let destinations = [
             Destination {
                 address: ip("::1"),
@@ -774,6 +804,23 @@ mod tests {
         let (o, d) = sort(&destinations, &policy);
         assert_eq!(o, vec![1, 0]);
         assert_eq!(d[0].rule, 6);
+    }
+
+    #[test]
+    fn ipv4_rule_9_prefers_only_a_destination_that_is_its_own_source() {
+        // glibc moves 127.0.0.1 (its own source) before 127.0.0.9.
+        let (o, r) = order(&[("127.0.0.9", Some("127.0.0.1")), ("127.0.0.1", Some("127.0.0.1"))]);
+        assert_eq!((o, r), (vec![ip("127.0.0.1"), ip("127.0.0.9")], vec![9]));
+        // Two other addresses of one network: no decision, as in glibc.
+        let (o, r) = order(&[("10.0.0.9", Some("10.0.0.1")), ("10.0.0.5", Some("10.0.0.1"))]);
+        assert_eq!((o, r), (vec![ip("10.0.0.9"), ip("10.0.0.5")], vec![10]));
+    }
+
+    #[test]
+    fn scopev4_takes_the_plain_ipv4_form() {
+        let (policy, problems) = Policy::from_gai_conf("scopev4 10.0.0.0/8 5\n");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(policy.scope(ip("10.1.2.3")), SCOPE_SITE_LOCAL);
     }
 
     #[test]

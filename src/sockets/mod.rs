@@ -5,6 +5,7 @@
 //! owners' descriptors add is done here, the same for every source.
 
 mod bytecode;
+pub mod containers;
 pub mod names;
 pub mod netlink;
 pub mod options;
@@ -31,7 +32,7 @@ pub struct DumpRequest {
 /// The platform boundary: a source lists the sockets of the current network
 /// namespace with protocol, addresses, state and whatever else it knows,
 /// leaving what it cannot know as `None`.
-pub trait SocketSource {
+pub trait SocketSource: Sync {
     fn name(&self) -> &'static str;
     fn dump(&self, request: &DumpRequest) -> Result<Vec<Socket>, Error>;
 }
@@ -49,10 +50,18 @@ pub fn source_from_env() -> Result<Box<dyn SocketSource>, Error> {
 /// Fills owners, SO_REUSEADDR/SO_REUSEPORT and names of `sockets`, and says
 /// what could not be seen.
 pub fn describe(sockets: &mut [Socket]) -> Vec<Warning> {
+    names::attach_names(sockets, &mut UserNames::default());
+    describe_owners(sockets)
+}
+
+/// Owners, options and containers, for sockets whose names were filled in
+/// their own network namespace (`--all-netns` reads each namespace on a
+/// thread of its own, then finds the owners of all of them in one pass).
+pub fn describe_owners(sockets: &mut [Socket]) -> Vec<Warning> {
     let mut users = UserNames::default();
-    names::attach_names(sockets, &mut users);
     let scan = owners::attach_owners(sockets, Path::new("/proc"), &mut users);
     let option_gaps = options::attach_options(sockets);
+    containers::attach_containers(sockets);
 
     let mut warnings = owner_warnings(sockets, &scan);
     warnings.extend(option_warnings(sockets, &option_gaps));

@@ -58,6 +58,7 @@ pub fn attach_owners(sockets: &mut [Socket], proc_root: &Path, users: &mut UserN
                     fds: fds.clone(),
                     uid: info.uid,
                     user: info.uid.and_then(|uid| users.name(uid)),
+                    container: None,
                 }
             })
             .collect();

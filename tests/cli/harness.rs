@@ -553,6 +553,7 @@ pub struct QueryDoc {
     pub protocols: Vec<String>,
     pub families: Vec<String>,
     pub all: bool,
+    pub all_netns: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -591,6 +592,10 @@ pub struct SocketDoc {
     pub reuseport: Option<bool>,
     #[serde(deserialize_with = "present")]
     pub netns: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub netns_name: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub forwards_to: Option<String>,
     pub processes: Vec<ProcessDoc>,
     #[serde(deserialize_with = "present")]
     pub owner_gap: Option<String>,
@@ -610,6 +615,15 @@ pub struct ProcessDoc {
     pub uid: Option<u32>,
     #[serde(deserialize_with = "present")]
     pub user: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub container: Option<ContainerDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerDoc {
+    pub runtime: String,
+    pub id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -3,6 +3,7 @@
 
 mod plan;
 mod resolve;
+mod wait;
 mod who;
 
 use std::fmt::Write as _;
@@ -13,6 +14,7 @@ use crate::warning::Warning;
 
 pub use plan::try_plan;
 pub use resolve::resolve;
+pub use wait::{free, wait};
 pub use who::{takes, who};
 
 /// Colours on or off, decided once from `--color`, NO_COLOR and the terminal.

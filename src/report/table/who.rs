@@ -61,7 +61,14 @@ fn nothing_listed(result: &WhoResult) -> String {
 
 fn socket_table(sockets: &[Socket], style: Style) -> Table {
     let show_peer = sockets.iter().any(|s| s.remote.is_some());
-    let mut header = vec!["PROTO", "LOCAL", "TAKES", "STATE"];
+    // Only when sockets of several namespaces are listed (--all-netns).
+    let show_netns = sockets.iter().any(|s| s.netns != sockets[0].netns);
+    let mut header = if show_netns {
+        vec!["NETNS"]
+    } else {
+        Vec::new()
+    };
+    header.extend(["PROTO", "LOCAL", "TAKES", "STATE"]);
     if show_peer {
         header.push("PEER");
     }
@@ -69,7 +76,17 @@ fn socket_table(sockets: &[Socket], style: Style) -> Table {
 
     let mut table = new_table(&header, style);
     for socket in sockets {
-        let mut row = vec![
+        let mut row = Vec::new();
+        if show_netns {
+            row.push(Cell::new(
+                socket
+                    .netns_name
+                    .clone()
+                    .or_else(|| socket.netns.clone())
+                    .unwrap_or_else(|| "?".into()),
+            ));
+        }
+        row.extend([
             Cell::new(socket.protocol.name()),
             Cell::new(endpoint(
                 socket.local_address,
@@ -78,7 +95,7 @@ fn socket_table(sockets: &[Socket], style: Style) -> Table {
             )),
             takes_cell(socket, style),
             Cell::new(socket.state.name()),
-        ];
+        ]);
         if show_peer {
             row.push(Cell::new(
                 socket
@@ -154,19 +171,28 @@ fn owners(socket: &Socket) -> String {
             None => "(no owner found)".into(),
         };
     }
-    socket
-        .processes
-        .iter()
-        .map(process_line)
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut lines: Vec<String> = socket.processes.iter().map(process_line).collect();
+    if let Some(target) = &socket.forwards_to {
+        lines.push(format!("→ forwards to container {target}"));
+    }
+    lines.join("\n")
 }
 
 fn process_line(process: &Process) -> String {
     let name = process.name.as_deref().unwrap_or("?");
     let fds: Vec<String> = process.fds.iter().map(u32::to_string).collect();
     let mut line = format!("{name} (pid {}, fd {})", process.pid, fds.join(","));
-    let cmdline = process.cmdline.join(" ");
+    if let Some(container) = &process.container {
+        let short: String = container.id.chars().take(12).collect();
+        let _ = write!(line, " [{} {short}]", container.runtime);
+    }
+    // A command line may hold newlines and escapes; one table line each.
+    let cmdline: String = process
+        .cmdline
+        .join(" ")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if !cmdline.is_empty() {
         const MAX: usize = 60;
         let shown: String = cmdline.chars().take(MAX).collect();

@@ -1,0 +1,234 @@
+//! `portcheck free`: ports any program could bind right now, on every
+//! address and both families, for every protocol asked; outside the
+//! ephemeral range and the reserved ports. Judged by the `try` model and
+//! confirmed by a bind-only trial.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use socket2::{Domain, Protocol as RawProtocol, Socket as RawSocket, Type};
+
+use crate::bind::candidate::{Candidate, Options};
+use crate::bind::facts;
+use crate::bind::rules::{self, Binding};
+use crate::error::Error;
+use crate::model::{Family, Protocol, Socket};
+use crate::sockets::{DumpRequest, SocketSource};
+use crate::target::PortRange;
+use crate::warning::Warning;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreeConfig {
+    /// `None`: from `ip_unprivileged_port_start` to 65535.
+    pub range: Option<PortRange>,
+    pub protocols: Vec<Protocol>,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct FreeResult {
+    pub config: FreeConfig,
+    pub range: PortRange,
+    pub ephemeral: PortRange,
+    pub reserved: Vec<PortRange>,
+    pub ports: Vec<u16>,
+    pub warnings: Vec<Warning>,
+}
+
+impl FreeResult {
+    pub fn complete(&self) -> bool {
+        !self.warnings.iter().any(|w| w.incomplete)
+    }
+
+    /// 0 when `count` ports were found, 1 when fewer.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.ports.len() < self.config.count)
+    }
+}
+
+fn sysctl(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+/// `net.ipv4.ip_local_port_range`: "32768\t60999".
+pub fn parse_port_range_sysctl(text: &str) -> Option<PortRange> {
+    let mut numbers = text.split_whitespace().map(str::parse::<u16>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(low)), Some(Ok(high))) if low <= high => Some(PortRange { low, high }),
+        _ => None,
+    }
+}
+
+/// `net.ipv4.ip_local_reserved_ports`: "8000-8010,9000" (empty: none).
+pub fn parse_reserved(text: &str) -> Vec<PortRange> {
+    text.split(',')
+        .filter_map(|part| {
+            let part = part.trim();
+            match part.split_once('-') {
+                Some((low, high)) => Some(PortRange {
+                    low: low.parse().ok()?,
+                    high: high.parse().ok()?,
+                }),
+                None => part.parse().ok().map(PortRange::single),
+            }
+        })
+        .filter(|r| r.low <= r.high)
+        .collect()
+}
+
+pub fn run(config: &FreeConfig, source: &dyn SocketSource) -> Result<FreeResult, Error> {
+    let host = facts::host();
+    let ephemeral = sysctl("/proc/sys/net/ipv4/ip_local_port_range")
+        .and_then(|t| parse_port_range_sysctl(&t))
+        .unwrap_or(PortRange {
+            low: 32768,
+            high: 60999,
+        });
+    let reserved = sysctl("/proc/sys/net/ipv4/ip_local_reserved_ports")
+        .map(|t| parse_reserved(&t))
+        .unwrap_or_default();
+    let range = config.range.unwrap_or(PortRange {
+        low: host.unprivileged_port_start.max(1),
+        high: u16::MAX,
+    });
+    let live = source.dump(&DumpRequest {
+        protocols: config.protocols.clone(),
+        families: Family::ALL.to_vec(),
+        ports: vec![range],
+    })?;
+    let candidates_for = |port: u16| -> Vec<Candidate> {
+        config
+            .protocols
+            .iter()
+            .flat_map(|&protocol| {
+                [
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                ]
+                .map(|address| strict_candidate(protocol, address, port))
+            })
+            .collect()
+    };
+    let mut ports = Vec::new();
+    for port in range.as_range() {
+        if ports.len() >= config.count {
+            break;
+        }
+        if ephemeral.contains(port) || reserved.iter().any(|r| r.contains(port)) {
+            continue;
+        }
+        let on_port: Vec<(usize, &Socket)> = live
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.local_port == port)
+            .collect();
+        let model_says_free = on_port.is_empty() || {
+            let bindings: Vec<Binding> = on_port
+                .iter()
+                .filter_map(|(i, s)| Binding::from_socket(*i, s))
+                .collect();
+            // Each candidate alone: a program binds one of them.
+            candidates_for(port).iter().all(|candidate| {
+                let verdicts = rules::predict_plan(
+                    &host,
+                    &bindings,
+                    std::slice::from_ref(candidate),
+                    &[Some(true)],
+                );
+                verdicts.first().is_some_and(|v| v.ok == Some(true))
+            })
+        };
+        if model_says_free && trial_binds(port, &config.protocols) {
+            ports.push(port);
+        }
+    }
+    let warnings = vec![Warning::note(
+        "pick_then_bind_race",
+        "a port free now can be taken before your program binds it; where the program can, bind port 0 and read the port back instead",
+    )];
+    Ok(FreeResult {
+        config: config.clone(),
+        range,
+        ephemeral,
+        reserved,
+        ports,
+        warnings,
+    })
+}
+
+/// The strictest program: no SO_REUSEADDR (a TIME_WAIT entry blocks it),
+/// dual-stack `[::]`, bind only.
+fn strict_candidate(protocol: Protocol, address: IpAddr, port: u16) -> Candidate {
+    Candidate {
+        index: 0,
+        text: String::new(),
+        protocol,
+        address,
+        port,
+        scope: None,
+        options: Options {
+            v6only: false,
+            reuseaddr: false,
+            reuseport: false,
+            listen: false,
+            freebind: false,
+            device: None,
+        },
+    }
+}
+
+/// Confirms with real binds of a dual-stack `[::]` socket per protocol
+/// (which covers 0.0.0.0 too), without listening: a bound socket takes no
+/// connection, and on a port no socket holds no datagram is meant for
+/// anyone else. Closed at once.
+fn trial_binds(port: u16, protocols: &[Protocol]) -> bool {
+    protocols.iter().all(|&protocol| {
+        let (kind, raw) = match protocol {
+            Protocol::Tcp => (Type::STREAM, RawProtocol::TCP),
+            Protocol::Udp => (Type::DGRAM, RawProtocol::UDP),
+        };
+        match RawSocket::new(Domain::IPV6, kind, Some(raw)) {
+            Ok(socket) => {
+                socket.set_only_v6(false).is_ok()
+                    && socket
+                        .bind(&SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port).into())
+                        .is_ok()
+            }
+            // A host without IPv6: the IPv4 wildcard is every address.
+            Err(_) => RawSocket::new(Domain::IPV4, kind, Some(raw)).is_ok_and(|socket| {
+                socket
+                    .bind(&SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port).into())
+                    .is_ok()
+            }),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysctl_formats_parse() {
+        assert_eq!(
+            parse_port_range_sysctl("32768\t60999\n"),
+            Some(PortRange {
+                low: 32768,
+                high: 60999
+            })
+        );
+        assert_eq!(parse_port_range_sysctl("nonsense"), None);
+        assert_eq!(parse_reserved(""), Vec::<PortRange>::new());
+        assert_eq!(
+            parse_reserved("8000-8010,9000\n"),
+            vec![
+                PortRange {
+                    low: 8000,
+                    high: 8010
+                },
+                PortRange::single(9000)
+            ]
+        );
+    }
+}

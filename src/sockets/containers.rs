@@ -1,0 +1,165 @@
+//! What a process's cgroup and command line say about containers: the
+//! runtime and container id, and where a port forwarder sends traffic.
+
+use std::collections::HashMap;
+
+use crate::model::Socket;
+
+/// Fills each owner's container (from /proc/PID/cgroup) and each socket's
+/// forwarding target when its owner is `docker-proxy`.
+pub fn attach_containers(sockets: &mut [Socket]) {
+    let mut by_pid: HashMap<u32, Option<Container>> = HashMap::new();
+    for socket in sockets.iter_mut() {
+        for process in &mut socket.processes {
+            process.container = by_pid
+                .entry(process.pid)
+                .or_insert_with(|| {
+                    std::fs::read_to_string(format!("/proc/{}/cgroup", process.pid))
+                        .ok()
+                        .and_then(|text| container_of(&text))
+                })
+                .clone();
+        }
+        socket.forwards_to = socket
+            .processes
+            .iter()
+            .filter(|p| p.name.as_deref() == Some("docker-proxy"))
+            .find_map(|p| docker_proxy_target(&p.cmdline));
+    }
+}
+
+/// A container a process runs in, from its cgroup path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    /// `docker`, `podman`, `containerd` or `kubernetes`.
+    pub runtime: &'static str,
+    /// The container id (64 hex digits as the runtime names it).
+    pub id: String,
+}
+
+/// Reads /proc/PID/cgroup text. Recognises the paths systemd and cgroupfs
+/// drivers give: `docker-ID.scope`, `/docker/ID`, `libpod-ID.scope`,
+/// `cri-containerd-ID.scope`, and anything under `kubepods`.
+pub fn container_of(cgroup: &str) -> Option<Container> {
+    for line in cgroup.lines() {
+        let path = line.splitn(3, ':').nth(2).unwrap_or("");
+        let kubernetes = path.contains("kubepods");
+        for segment in path.split('/').rev() {
+            let segment = segment.strip_suffix(".scope").unwrap_or(segment);
+            let (runtime, id) = if let Some(id) = segment.strip_prefix("docker-") {
+                ("docker", id)
+            } else if let Some(id) = segment.strip_prefix("libpod-") {
+                ("podman", id)
+            } else if let Some(id) = segment.strip_prefix("cri-containerd-") {
+                ("containerd", id)
+            } else if let Some(id) = segment.strip_prefix("crio-") {
+                ("cri-o", id)
+            } else if is_container_id(segment) {
+                let runtime = if path.contains("/docker/") {
+                    "docker"
+                } else {
+                    "containerd"
+                };
+                (runtime, segment)
+            } else {
+                continue;
+            };
+            if is_container_id(id) {
+                let runtime = if kubernetes { "kubernetes" } else { runtime };
+                return Some(Container {
+                    runtime,
+                    id: id.to_owned(),
+                });
+            }
+        }
+    }
+    None
+}
+
+fn is_container_id(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Where `docker-proxy` forwards, from its command line
+/// (`-container-ip 172.17.0.2 -container-port 80`).
+pub fn docker_proxy_target(cmdline: &[String]) -> Option<String> {
+    let value = |flag: &str| {
+        cmdline
+            .iter()
+            .position(|arg| arg == flag || arg == &format!("-{flag}"))
+            .and_then(|i| cmdline.get(i + 1))
+            .cloned()
+    };
+    let address = value("-container-ip")?;
+    let port = value("-container-port")?;
+    let address = if address.contains(':') {
+        format!("[{address}]")
+    } else {
+        address
+    };
+    Some(format!("{address}:{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c";
+
+    #[test]
+    fn cgroup_paths_name_the_runtime() {
+        let docker_systemd = format!("0::/system.slice/docker-{ID}.scope\n");
+        assert_eq!(
+            container_of(&docker_systemd),
+            Some(Container {
+                runtime: "docker",
+                id: ID.into()
+            })
+        );
+        let docker_cgroupfs = format!("12:memory:/docker/{ID}\n");
+        assert_eq!(
+            container_of(&docker_cgroupfs).map(|c| c.runtime),
+            Some("docker")
+        );
+        let podman = format!(
+            "0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{ID}.scope/container\n"
+        );
+        assert_eq!(container_of(&podman).map(|c| c.runtime), Some("podman"));
+        let k8s = format!(
+            "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/cri-containerd-{ID}.scope\n"
+        );
+        assert_eq!(
+            container_of(&k8s),
+            Some(Container {
+                runtime: "kubernetes",
+                id: ID.into()
+            })
+        );
+        assert_eq!(
+            container_of("0::/user.slice/user-1000.slice/session-2.scope\n"),
+            None
+        );
+        assert_eq!(container_of("0::/system.slice/docker-short.scope\n"), None);
+        assert_eq!(container_of(""), None);
+    }
+
+    #[test]
+    fn docker_proxy_command_lines_give_the_target() {
+        let args: Vec<String> = "/usr/bin/docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2 -container-port 80"
+            .split(' ')
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(docker_proxy_target(&args).as_deref(), Some("172.17.0.2:80"));
+        let v6: Vec<String> = [
+            "docker-proxy",
+            "--container-ip",
+            "fd00::2",
+            "--container-port",
+            "443",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(docker_proxy_target(&v6).as_deref(), Some("[fd00::2]:443"));
+        assert_eq!(docker_proxy_target(&["docker-proxy".to_owned()]), None);
+    }
+}
