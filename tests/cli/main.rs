@@ -8,5 +8,6 @@ mod bind;
 mod dns;
 mod generated;
 mod harness;
+mod namespaces;
 mod resolve;
 mod who;

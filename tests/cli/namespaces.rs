@@ -1,0 +1,1 @@
+//! Namespaces (--netns, who --all-netns), free and wait, against real namespaces and sockets.
