@@ -84,6 +84,10 @@ pub fn message(
             "{me} shares the port: every overlapping socket set SO_REUSEADDR, as does this one, and none listens"
         ),
         "shared_reuseport" => format!("{me} joins a SO_REUSEPORT group of uid {}", host.euid),
+        "reuseport_shortcut" => format!(
+            "{me} gets the port through the kernel's SO_REUSEPORT shortcut: an earlier SO_REUSEPORT socket of uid {} vouches for this address, so the other sockets on port {} that would refuse it are not checked",
+            host.euid, candidate.port
+        ),
         "privileged_port" => format!(
             "port {} is below net.ipv4.ip_unprivileged_port_start ({}) and this process (uid {}) lacks CAP_NET_BIND_SERVICE",
             candidate.port, host.unprivileged_port_start, host.euid
@@ -133,7 +137,13 @@ fn conflict_message(
     };
     let why = sharing_reason(first);
     let mut sentence = format!("{overlap}; {why}");
-    if verdict.ok.is_none() {
+    if verdict.rule == "depends_on_bind_order" {
+        let _ = write!(
+            sentence,
+            "; but the kernel's SO_REUSEPORT shortcut may let it in anyway, depending on the order the sockets on port {} were bound, which no socket table shows",
+            candidate.port
+        );
+    } else if verdict.ok.is_none() {
         let _ = write!(
             sentence,
             "; it depends on the holder's {}, which could not be read",

@@ -78,6 +78,12 @@ pub struct Binding {
     pub reuseport: Tri,
     pub listening: bool,
     pub time_wait: bool,
+    /// A connection (ESTABLISHED, CLOSE_WAIT, ...): it shares the port's
+    /// bind bucket, but will never bind or listen again.
+    pub connected: bool,
+    /// A connection no process holds yet (inode 0): it waits in its
+    /// listener's accept queue, with the listener's options.
+    pub queued: bool,
     pub uid: Option<u32>,
 }
 
@@ -88,6 +94,10 @@ impl Binding {
         if socket.state == State::SynRecv {
             return None;
         }
+        let connected = !matches!(
+            socket.state,
+            State::Listen | State::Unconn | State::TimeWait
+        );
         Some(Binding {
             holder: Holder::Live(index),
             protocol: socket.protocol,
@@ -99,6 +109,8 @@ impl Binding {
             reuseport: socket.reuseport,
             listening: socket.state == State::Listen,
             time_wait: socket.state == State::TimeWait,
+            connected,
+            queued: connected && socket.inode.is_none_or(|inode| inode == 0),
             uid: socket.uid,
         })
     }
@@ -115,6 +127,8 @@ impl Binding {
             reuseport: Some(candidate.options.reuseport),
             listening,
             time_wait: false,
+            connected: false,
+            queued: false,
             uid: Some(euid),
         }
     }
@@ -283,6 +297,10 @@ pub const RULES: &[(&str, &str)] = &[
         "both sockets set SO_REUSEPORT under one uid (or the holder is TIME_WAIT): they form a reuseport group",
     ),
     (
+        "reuseport_shortcut",
+        "the kernel's SO_REUSEPORT shortcut let it in without checking every socket on the port: on TCP an earlier SO_REUSEPORT socket of the same uid covering this address set the port's fastreuseport state; on UDP the first socket met in the port's hash chain shares through SO_REUSEPORT",
+    ),
+    (
         "ephemeral_port",
         "port 0: the kernel picks a free ephemeral port",
     ),
@@ -323,6 +341,10 @@ pub const RULES: &[(&str, &str)] = &[
         "the verdict depends on SO_REUSEADDR/SO_REUSEPORT of a socket that could not be read (another user's, or a TIME_WAIT entry's)",
     ),
     (
+        "depends_on_bind_order",
+        "the verdict depends on the order in which the sockets on the port were bound (the kernel's SO_REUSEPORT shortcut), which no socket table shows",
+    ),
+    (
         "depends_on_unknown_v6only",
         "the verdict depends on IPV6_V6ONLY of a [::] socket the kernel did not report",
     ),
@@ -357,6 +379,7 @@ Rules (prediction.rule in JSON):
   different_device                   the overlapping sockets are bound to other devices
   shared_reuseaddr                   SO_REUSEADDR on both sides, and the holder does not listen
   shared_reuseport                   SO_REUSEPORT on both sides under one uid (or a TIME_WAIT holder)
+  reuseport_shortcut                 the kernel's SO_REUSEPORT shortcut let it in without checking every socket
   ephemeral_port                     port 0: the kernel picks a free port
   same_address                       the holder has the same address and port (EADDRINUSE)
   wildcard_covers_address            the holder's 0.0.0.0 or [::] covers this address (EADDRINUSE)
@@ -367,6 +390,7 @@ Rules (prediction.rule in JSON):
   reuseport_needs_same_uid           SO_REUSEPORT shares only within one effective uid (EADDRINUSE)
   time_wait_needs_reuseaddr          a TIME_WAIT entry yields only to SO_REUSEADDR on both (EADDRINUSE)
   depends_on_unreadable_options      depends on another socket's SO_REUSEADDR/SO_REUSEPORT, unreadable
+  depends_on_bind_order              depends on the order the port's sockets were bound, not reported
   depends_on_unknown_v6only          depends on a [::] socket's IPV6_V6ONLY, not reported
   privileged_port                    below ip_unprivileged_port_start without CAP_NET_BIND_SERVICE (EACCES)
   address_not_local                  not an address of this host, no freebind/ip_nonlocal_bind (EADDRNOTAVAIL)
@@ -379,55 +403,388 @@ Rules (prediction.rule in JSON):
 ///
 /// `address_valid[i]` says whether candidate i's address is local (or
 /// multicast/broadcast) on this host; `None` when that could not be told.
+///
+/// Candidates meet only the sockets of their own protocol and port, so each
+/// port is predicted on its own. On a TCP port the kernel keeps a shortcut
+/// for SO_REUSEPORT binds (see [`Shortcut`]) whose state depends on the
+/// order the port's sockets were bound, which no socket table shows: the
+/// plan is predicted under every state the live sockets allow, and a
+/// candidate whose outcome differs between them depends on that order.
 pub fn predict_plan(
     host: &Host,
     live: &[Binding],
     candidates: &[Candidate],
     address_valid: &[Tri],
 ) -> Vec<Verdict> {
-    let mut verdicts: Vec<Verdict> = Vec::with_capacity(candidates.len());
-    let mut bound: Vec<Binding> = Vec::new();
+    let mut groups: Vec<(Protocol, u16, Vec<usize>)> = Vec::new();
     for (i, candidate) in candidates.iter().enumerate() {
-        let valid = address_valid.get(i).copied().flatten();
-        let verdict = predict_bind(host, live, &bound, candidate, valid);
-        // A port-0 candidate gets a port of its own: it meets no one.
-        if verdict.bound() && candidate.port != 0 {
-            bound.push(Binding::from_candidate(candidate, host.euid, false));
+        let key = (candidate.protocol, candidate.port);
+        match groups.iter_mut().find(|(p, port, _)| (*p, *port) == key) {
+            Some((_, _, members)) => members.push(i),
+            None => groups.push((key.0, key.1, vec![i])),
         }
-        verdicts.push(verdict);
+    }
+    let live = &with_queued_options(live);
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; candidates.len()];
+    for (protocol, port, members) in groups {
+        let on_port: Vec<&Binding> = live
+            .iter()
+            .filter(|b| b.protocol == protocol && b.port == port)
+            .collect();
+        let starts = if protocol == Protocol::Tcp && port != 0 {
+            Shortcut::possible_states(&on_port)
+        } else {
+            vec![Shortcut::Off]
+        };
+        let courses: Vec<Branch> = starts
+            .into_iter()
+            .flat_map(|start| simulate(host, live, candidates, &members, address_valid, start))
+            .collect();
+        for (k, &i) in members.iter().enumerate() {
+            let variants: Vec<(&Verdict, Option<&'static str>)> = courses
+                .iter()
+                .filter_map(|course| course.verdicts.get(k).map(|v| (v, course.assumed)))
+                .collect();
+            verdicts[i] = merge(&variants);
+        }
+    }
+    verdicts.into_iter().flatten().collect()
+}
+
+/// The live table with the options of queued connections filled in from
+/// their listener: `sk_clone_lock` gives a connection its listener's
+/// `sk_reuse` and `sk_reuseport`, and no process can have changed them
+/// before accept(). Where several live listeners could have taken the
+/// connection and disagree, the options stay unknown.
+fn with_queued_options(live: &[Binding]) -> Vec<Binding> {
+    let mut out = live.to_vec();
+    for entry in out.iter_mut().filter(|b| b.queued) {
+        let parents: Vec<&Binding> = live
+            .iter()
+            .filter(|l| {
+                l.listening
+                    && l.protocol == entry.protocol
+                    && l.port == entry.port
+                    && devices_overlap(l, entry)
+                    && rcv_saddr_equal(&Side::of(l), &Side::of(entry), true, false) == Some(true)
+            })
+            .collect();
+        let agreed = |get: fn(&Binding) -> Tri| {
+            let first = get(parents.first()?);
+            parents
+                .iter()
+                .all(|p| get(p) == first)
+                .then_some(first)
+                .flatten()
+        };
+        if entry.reuseaddr.is_none() {
+            entry.reuseaddr = agreed(|b| b.reuseaddr);
+        }
+        if entry.reuseport.is_none() {
+            entry.reuseport = agreed(|b| b.reuseport);
+        }
+    }
+    out
+}
+
+/// One course of a port's plan: the shortcut state, the candidates bound
+/// so far, the verdicts so far, and the undecided outcome it first assumed.
+#[derive(Debug, Clone)]
+struct Branch {
+    shortcut: Shortcut,
+    bound: Vec<Binding>,
+    verdicts: Vec<Verdict>,
+    assumed: Option<&'static str>,
+}
+
+/// Most courses followed for one port; past it, undecided outcomes are
+/// assumed to go well (bound, listening) without another course.
+const MAX_BRANCHES: usize = 64;
+
+/// One port's candidates, bound in order and then listening in order, from
+/// one state of the port's SO_REUSEPORT shortcut. Where an outcome is
+/// undecided ("depends"), both courses are followed, so later candidates
+/// are never decided on an assumption.
+fn simulate(
+    host: &Host,
+    live: &[Binding],
+    candidates: &[Candidate],
+    members: &[usize],
+    address_valid: &[Tri],
+    start: Shortcut,
+) -> Vec<Branch> {
+    let mut branches = vec![Branch {
+        shortcut: start,
+        bound: Vec::new(),
+        verdicts: Vec::with_capacity(members.len()),
+        assumed: None,
+    }];
+    for &i in members {
+        let valid = address_valid.get(i).copied().flatten();
+        branches = fork_all(branches, |branch| {
+            bind_step(host, live, &candidates[i], valid, branch)
+        });
+    }
+    // listen(): the kernel runs the port check again (`inet_csk_get_port`
+    // from `inet_csk_listen_start`) now that the socket listens, against
+    // everything bound by then; earlier listeners now LISTEN.
+    for (k, &i) in members.iter().enumerate() {
+        branches = fork_all(branches, |branch| {
+            listen_step(host, live, &candidates[i], k, branch)
+        });
+    }
+    branches
+}
+
+fn fork_all(branches: Vec<Branch>, step: impl Fn(Branch) -> Vec<Branch>) -> Vec<Branch> {
+    let room = branches.len() < MAX_BRANCHES;
+    let mut next = Vec::with_capacity(branches.len());
+    for branch in branches {
+        let mut courses = step(branch);
+        if !room {
+            courses.truncate(1);
+        }
+        next.extend(courses);
+    }
+    next
+}
+
+/// bind() of one candidate in one course: the course where it binds first,
+/// then, when that is undecided, the course where it does not.
+fn bind_step(
+    host: &Host,
+    live: &[Binding],
+    candidate: &Candidate,
+    valid: Tri,
+    mut branch: Branch,
+) -> Vec<Branch> {
+    let verdict = predict_bind(
+        host,
+        live,
+        &branch.bound,
+        candidate,
+        valid,
+        &branch.shortcut,
+    );
+    // A port-0 candidate gets a port of its own: it meets no one.
+    if candidate.port == 0 || !verdict.bound() {
+        branch.verdicts.push(verdict);
+        return vec![branch];
+    }
+    let mut refused = None;
+    if verdict.ok.is_none() {
+        branch.assumed.get_or_insert(verdict.rule);
+        let mut course = branch.clone();
+        course.verdicts.push(verdict.clone());
+        refused = Some(course);
+    }
+    let binding = Binding::from_candidate(candidate, host.euid, false);
+    branch.shortcut.update(&binding);
+    branch.bound.push(binding);
+    branch.verdicts.push(verdict);
+    std::iter::once(branch).chain(refused).collect()
+}
+
+/// listen() of one candidate in one course (the k-th of its port).
+fn listen_step(
+    host: &Host,
+    live: &[Binding],
+    candidate: &Candidate,
+    k: usize,
+    mut branch: Branch,
+) -> Vec<Branch> {
+    let me = Holder::Candidate(candidate.index);
+    if !candidate.options.listen
+        || candidate.protocol != Protocol::Tcp
+        || candidate.port == 0
+        || !branch.bound.iter().any(|b| b.holder == me)
+    {
+        return vec![branch];
+    }
+    let new = Binding::from_candidate(candidate, host.euid, true);
+    let listen_verdict = if branch.shortcut.admits(&new) {
+        None
+    } else {
+        let others = branch.bound.iter().filter(|b| b.holder != me);
+        conflict_verdict(
+            conflicts_with(&new, live.iter().chain(others)),
+            Stage::Listen,
+        )
+    };
+    let mut refused = None;
+    if let Some(listen_verdict) = listen_verdict {
+        let undecided = listen_verdict.ok.is_none();
+        // A bind that "depends" and a listen that surely fails still fail.
+        if branch.verdicts[k].ok == Some(true) || listen_verdict.ok == Some(false) {
+            branch.verdicts[k] = listen_verdict;
+        }
+        if undecided {
+            branch.assumed.get_or_insert(branch.verdicts[k].rule);
+            // The course where this listen() fails: bound, not listening.
+            refused = Some(branch.clone());
+        }
+    }
+    if branch.verdicts[k].ok == Some(false) {
+        return vec![branch];
+    }
+    if let Some(entry) = branch.bound.iter_mut().find(|b| b.holder == me) {
+        entry.listening = true;
+    }
+    branch.shortcut.update(&new);
+    branch.verdicts[k].breaks_listen_of = broken_listens(&new, live);
+    std::iter::once(branch).chain(refused).collect()
+}
+
+/// One candidate's verdict from its verdicts in every course of its port
+/// (every shortcut state the live sockets allow, every undecided outcome
+/// of earlier candidates): one outcome everywhere decides; otherwise it
+/// depends on what decided the courses apart.
+fn merge(variants: &[(&Verdict, Option<&'static str>)]) -> Option<Verdict> {
+    let (first, _) = *variants.first()?;
+    let outcome = |v: &Verdict| (v.ok, v.error, v.stage);
+    if variants.iter().all(|(v, _)| outcome(v) == outcome(first)) {
+        // Prefer an explanation that does not need the shortcut.
+        let plain = variants
+            .iter()
+            .map(|(v, _)| *v)
+            .find(|v| v.rule != "reuseport_shortcut")
+            .unwrap_or(first);
+        return Some(plain.clone());
+    }
+    let undecided = variants.iter().find(|(v, _)| v.ok.is_none());
+    let failing = variants.iter().find(|(v, _)| v.ok == Some(false));
+    let mut verdict = match (undecided, failing) {
+        // Unreadable facts already make it "depends": that explains it.
+        (Some((v, _)), _) => (*v).clone(),
+        (None, Some((v, _))) => {
+            let mut verdict = (*v).clone();
+            verdict.ok = None;
+            // Courses part on an earlier candidate's undecided outcome, or
+            // else on the port's shortcut state: its bind order.
+            verdict.rule = variants
+                .iter()
+                .find_map(|(_, assumed)| *assumed)
+                .unwrap_or("depends_on_bind_order");
+            for conflict in &mut verdict.conflicts {
+                conflict.certain = false;
+                if verdict.rule == "depends_on_bind_order" {
+                    conflict.unknown.push("bind_order");
+                }
+            }
+            verdict
+        }
+        (None, None) => first.clone(),
+    };
+    verdict.breaks_listen_of = variants
+        .iter()
+        .flat_map(|(v, _)| v.breaks_listen_of.iter().copied())
+        .collect();
+    verdict.breaks_listen_of.sort_unstable();
+    verdict.breaks_listen_of.dedup();
+    Some(verdict)
+}
+
+/// The kernel's shortcut for SO_REUSEPORT on a TCP port: the bind
+/// bucket's `fastreuseport` with `fastuid` and the `fast_*rcv_saddr` of the
+/// socket that set it (`sk_reuseport_match`, `inet_csk_update_fastreuse`
+/// in net/ipv4/inet_connection_sock.c). A socket with SO_REUSEPORT that
+/// the shortcut matches gets the port, at bind and at listen, without the
+/// pairwise check against the other sockets on it; seen on Linux 6.18:
+/// `127.0.0.1:P` with SO_REUSEADDR, then `0.0.0.0:P` with SO_REUSEADDR and
+/// SO_REUSEPORT, then `127.0.0.1:P` with SO_REUSEPORT alone binds, though
+/// it conflicts with the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shortcut {
+    /// The port has no sockets: the next one starts the state afresh.
+    Fresh,
+    /// `fastreuseport` 0: every bind takes the pairwise check.
+    Off,
+    /// `FASTREUSEPORT_ANY`: every socket on the port set SO_REUSEPORT under
+    /// this uid (the pairwise check would agree).
+    Any { uid: u32 },
+    /// `FASTREUSEPORT_STRICT`: set by the last SO_REUSEPORT socket that did
+    /// not match; a later one of this uid whose address that socket's
+    /// address covers is let in unchecked.
+    Strict { uid: u32, by: Box<Binding> },
+}
+
+impl Shortcut {
+    /// The states a port with these live sockets can be in. Without their
+    /// bind order (no socket table has it) every state some order leads to
+    /// is possible; sockets that came and went are not known and ignored.
+    fn possible_states(on_port: &[&Binding]) -> Vec<Shortcut> {
+        if on_port.is_empty() {
+            return vec![Shortcut::Fresh];
+        }
+        let first_uid = on_port[0].uid;
+        if first_uid.is_some()
+            && on_port
+                .iter()
+                .all(|b| b.reuseport == Some(true) && b.uid == first_uid)
+        {
+            return first_uid
+                .map(|uid| Shortcut::Any { uid })
+                .into_iter()
+                .collect();
+        }
+        let mut states = Vec::new();
+        if on_port.iter().any(|b| b.reuseport != Some(true)) {
+            states.push(Shortcut::Off);
+        }
+        for socket in on_port {
+            if socket.reuseport != Some(false)
+                && !socket.time_wait
+                && let Some(uid) = socket.uid
+            {
+                let state = Shortcut::Strict {
+                    uid,
+                    by: Box::new((*socket).clone()),
+                };
+                if !states.contains(&state) {
+                    states.push(state);
+                }
+            }
+        }
+        if states.is_empty() {
+            states.push(Shortcut::Off);
+        }
+        states
     }
 
-    // listen(): the same pairwise check, re-run now that the socket listens,
-    // against everything bound by then; earlier listeners now LISTEN.
-    for (i, candidate) in candidates.iter().enumerate() {
-        if !candidate.options.listen
-            || candidate.protocol != Protocol::Tcp
-            || candidate.port == 0
-            || !verdicts[i].bound()
-        {
-            continue;
+    /// `sk_reuseport_match`: the new socket gets the port unchecked.
+    fn admits(&self, new: &Binding) -> bool {
+        if new.reuseport != Some(true) {
+            return false;
         }
-        let others: Vec<Binding> = bound
-            .iter()
-            .filter(|b| b.holder != Holder::Candidate(i))
-            .cloned()
-            .collect();
-        let new = Binding::from_candidate(candidate, host.euid, true);
-        let conflicts = conflicts_with(&new, live.iter().chain(others.iter()));
-        if let Some(listen_verdict) = conflict_verdict(conflicts, Stage::Listen)
-            && (verdicts[i].ok == Some(true) || listen_verdict.ok == Some(false))
-        {
-            // A bind that "depends" and a listen that surely fails still fail.
-            verdicts[i] = listen_verdict;
-        }
-        if verdicts[i].ok != Some(false) {
-            if let Some(entry) = bound.iter_mut().find(|b| b.holder == Holder::Candidate(i)) {
-                entry.listening = true;
+        match self {
+            Shortcut::Fresh | Shortcut::Off => false,
+            Shortcut::Any { uid } => new.uid == Some(*uid),
+            // `fast_*rcv_saddr` covers the new address: the fast socket's
+            // wildcard counts, the new socket's does not.
+            Shortcut::Strict { uid, by } => {
+                new.uid == Some(*uid)
+                    && devices_overlap(by, new)
+                    && rcv_saddr_equal(&Side::of(by), &Side::of(new), true, false) == Some(true)
             }
-            verdicts[i].breaks_listen_of = broken_listens(&new, live);
         }
     }
-    verdicts
+
+    /// `inet_csk_update_fastreuse` once `socket` got the port (bind, or
+    /// listen).
+    fn update(&mut self, socket: &Binding) {
+        let reuseport = socket.reuseport == Some(true);
+        *self = match (&*self, socket.uid) {
+            (Shortcut::Fresh, Some(uid)) if reuseport => Shortcut::Any { uid },
+            (Shortcut::Fresh, _) => Shortcut::Off,
+            _ if !reuseport => Shortcut::Off,
+            (state, _) if state.admits(socket) => state.clone(),
+            (_, Some(uid)) => Shortcut::Strict {
+                uid,
+                by: Box::new(socket.clone()),
+            },
+            (_, None) => Shortcut::Off,
+        };
+    }
 }
 
 /// One bind(): the address checks in the kernel's order, then the port.
@@ -437,6 +794,7 @@ fn predict_bind(
     planned: &[Binding],
     candidate: &Candidate,
     address_valid: Tri,
+    shortcut: &Shortcut,
 ) -> Verdict {
     if let Some(verdict) = address_checks(host, candidate, address_valid) {
         return verdict;
@@ -445,19 +803,189 @@ fn predict_bind(
         return Verdict::ok("ephemeral_port");
     }
     let new = Binding::from_candidate(candidate, host.euid, false);
-    let on_port: Vec<&Binding> = live
+    let same_port = |b: &&Binding| b.protocol == new.protocol && b.port == new.port;
+    let live_on_port: Vec<&Binding> = live.iter().filter(same_port).collect();
+    let planned_on_port: Vec<&Binding> = planned.iter().filter(same_port).collect();
+    let on_port: Vec<&Binding> = live_on_port
         .iter()
-        .chain(planned.iter())
-        .filter(|b| b.protocol == new.protocol && b.port == new.port)
+        .chain(planned_on_port.iter())
+        .copied()
         .collect();
     if on_port.is_empty() {
         return Verdict::ok("port_unused");
     }
     let conflicts = conflicts_with(&new, on_port.iter().copied());
-    if let Some(verdict) = conflict_verdict(conflicts, Stage::Bind) {
-        return verdict;
+    match new.protocol {
+        Protocol::Tcp => match conflict_verdict(conflicts, Stage::Bind) {
+            Some(_) if shortcut.admits(&new) => Verdict::ok("reuseport_shortcut"),
+            Some(verdict) => verdict,
+            None => Verdict::ok(sharing_rule(&new, &on_port)),
+        },
+        Protocol::Udp => {
+            let pairwise = conflict_verdict(conflicts, Stage::Bind);
+            match (
+                udp_first_match(&new, &live_on_port, &planned_on_port),
+                pairwise,
+            ) {
+                // The shortcut is the reason only where the pairwise check
+                // would refuse.
+                (Some(verdict), Some(_)) | (None, Some(verdict)) => verdict,
+                (Some(verdict), None) if verdict.ok != Some(true) => verdict,
+                _ => Verdict::ok(sharing_rule(&new, &on_port)),
+            }
+        }
     }
-    Verdict::ok(sharing_rule(&new, &on_port))
+}
+
+/// Where a UDP socket sits in its port's hash chain: `udp_lib_get_port`
+/// adds IPv6 sockets with SO_REUSEPORT at the tail, every other socket at
+/// the head.
+fn udp_chain_tail(socket: &Binding) -> Tri {
+    if socket.address.is_ipv4() {
+        Some(false)
+    } else {
+        socket.reuseport
+    }
+}
+
+/// `udp_lib_lport_inuse`: the kernel walks the port's hash chain, and the
+/// first overlapping socket that does not share through SO_REUSEADDR on
+/// both decides, unlike TCP's check of every socket: SO_REUSEPORT on both
+/// under one uid lets the new socket in, anything else refuses it, and the
+/// sockets after it are not looked at (seen on Linux 6.18: `127.0.0.1:P`
+/// with SO_REUSEADDR and SO_REUSEPORT as uid 65534, then the same as root:
+/// root's `127.0.0.1:P` with SO_REUSEPORT alone binds; in the other order
+/// it fails). The chain holds the head sockets newest first, then the tail
+/// sockets oldest first ([`udp_chain_tail`]); the order among live sockets
+/// is not known, candidates come after all of them.
+///
+/// `None` when the first-match walk and the pairwise check cannot differ
+/// (at most one socket decides); else the verdict, "depends" when the
+/// unknown order decides.
+fn udp_first_match(new: &Binding, live: &[&Binding], planned: &[&Binding]) -> Option<Verdict> {
+    let contender = |old: &Binding| udp_contender(new, old);
+    let shares = |old: &Binding| {
+        let same_uid = match (new.uid, old.uid) {
+            (Some(a), Some(b)) => Some(a == b),
+            _ => None,
+        };
+        and(and(new.reuseport, old.reuseport), same_uid)
+    };
+    let contenders = live
+        .iter()
+        .chain(planned.iter())
+        .filter(|old| contender(old) != Some(false))
+        .count();
+    if contenders <= 1 {
+        return None;
+    }
+    let (firsts, stopped) = udp_possible_firsts(new, live, planned);
+    let outcomes: Vec<Tri> = firsts
+        .iter()
+        .map(|old| shares(old))
+        .chain((!stopped).then_some(Some(true)))
+        .collect();
+    let failing: Vec<Conflict> = firsts
+        .iter()
+        .filter(|old| shares(old) != Some(true))
+        .filter_map(|old| conflict(new, old))
+        .collect();
+    if outcomes.iter().all(|o| *o == Some(true)) {
+        return Some(Verdict::ok("reuseport_shortcut"));
+    }
+    let facts_unknown = firsts
+        .iter()
+        .any(|old| contender(old).is_none() || shares(old).is_none());
+    let mut verdict = conflict_verdict(failing, Stage::Bind)?;
+    if !facts_unknown && outcomes.contains(&Some(true)) && outcomes.contains(&Some(false)) {
+        verdict.ok = None;
+        verdict.rule = "depends_on_bind_order";
+        for conflict in &mut verdict.conflicts {
+            conflict.certain = false;
+            conflict.unknown.push("bind_order");
+        }
+    } else if outcomes.contains(&Some(true)) || outcomes.contains(&None) {
+        // A fact that could not be read decides which socket is met first,
+        // or what it says.
+        verdict.ok = None;
+        for conflict in &mut verdict.conflicts {
+            conflict.certain = false;
+        }
+        if !verdict.rule.starts_with("depends_on_") {
+            let v6only_only = verdict
+                .conflicts
+                .iter()
+                .all(|c| c.unknown.iter().all(|u| *u == "v6only"));
+            verdict.rule = if v6only_only {
+                "depends_on_unknown_v6only"
+            } else {
+                "depends_on_unreadable_options"
+            };
+        }
+    }
+    Some(verdict)
+}
+
+/// Whether the walk of `udp_lib_lport_inuse` stops at `old`: it overlaps
+/// the new socket and SO_REUSEADDR is not set on both.
+fn udp_contender(new: &Binding, old: &Binding) -> Tri {
+    and(
+        and(Some(devices_overlap(new, old)), addresses_overlap(new, old)),
+        not(and(new.reuseaddr, old.reuseaddr)),
+    )
+}
+
+/// The sockets the chain walk may meet first among those it stops at, and
+/// whether it surely stops at one of them: candidates at the head (newest
+/// first), then the live sockets (in an order not known), then candidates
+/// at the tail (oldest first).
+fn udp_possible_firsts<'a>(
+    new: &Binding,
+    live: &[&'a Binding],
+    planned: &[&'a Binding],
+) -> (Vec<&'a Binding>, bool) {
+    let contender = |old: &Binding| udp_contender(new, old);
+    let mut firsts: Vec<&Binding> = Vec::new();
+    let walk = |firsts: &mut Vec<&'a Binding>, ordered: &mut dyn Iterator<Item = &'a Binding>| {
+        for old in ordered {
+            match contender(old) {
+                Some(false) => {}
+                certain => {
+                    firsts.push(old);
+                    if certain == Some(true) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    };
+    let at_head = |b: &&&'a Binding| udp_chain_tail(b) == Some(false);
+    if walk(
+        &mut firsts,
+        &mut planned.iter().rev().filter(at_head).copied(),
+    ) {
+        return (firsts, true);
+    }
+    let maybe: Vec<&Binding> = live
+        .iter()
+        .copied()
+        .filter(|old| contender(old) != Some(false))
+        .collect();
+    let head_stops = maybe
+        .iter()
+        .any(|old| contender(old) == Some(true) && udp_chain_tail(old) == Some(false));
+    firsts.extend(
+        maybe
+            .iter()
+            .filter(|old| !head_stops || udp_chain_tail(old) != Some(true)),
+    );
+    if maybe.iter().any(|old| contender(old) == Some(true)) {
+        return (firsts, true);
+    }
+    let at_tail = |b: &&&'a Binding| udp_chain_tail(b) == Some(true);
+    let stopped = walk(&mut firsts, &mut planned.iter().filter(at_tail).copied());
+    (firsts, stopped)
 }
 
 /// EACCES, EINVAL and EADDRNOTAVAIL, in the order `__inet_bind` (IPv4:
@@ -670,34 +1198,38 @@ fn addr_type(v6: Option<Ipv6Addr>) -> AddrType {
 
 /// `inet_rcv_saddr_equal(new, old, match_wildcard = true)`.
 fn addresses_overlap(new: &Binding, old: &Binding) -> Tri {
-    let sk1 = Side::of(new);
-    let sk2 = Side::of(old);
+    rcv_saddr_equal(&Side::of(new), &Side::of(old), true, true)
+}
+
+/// `ipv6_rcv_saddr_equal` / `ipv4_rcv_saddr_equal`, chosen by sk1's family,
+/// with the kernel's separate wildcard switches for each side.
+fn rcv_saddr_equal(sk1: &Side, sk2: &Side, wild1: bool, wild2: bool) -> Tri {
     match sk1.v6 {
-        None => ipv4_equal(sk1.v4, sk2.v4, sk2.v6only),
-        Some(_) => ipv6_equal(&sk1, &sk2),
+        None => ipv4_equal(sk1.v4, sk2.v4, sk2.v6only, wild1, wild2),
+        Some(_) => ipv6_equal(sk1, sk2, wild1, wild2),
     }
 }
 
-fn ipv4_equal(a: Ipv4Addr, b: Ipv4Addr, b_v6only: Tri) -> Tri {
-    let same = a == b || a.is_unspecified() || b.is_unspecified();
+fn ipv4_equal(a: Ipv4Addr, b: Ipv4Addr, b_v6only: Tri, wild_a: bool, wild_b: bool) -> Tri {
+    let same = a == b || (wild_a && a.is_unspecified()) || (wild_b && b.is_unspecified());
     and(not(b_v6only), Some(same))
 }
 
-fn ipv6_equal(sk1: &Side, sk2: &Side) -> Tri {
+fn ipv6_equal(sk1: &Side, sk2: &Side, wild1: bool, wild2: bool) -> Tri {
     let type1 = addr_type(sk1.v6);
     let type2 = addr_type(sk2.v6);
     if type1 == AddrType::Mapped && type2 == AddrType::Mapped {
-        return ipv4_equal(sk1.v4, sk2.v4, sk2.v6only);
+        return ipv4_equal(sk1.v4, sk2.v4, sk2.v6only, wild1, wild2);
     }
     if type1 == AddrType::Any && type2 == AddrType::Any {
         return Some(true);
     }
     let mut result = Some(false);
-    if type2 == AddrType::Any {
+    if type2 == AddrType::Any && wild2 {
         let blocked = and(sk2.v6only, Some(type1 == AddrType::Mapped));
         result = or(result, not(blocked));
     }
-    if type1 == AddrType::Any {
+    if type1 == AddrType::Any && wild1 {
         let blocked = and(sk1.v6only, Some(type2 == AddrType::Mapped));
         result = or(result, not(blocked));
     }
@@ -823,6 +1355,7 @@ fn broken_listens(new: &Binding, live: &[Binding]) -> Vec<usize> {
                 && old.port == new.port
                 && !old.listening
                 && !old.time_wait
+                && !old.connected
                 && devices_overlap(new, old)
                 && addresses_overlap(new, old) == Some(true)
                 && old.reuseport != Some(true)
@@ -1131,6 +1664,162 @@ mod tests {
         assert!(v.iter().all(|v| v.rule == "ephemeral_port"));
     }
 
+    /// `(ok, stage, rule)` of each verdict, for compact tables.
+    fn outcomes(v: &[Verdict]) -> Vec<(Tri, Option<Stage>, &'static str)> {
+        v.iter().map(|v| (v.ok, v.stage, v.rule)).collect()
+    }
+
+    #[test]
+    fn reuseport_shortcut_skips_the_pairwise_check() {
+        // Seen on Linux 6.18 (tb->fastreuseport STRICT, set by the second
+        // socket, covers the third).
+        let v = verdicts(
+            &ROOT,
+            &[],
+            &[
+                "127.0.0.1:7000/nolisten",
+                "0.0.0.0:7000/reuseport,nolisten",
+                "127.0.0.1:7000/noreuseaddr,reuseport,nolisten",
+            ],
+        );
+        assert_eq!(v[2].ok, Some(true), "{v:?}");
+        assert_eq!(v[2].rule, "reuseport_shortcut");
+        // 127.0.0.1 does not cover 0.0.0.0: the pairwise check runs.
+        let v = verdicts(
+            &ROOT,
+            &[],
+            &[
+                "127.0.0.1:7000/nolisten",
+                "127.0.0.1:7000/reuseport,nolisten",
+                "0.0.0.0:7000/noreuseaddr,reuseport,nolisten",
+            ],
+        );
+        assert_eq!(v[2].ok, Some(false), "{v:?}");
+        // A socket without SO_REUSEPORT turns the shortcut off again.
+        let v = verdicts(
+            &ROOT,
+            &[],
+            &[
+                "127.0.0.1:7000/nolisten",
+                "0.0.0.0:7000/reuseport,nolisten",
+                "[::1]:7000/v6only,noreuseaddr,nolisten",
+                "127.0.0.1:7000/noreuseaddr,reuseport,nolisten",
+            ],
+        );
+        assert_eq!(v[3].ok, Some(false), "{v:?}");
+        // IPv4 0.0.0.0 vouches for a dual-stack [::] (sk_rcv_saddr 0), which
+        // then sits on a v6only [::] that fails its own listen().
+        let v = verdicts(
+            &ROOT,
+            &[],
+            &[
+                "[::]:7000/v6only,noreuseaddr",
+                "0.0.0.0:7000/reuseport,nolisten",
+                "[::]:7000/dualstack,noreuseaddr,reuseport,nolisten",
+            ],
+        );
+        assert_eq!(
+            outcomes(&v),
+            vec![
+                (Some(false), Some(Stage::Listen), "same_address"),
+                (Some(true), None, "no_overlap"),
+                (Some(true), None, "reuseport_shortcut"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_live_ports_shortcut_state_depends_on_its_bind_order() {
+        let mut dual = live("[::]:7000/dualstack,nolisten", 0, false, 0);
+        dual.reuseport = Some(false);
+        let group = live("[::1]:7000/v6only,reuseport", 1, true, 0);
+        let v = one(
+            &[dual.clone(), group],
+            "[::1]:7000/v6only,noreuseaddr,reuseport,nolisten",
+        );
+        assert_eq!((v.ok, v.rule), (None, "depends_on_bind_order"), "{v:?}");
+        assert_eq!(v.conflicts[0].unknown, vec!["bind_order"]);
+        assert!(!v.conflicts[0].certain);
+        // Without a SO_REUSEPORT socket on the port there is no shortcut.
+        let v = one(&[dual], "[::1]:7000/v6only,noreuseaddr,reuseport,nolisten");
+        assert_eq!(v.ok, Some(false), "{v:?}");
+        // Every live socket with SO_REUSEPORT under one uid: ANY, which the
+        // pairwise check agrees with.
+        let a = live("0.0.0.0:7000/reuseport", 0, true, 0);
+        let b = live("127.0.0.1:7000/reuseport", 1, true, 0);
+        let v = one(&[a, b], "127.0.0.1:7000/noreuseaddr,reuseport");
+        assert_eq!((v.ok, v.rule), (Some(true), "shared_reuseport"), "{v:?}");
+    }
+
+    #[test]
+    fn udp_takes_the_first_match_in_the_hash_chain() {
+        // IPv4 sockets are added at the chain's head: the newest meets the
+        // new socket first, and its SO_REUSEPORT lets it in.
+        let v = verdicts(
+            &ROOT,
+            &[],
+            &[
+                "udp:0.0.0.0:5000/reuseaddr",
+                "udp:0.0.0.0:5000/reuseaddr,reuseport",
+                "udp:[::ffff:127.0.0.1]:5000/dualstack,noreuseaddr,reuseport",
+            ],
+        );
+        assert_eq!((v[2].ok, v[2].rule), (Some(true), "reuseport_shortcut"));
+        let v = verdicts(
+            &ROOT,
+            &[],
+            &[
+                "udp:0.0.0.0:5000/reuseaddr,reuseport",
+                "udp:0.0.0.0:5000/reuseaddr",
+                "udp:[::ffff:127.0.0.1]:5000/dualstack,noreuseaddr,reuseport",
+            ],
+        );
+        assert_eq!(v[2].ok, Some(false), "{v:?}");
+        // Live sockets' order is unknown: root's and nobody's SO_REUSEPORT
+        // sockets on one address (seen both ways on Linux 6.18).
+        let root = live("udp:127.0.0.1:5000/reuseaddr,reuseport", 0, false, 0);
+        let nobody = live("udp:127.0.0.1:5000/reuseaddr,reuseport", 1, false, 65534);
+        let v = one(&[root, nobody], "udp:127.0.0.1:5000/noreuseaddr,reuseport");
+        assert_eq!((v.ok, v.rule), (None, "depends_on_bind_order"), "{v:?}");
+    }
+
+    #[test]
+    fn an_undecided_candidate_decides_no_later_one() {
+        let mut nobody = live("udp:0.0.0.0:5000/reuseaddr", 0, false, 65534);
+        nobody.reuseport = Some(false);
+        let root = live("udp:0.0.0.0:5000/reuseaddr,reuseport", 1, false, 0);
+        let v = verdicts(
+            &ROOT,
+            &[nobody, root],
+            &[
+                "udp:127.0.0.1:5000/noreuseaddr,reuseport",
+                "udp:[::ffff:127.0.0.1]:5000/dualstack,reuseaddr",
+            ],
+        );
+        assert_eq!(v[0].ok, None, "{v:?}");
+        // Refused by #0 only if #0 bound.
+        assert_eq!(v[1].ok, None, "{v:?}");
+    }
+
+    #[test]
+    fn queued_connections_have_their_listeners_options() {
+        let group = live("0.0.0.0:8080/reuseport", 0, true, 0);
+        let mut queued = live("127.0.0.1:8080/nolisten", 1, false, 0);
+        (queued.reuseaddr, queued.reuseport) = (None, None);
+        queued.connected = true;
+        queued.queued = true;
+        let v = one(&[group.clone(), queued.clone()], "0.0.0.0:8080/reuseport");
+        assert_eq!((v.ok, v.rule), (Some(true), "shared_reuseport"), "{v:?}");
+        assert!(
+            v.breaks_listen_of.is_empty(),
+            "a connection never listens: {v:?}"
+        );
+        // Accepted (a process holds it): options it may have changed.
+        queued.queued = false;
+        let v = one(&[group, queued], "0.0.0.0:8080/reuseport");
+        assert_eq!(v.ok, None, "{v:?}");
+    }
+
     #[test]
     fn every_reported_rule_is_documented() {
         let names: Vec<&str> = RULES.iter().map(|(name, _)| *name).collect();
@@ -1150,7 +1839,9 @@ mod tests {
             "reuseport_needs_same_uid",
             "time_wait_needs_reuseaddr",
             "depends_on_unreadable_options",
+            "depends_on_bind_order",
             "depends_on_unknown_v6only",
+            "reuseport_shortcut",
             "privileged_port",
             "address_not_local",
             "mapped_address_on_v6only",

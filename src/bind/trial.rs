@@ -12,6 +12,10 @@
 //! - a UDP bind is tried only where no live UDP socket overlaps it, unless
 //!   the kernel is sure to refuse it; a UDP socket receives from the moment
 //!   it is bound;
+//! - a TCP port that live sockets hold is not touched at all when SO_REUSEPORT
+//!   is (or may be) in play there: the kernel caches the port's reuseport
+//!   state, and a trial bind could change what a live service's next bind
+//!   gets;
 //! - every trial socket carries a filter that drops every packet, so even a
 //!   mistaken trial would not consume a connection request or a datagram.
 //!
@@ -33,6 +37,7 @@ pub enum Skip {
     WouldJoinReuseportGroup,
     OverlapsLiveSocket,
     WouldShareLiveUdpPort,
+    WouldChangeReuseportState,
 }
 
 impl Skip {
@@ -42,6 +47,7 @@ impl Skip {
             Skip::WouldJoinReuseportGroup => "would_join_reuseport_group",
             Skip::OverlapsLiveSocket => "overlaps_live_socket",
             Skip::WouldShareLiveUdpPort => "would_share_live_udp_port",
+            Skip::WouldChangeReuseportState => "would_change_reuseport_state",
         }
     }
 }
@@ -89,6 +95,30 @@ pub fn permission(
             }
         }
         Protocol::Tcp => {
+            // The kernel caches a port's SO_REUSEPORT state (fastreuseport)
+            // while any socket holds the port; a trial bind can change it
+            // and so change what a live service's next bind gets. Only a
+            // port no live socket holds, or one where nobody uses (or may
+            // use) SO_REUSEPORT, is safe to touch.
+            let on_port = live.iter().any(|s| {
+                s.protocol == Protocol::Tcp && s.local_port == candidate.port && candidate.port != 0
+            });
+            // TIME_WAIT entries are left out: their options are never known,
+            // and a reuseport bind beside them passes the pairwise check
+            // anyway (the TIME_WAIT exception), shortcut or not.
+            let reuseport_in_play = candidate.options.reuseport
+                || live.iter().any(|s| {
+                    s.protocol == Protocol::Tcp
+                        && s.local_port == candidate.port
+                        && s.state != State::TimeWait
+                        && s.reuseport != Some(false)
+                });
+            if on_port && reuseport_in_play {
+                return Permission {
+                    skip: Some(Skip::WouldChangeReuseportState),
+                    skip_listen: None,
+                };
+            }
             let joins_group = candidate.options.reuseport
                 && overlapping
                     .iter()

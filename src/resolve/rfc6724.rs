@@ -809,10 +809,16 @@ mod tests {
     #[test]
     fn ipv4_rule_9_prefers_only_a_destination_that_is_its_own_source() {
         // glibc moves 127.0.0.1 (its own source) before 127.0.0.9.
-        let (o, r) = order(&[("127.0.0.9", Some("127.0.0.1")), ("127.0.0.1", Some("127.0.0.1"))]);
+        let (o, r) = order(&[
+            ("127.0.0.9", Some("127.0.0.1")),
+            ("127.0.0.1", Some("127.0.0.1")),
+        ]);
         assert_eq!((o, r), (vec![ip("127.0.0.1"), ip("127.0.0.9")], vec![9]));
         // Two other addresses of one network: no decision, as in glibc.
-        let (o, r) = order(&[("10.0.0.9", Some("10.0.0.1")), ("10.0.0.5", Some("10.0.0.1"))]);
+        let (o, r) = order(&[
+            ("10.0.0.9", Some("10.0.0.1")),
+            ("10.0.0.5", Some("10.0.0.1")),
+        ]);
         assert_eq!((o, r), (vec![ip("10.0.0.9"), ip("10.0.0.5")], vec![10]));
     }
 
