@@ -111,9 +111,9 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l color -d 'W
 always\t''
 never\t''"
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
-complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s t -l tcp -d 'TCP only (default: TCP and UDP)'
-complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s u -l udp -d 'UDP only'
-complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s 4 -l ipv4 -d 'IPv4 sockets only'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s t -l tcp -d 'TCP sockets only (default: TCP and UDP)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s u -l udp -d 'UDP sockets only (default: TCP and UDP)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s 4 -l ipv4 -d 'IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s 6 -l ipv6 -d 'IPv6 sockets only'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'

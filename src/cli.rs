@@ -210,21 +210,8 @@ pub struct WhoArgs {
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
 
-    /// TCP sockets only (default: TCP and UDP).
-    #[arg(short = 't', long)]
-    pub tcp: bool,
-
-    /// UDP sockets only (default: TCP and UDP).
-    #[arg(short = 'u', long)]
-    pub udp: bool,
-
-    /// IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss).
-    #[arg(short = '4', long = "ipv4")]
-    pub ipv4: bool,
-
-    /// IPv6 sockets only.
-    #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
+    #[command(flatten)]
+    pub kinds: SocketKinds,
 
     /// List every state: connections and TIME_WAIT too.
     #[arg(short = 'a', long)]
@@ -358,21 +345,44 @@ pub struct WaitArgs {
     #[arg(long, default_value = "100ms", value_name = "DURATION")]
     pub interval: String,
 
-    /// TCP only (default: TCP and UDP).
+    #[command(flatten)]
+    pub kinds: SocketKinds,
+}
+
+/// Which sockets to look at: `-t -u -4 -6`, both of each by default.
+#[derive(Debug, Args)]
+pub struct SocketKinds {
+    /// TCP sockets only (default: TCP and UDP).
     #[arg(short = 't', long)]
     pub tcp: bool,
 
-    /// UDP only.
+    /// UDP sockets only (default: TCP and UDP).
     #[arg(short = 'u', long)]
     pub udp: bool,
 
-    /// IPv4 sockets only.
+    /// IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss).
     #[arg(short = '4', long = "ipv4")]
     pub ipv4: bool,
 
     /// IPv6 sockets only.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+}
+
+impl SocketKinds {
+    fn protocols(&self) -> Vec<Protocol> {
+        chosen(
+            &[(self.tcp, Protocol::Tcp), (self.udp, Protocol::Udp)],
+            &Protocol::ALL,
+        )
+    }
+
+    fn families(&self) -> Vec<Family> {
+        chosen(
+            &[(self.ipv4, Family::Ipv4), (self.ipv6, Family::Ipv6)],
+            &Family::ALL,
+        )
+    }
 }
 
 /// The clap command, for parsing and for generating man pages and
@@ -462,14 +472,8 @@ fn who_config(args: &WhoArgs) -> Result<WhoConfig, Error> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(WhoConfig {
         targets,
-        protocols: chosen(
-            &[(args.tcp, Protocol::Tcp), (args.udp, Protocol::Udp)],
-            &Protocol::ALL,
-        ),
-        families: chosen(
-            &[(args.ipv4, Family::Ipv4), (args.ipv6, Family::Ipv6)],
-            &Family::ALL,
-        ),
+        protocols: args.kinds.protocols(),
+        families: args.kinds.families(),
         all: args.all,
         all_netns: args.all_netns,
     })
@@ -582,14 +586,8 @@ fn wait_config(args: &WaitArgs) -> Result<WaitConfig, Error> {
     Ok(WaitConfig {
         who: WhoConfig {
             targets: vec![target],
-            protocols: chosen(
-                &[(args.tcp, Protocol::Tcp), (args.udp, Protocol::Udp)],
-                &Protocol::ALL,
-            ),
-            families: chosen(
-                &[(args.ipv4, Family::Ipv4), (args.ipv6, Family::Ipv6)],
-                &Family::ALL,
-            ),
+            protocols: args.kinds.protocols(),
+            families: args.kinds.families(),
             all: false,
             all_netns: false,
         },

@@ -55,7 +55,13 @@ where
                     color: config.color,
                 })
             };
-            emit(&text, report.exit_code())
+            let code = emit(&text, report.exit_code());
+            if !config.json {
+                // Notes that must not mix with the output (free's race note).
+                let _ =
+                    io::stderr().write_all(report.notes(table::Style { color: false }).as_bytes());
+            }
+            code
         }
         Err(error) => {
             if json_output {
@@ -84,27 +90,14 @@ fn execute(config: &Config) -> Result<Report, Error> {
         // later inherit the namespace.
         netns::enter(spec)?;
     }
+    let source = sockets::source_from_env()?;
+    let source = source.as_ref();
     match &config.command {
-        CommandConfig::Who(who_config) => {
-            let source = sockets::source_from_env()?;
-            who::run(who_config, source.as_ref()).map(Report::Who)
-        }
-        CommandConfig::Try(try_config) => {
-            let source = sockets::source_from_env()?;
-            bind::run(try_config, source.as_ref()).map(Report::Try)
-        }
-        CommandConfig::Resolve(resolve_config) => {
-            let source = sockets::source_from_env()?;
-            resolve::run(resolve_config, source.as_ref()).map(Report::Resolve)
-        }
-        CommandConfig::Free(free_config) => {
-            let source = sockets::source_from_env()?;
-            free::run(free_config, source.as_ref()).map(Report::Free)
-        }
-        CommandConfig::Wait(wait_config) => {
-            let source = sockets::source_from_env()?;
-            wait::run(wait_config, source.as_ref()).map(Report::Wait)
-        }
+        CommandConfig::Who(c) => who::run(c, source).map(Report::Who),
+        CommandConfig::Try(c) => bind::run(c, source).map(Report::Try),
+        CommandConfig::Resolve(c) => resolve::run(c, source).map(Report::Resolve),
+        CommandConfig::Free(c) => free::run(c, source).map(Report::Free),
+        CommandConfig::Wait(c) => wait::run(c, source).map(Report::Wait),
     }
 }
 

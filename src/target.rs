@@ -187,19 +187,23 @@ pub fn parse_port_range(text: &str) -> Result<PortRange, String> {
 }
 
 fn parse_port(text: &str) -> Result<u16, String> {
+    match port_number(text)? {
+        0 => Err("port 0 is never held: the kernel picks a port for it".into()),
+        port => Ok(port),
+    }
+}
+
+/// A port number as typed: digits only, 0-65535. Callers that cannot use
+/// port 0 say why in their own words.
+pub fn port_number(text: &str) -> Result<u16, String> {
     if text.is_empty() {
         return Err("the port is missing".into());
     }
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("'{text}' is not a port number"));
     }
-    match text.parse::<u32>() {
-        Ok(0) => Err("port 0 is never held: the kernel picks a port for it".into()),
-        Ok(port) => {
-            u16::try_from(port).map_err(|_| format!("port {port} is out of range (1-65535)"))
-        }
-        Err(_) => Err(format!("port {text} is out of range (1-65535)")),
-    }
+    text.parse::<u16>()
+        .map_err(|_| format!("port {text} is out of range (1-65535)"))
 }
 
 #[cfg(test)]

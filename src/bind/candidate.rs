@@ -85,6 +85,27 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// The candidate `spec` describes, as the `index`th of a plan: its own
+    /// options, else `defaults` (flags), else the runtime's.
+    pub fn from_spec(
+        index: usize,
+        spec: &CandidateSpec,
+        defaults: &OptionChoices,
+        default_protocol: Protocol,
+        bindv6only: bool,
+    ) -> Candidate {
+        let protocol = spec.protocol.unwrap_or(default_protocol);
+        Candidate {
+            index,
+            text: spec.text.clone(),
+            protocol,
+            address: spec.address,
+            port: spec.port,
+            scope: spec.scope.clone(),
+            options: spec.choices.or(defaults).resolve(protocol, bindv6only),
+        }
+    }
+
     /// The device the socket ends up bound to: SO_BINDTODEVICE, or the
     /// scope of a link-local address.
     pub fn device(&self) -> Option<&str> {
@@ -179,14 +200,7 @@ fn parse_endpoint(text: &str) -> Result<(IpAddr, Option<String>, u16), String> {
 
 /// Ports for `try` may be 0: the kernel then picks an ephemeral port.
 fn parse_port(text: &str) -> Result<u16, String> {
-    if text.is_empty() {
-        return Err("the port is missing".into());
-    }
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("'{text}' is not a port number"));
-    }
-    text.parse::<u16>()
-        .map_err(|_| format!("port {text} is out of range (0-65535)"))
+    crate::target::port_number(text).map_err(|why| why.replace("(1-65535)", "(0-65535)"))
 }
 
 fn parse_options(list: &str) -> Result<OptionChoices, String> {

@@ -86,19 +86,13 @@ pub fn run(config: &TryConfig, source: &dyn SocketSource) -> Result<TryResult, E
         .iter()
         .enumerate()
         .map(|(index, spec)| {
-            let protocol = spec.protocol.unwrap_or(config.default_protocol);
-            Candidate {
+            Candidate::from_spec(
                 index,
-                text: spec.text.clone(),
-                protocol,
-                address: spec.address,
-                port: spec.port,
-                scope: spec.scope.clone(),
-                options: spec
-                    .choices
-                    .or(&config.defaults)
-                    .resolve(protocol, bindv6only),
-            }
+                spec,
+                &config.defaults,
+                config.default_protocol,
+                bindv6only,
+            )
         })
         .collect();
     let host = facts::host();

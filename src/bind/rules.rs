@@ -1386,19 +1386,13 @@ mod tests {
             .enumerate()
             .map(|(index, text)| {
                 let spec = parse_candidate(text, "test").expect("candidate");
-                let protocol = spec.protocol.unwrap_or(Protocol::Tcp);
-                Candidate {
+                Candidate::from_spec(
                     index,
-                    text: spec.text.clone(),
-                    protocol,
-                    address: spec.address,
-                    port: spec.port,
-                    scope: spec.scope.clone(),
-                    options: spec
-                        .choices
-                        .or(&OptionChoices::default())
-                        .resolve(protocol, false),
-                }
+                    &spec,
+                    &OptionChoices::default(),
+                    Protocol::Tcp,
+                    false,
+                )
             })
             .collect()
     }

@@ -83,18 +83,9 @@ fn split_host_port(text: &str) -> Result<(String, Option<u16>), String> {
 }
 
 fn parse_port(text: &str) -> Result<u16, String> {
-    if text.is_empty() {
-        return Err("the port is missing".into());
-    }
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("'{text}' is not a port number"));
-    }
-    match text.parse::<u32>() {
-        Ok(0) => Err("port 0 cannot be connected to".into()),
-        Ok(port) => {
-            u16::try_from(port).map_err(|_| format!("port {port} is out of range (1-65535)"))
-        }
-        Err(_) => Err(format!("port {text} is out of range (1-65535)")),
+    match crate::target::port_number(text)? {
+        0 => Err("port 0 cannot be connected to".into()),
+        port => Ok(port),
     }
 }
 

@@ -737,8 +737,9 @@ fn resolve_exact_address_beats_wildcard() {
         assert_eq!(etc.system_order("both"), doc.system_order());
         assert_ranks(&doc, "127.0.0.1", "hosts", "127.0.0.1", (1, 1));
         assert_ranks(&doc, "127.0.0.3", "hosts", "127.0.0.1", (2, 2));
-        // Same family, precedence, scope and prefix with the source.
-        assert_eq!(doc.rules(), [("127.0.0.1", "127.0.0.3", 10)], "{doc:#?}");
+        // Same family, precedence and scope: 127.0.0.1 is its own source,
+        // which glibc (and rule 9 here) puts first.
+        assert_eq!(doc.rules(), [("127.0.0.1", "127.0.0.3", 9)], "{doc:#?}");
         assert_destination(
             &doc,
             "127.0.0.1",
@@ -952,7 +953,7 @@ fn resolve_connect_names_the_accepting_process() {
         assert_eq!(doc.system_order(), ["::1", "127.0.0.1", "127.0.0.2"]);
         assert_eq!(
             doc.rules(),
-            [("::1", "127.0.0.1", 6), ("127.0.0.1", "127.0.0.2", 10)],
+            [("::1", "127.0.0.1", 6), ("127.0.0.1", "127.0.0.2", 9)],
             "{doc:#?}"
         );
         assert_destination(
