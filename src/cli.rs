@@ -420,6 +420,22 @@ pub struct WhoConfig {
 }
 
 impl Cli {
+    /// Conflicts clap misses: a global flag given before the subcommand is
+    /// not checked against the subcommand's `conflicts_with` (clap #1204),
+    /// so `--netns X who --all-netns` would pass where `who --all-netns
+    /// --netns X` is refused.
+    pub fn check_conflicts(self) -> Result<Cli, clap::Error> {
+        if let CommandArgs::Who(args) = &self.command {
+            if args.all_netns && self.netns.is_some() {
+                return Err(command().error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "the argument '--all-netns' cannot be used with '--netns <NAME|PATH|PID>'",
+                ));
+            }
+        }
+        Ok(self)
+    }
+
     /// The command name, known even when the rest does not validate (so an
     /// error document can name it).
     pub fn command_name(&self) -> &'static str {

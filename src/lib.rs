@@ -6,6 +6,7 @@
 
 pub mod bind;
 pub mod cli;
+pub mod elsewhere;
 pub mod error;
 pub mod free;
 pub mod model;
@@ -33,7 +34,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(args).and_then(Cli::check_conflicts) {
         Ok(cli) => cli,
         Err(error) => {
             // Usage errors exit 2; --help and --version exit 0.

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use crate::cli::WhoConfig;
+use crate::elsewhere;
 use crate::error::Error;
 use crate::model::{Socket, State, canonical};
 use crate::netns;
@@ -66,6 +67,10 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
         }
         (listed, unlisted, warnings)
     };
+    let nothing_here = listed.is_empty() && unlisted.is_empty();
+    if nothing_here && !config.all_netns && !request.ports.is_empty() {
+        warnings.extend(held_elsewhere(source, &request, config));
+    }
     warnings.sort();
     listed.sort_by(display_order);
     Ok(WhoResult {
@@ -74,6 +79,51 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
         unlisted,
         warnings,
     })
+}
+
+/// Nothing holds the port here: say whether another network namespace
+/// (a container) holds it, and which NAT rules forward it.
+fn held_elsewhere(
+    source: &dyn SocketSource,
+    request: &DumpRequest,
+    config: &WhoConfig,
+) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let rules = elsewhere::nat_rules(&request.ports);
+    if !rules.is_empty() {
+        warnings.push(Warning::note(
+            "nat_rules",
+            format!("NAT rules forward this port: {}", rules.join(" | ")),
+        ));
+    }
+    // Entering other namespaces needs root; without it there is nothing
+    // more to say than the warnings `who` already gives.
+    if !rustix::process::geteuid().is_root() {
+        return warnings;
+    }
+    let here = names::current_netns();
+    let (elsewhere, _) = dump_every_netns(source, request);
+    let (mut foreign, _) = select(
+        elsewhere,
+        &WhoConfig {
+            all: false,
+            ..config.clone()
+        },
+    );
+    foreign.retain(|s| s.netns != here);
+    if !foreign.is_empty() {
+        let _ = sockets::describe_owners(&mut foreign);
+        foreign.sort_by(display_order);
+        let places: Vec<String> = foreign.iter().map(elsewhere::describe_foreign).collect();
+        warnings.push(Warning::note(
+            "held_in_other_netns",
+            format!(
+                "nothing holds it in this network namespace, but {} (--all-netns lists them)",
+                places.join("; ")
+            ),
+        ));
+    }
+    warnings
 }
 
 /// The sockets of every network namespace a process here is in, each

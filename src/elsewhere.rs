@@ -1,0 +1,132 @@
+//! When nothing here holds a port: is it held in another network namespace
+//! (a container), or forwarded by NAT rules? Said plainly, never guessed.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::model::Socket;
+use crate::target::PortRange;
+
+/// NAT tools get this long before portcheck stops waiting for them.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Runs `program args` if it is installed, with a deadline; its stdout.
+fn run_tool(program: &str, args: &[&str]) -> Option<String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + TOOL_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => break,
+            Ok(Some(_)) | Err(_) => return None,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    let mut text = String::new();
+    child.stdout.take()?.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// DNAT rules for any of `ports`, from `iptables-save -t nat` and
+/// `nft list ruleset` where those are installed and readable.
+pub fn nat_rules(ports: &[PortRange]) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some(text) = run_tool("iptables-save", &["-t", "nat"]) {
+        found.extend(matching_rules(&text, ports, "DNAT", "--dport"));
+    }
+    if let Some(text) = run_tool("nft", &["list", "ruleset"]) {
+        found.extend(matching_rules(&text, ports, "dnat", "dport"));
+    }
+    found
+}
+
+/// Lines that carry `action` and a `keyword PORT` (or `keyword LOW:HIGH`,
+/// `LOW-HIGH`) naming one of `ports`.
+pub fn matching_rules(text: &str, ports: &[PortRange], action: &str, keyword: &str) -> Vec<String> {
+    text.lines()
+        .filter(|line| line.contains(action))
+        .filter(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words
+                .windows(2)
+                .any(|pair| pair[0] == keyword && port_spec_overlaps(pair[1], ports))
+        })
+        .map(|line| line.trim().to_owned())
+        .collect()
+}
+
+fn port_spec_overlaps(spec: &str, ports: &[PortRange]) -> bool {
+    let (low, high) = match spec.split_once([':', '-']) {
+        Some((low, high)) => (low.parse::<u16>(), high.parse::<u16>()),
+        None => (spec.parse::<u16>(), spec.parse::<u16>()),
+    };
+    let (Ok(low), Ok(high)) = (low, high) else {
+        return false;
+    };
+    ports.iter().any(|r| low <= r.high && r.low <= high)
+}
+
+/// `pcB (python3 pid 812)`: where a socket of another namespace is.
+pub fn describe_foreign(socket: &Socket) -> String {
+    let namespace = socket
+        .netns_name
+        .clone()
+        .or_else(|| socket.netns.clone())
+        .unwrap_or_else(|| "another namespace".into());
+    let owners: Vec<String> = socket
+        .processes
+        .iter()
+        .map(|p| {
+            let container = p
+                .container
+                .as_ref()
+                .map(|c| {
+                    format!(
+                        ", {} {}",
+                        c.runtime,
+                        c.id.chars().take(12).collect::<String>()
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "{} pid {}{container}",
+                p.name.as_deref().unwrap_or("?"),
+                p.pid
+            )
+        })
+        .collect();
+    let endpoint = crate::model::endpoint(socket.local_address, socket.local_port, None);
+    if owners.is_empty() {
+        format!("{endpoint} in {namespace}")
+    } else {
+        format!("{endpoint} in {namespace} ({})", owners.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dnat_rules_for_the_port_are_found() {
+        let ports = [PortRange::single(8080)];
+        let iptables = "*nat\n-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n-A DOCKER -p tcp -m tcp --dport 9090 -j DNAT --to-destination 172.17.0.3:80\nCOMMIT\n";
+        let found = matching_rules(iptables, &ports, "DNAT", "--dport");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("172.17.0.2:80"));
+        let nft = "table ip nat {\n  chain DOCKER {\n    tcp dport 8000-8100 dnat to 172.17.0.2:80\n    tcp dport 22 accept\n  }\n}\n";
+        assert_eq!(matching_rules(nft, &ports, "dnat", "dport").len(), 1);
+        assert!(matching_rules(nft, &[PortRange::single(22)], "dnat", "dport").is_empty());
+    }
+}
