@@ -14,7 +14,11 @@ pub fn who(result: &WhoResult, style: Style) -> String {
         out.push_str(&nothing_listed(result));
         out.push('\n');
     } else {
-        out.push_str(&render(&socket_table(&result.sockets, style)));
+        out.push_str(&render(&socket_table(
+            &result.sockets,
+            result.config.all_netns,
+            style,
+        )));
     }
     if !result.unlisted.is_empty() {
         let counts: Vec<String> = result
@@ -59,10 +63,9 @@ fn nothing_listed(result: &WhoResult) -> String {
     }
 }
 
-fn socket_table(sockets: &[Socket], style: Style) -> Table {
+fn socket_table(sockets: &[Socket], all_netns: bool, style: Style) -> Table {
     let show_peer = sockets.iter().any(|s| s.remote.is_some());
-    // Only when sockets of several namespaces are listed (--all-netns).
-    let show_netns = sockets.iter().any(|s| s.netns != sockets[0].netns);
+    let show_netns = all_netns || sockets.iter().any(|s| s.netns != sockets[0].netns);
     let mut header = if show_netns {
         vec!["NETNS"]
     } else {
