@@ -1,11 +1,26 @@
 //! Which processes hold a socket: one pass over /proc/*/fd mapping socket
 //! inodes to every (pid, fd), then name, command line and user read for the
 //! owners only.
+//!
+//! The pass is most of what `portcheck who` costs on a busy machine (see
+//! benches/README.md), so it is kept to the system calls the kernel makes
+//! unavoidable: every path is opened relative to a descriptor of /proc
+//! (`openat`, `getdents64` into a reused buffer, `readlinkat` into a stack
+//! buffer, no path built or allocated per descriptor), and with enough
+//! processes the pids are shared out between threads, one per CPU. Nothing
+//! is skipped on a guess: every descriptor of every readable process is
+//! looked at, and a process that exits during the pass is passed over as if
+//! it had exited before.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::fs;
-use std::io::ErrorKind;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ffi::CStr;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rustix::fs::{AtFlags, CWD, Mode, OFlags, RawDir, openat, readlinkat_raw, statat};
+use rustix::io::{Errno, read};
 
 use crate::model::{OwnerGap, Process, Socket};
 use crate::sockets::names::UserNames;
@@ -26,118 +41,330 @@ pub struct OwnerScan {
 pub fn attach_owners(sockets: &mut [Socket], proc_root: &Path, users: &mut UserNames) -> OwnerScan {
     let wanted: HashSet<u64> = sockets.iter().filter_map(|s| s.inode).collect();
     let mut scan = OwnerScan::default();
-    let mut holders: HashMap<u64, BTreeMap<u32, Vec<u32>>> = HashMap::new();
+    let mut found = Found::default();
     if !wanted.is_empty() {
-        scan_fds(proc_root, &wanted, &mut holders, &mut scan);
+        found = scan_proc(proc_root, &wanted, &mut scan);
     }
 
-    let mut details: HashMap<u32, ProcessDetails> = HashMap::new();
+    // Sorted by inode, then pid, then fd: each socket's owners are one run,
+    // each owner's descriptors a run within it, already in order.
+    let mut holders = found.holders;
+    holders.sort_unstable();
+    let details: HashMap<u32, ProcessDetails> = found.details.into_iter().collect();
+    let missing = ProcessDetails::default();
+
     for socket in sockets.iter_mut() {
         let Some(inode) = socket.inode else {
             socket.owner_gap = Some(OwnerGap::KernelOwned);
             continue;
         };
-        let Some(by_pid) = holders.get(&inode) else {
+        let start = holders.partition_point(|&(held, _, _)| held < inode);
+        let count = holders[start..].partition_point(|&(held, _, _)| held == inode);
+        if count == 0 {
             socket.owner_gap = Some(if scan.unreadable_processes > 0 || !scan.proc_readable {
                 OwnerGap::Unreadable
             } else {
                 OwnerGap::NotVisible
             });
             continue;
-        };
-        socket.processes = by_pid
-            .iter()
-            .map(|(&pid, fds)| {
-                let info = details
-                    .entry(pid)
-                    .or_insert_with(|| ProcessDetails::read(proc_root, pid));
-                Process {
-                    pid,
-                    name: info.name.clone(),
-                    cmdline: info.cmdline.clone(),
-                    fds: fds.clone(),
-                    uid: info.uid,
-                    user: info.uid.and_then(|uid| users.name(uid)),
-                    container: None,
-                }
-            })
-            .collect();
+        }
+        let mine = &holders[start..start + count];
+        let by_pid = mine.chunk_by(|a, b| a.1 == b.1);
+        // Exactly as many as there are owners: `chunk_by` cannot say how
+        // many beforehand, and `collect` would leave room for four, which
+        // over thousands of sockets is megabytes of peak memory.
+        socket.processes = Vec::with_capacity(by_pid.clone().count());
+        socket.processes.extend(by_pid.map(|run| {
+            let pid = run[0].1;
+            let info = details.get(&pid).unwrap_or(&missing);
+            Process {
+                pid,
+                name: info.name.clone(),
+                cmdline: info.cmdline.clone(),
+                fds: run.iter().map(|&(_, _, fd)| fd).collect(),
+                uid: info.uid,
+                user: info.uid.and_then(|uid| users.name(uid)),
+                container: None,
+            }
+        }));
         socket.owner_gap = None;
     }
     scan
 }
 
+/// What the pass over /proc found.
+#[derive(Debug, Default)]
+struct Found {
+    /// (inode, pid, fd) for every descriptor of a wanted socket.
+    holders: Vec<(u64, u32, u32)>,
+    /// Name, command line and user of every process in `holders`.
+    details: Vec<(u32, ProcessDetails)>,
+}
+
+impl Found {
+    fn merge(&mut self, other: Found) {
+        self.holders.extend(other.holders);
+        self.details.extend(other.details);
+    }
+}
+
+/// Processes per thread: a second thread starts at twice this many; with
+/// fewer it costs about what it saves (benches/README.md).
+const PROCESSES_PER_THREAD: usize = 100;
+/// At most this many threads, whatever the CPU count.
+const MAX_THREADS: usize = 8;
+/// Pids taken from the shared list at a time.
+const CHUNK: usize = 4;
+/// getdents64 buffer: a few hundred descriptors a call.
+const DIR_BUFFER: usize = 16 * 1024;
+
 /// The one pass over every process's descriptors.
-fn scan_fds(
-    proc_root: &Path,
-    wanted: &HashSet<u64>,
-    holders: &mut HashMap<u64, BTreeMap<u32, Vec<u32>>>,
-    scan: &mut OwnerScan,
-) {
-    let Ok(entries) = fs::read_dir(proc_root) else {
-        return;
+fn scan_proc(proc_root: &Path, wanted: &HashSet<u64>, scan: &mut OwnerScan) -> Found {
+    let Ok(proc_dir) = openat(
+        CWD,
+        proc_root,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return Found::default();
     };
     scan.proc_readable = true;
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let fd_dir = entry.path().join("fd");
-        let fds = match fs::read_dir(&fd_dir) {
-            Ok(fds) => fds,
-            Err(error) if matches!(error.kind(), ErrorKind::PermissionDenied) => {
-                scan.unreadable_processes += 1;
-                if let Ok(meta) = fs::metadata(entry.path()) {
-                    scan.unreadable_uids
-                        .insert(std::os::unix::fs::MetadataExt::uid(&meta));
+    let pids = list_pids(proc_dir.as_fd());
+
+    let threads = thread_count(pids.len(), PROCESSES_PER_THREAD);
+    let next = AtomicUsize::new(0);
+    let work = || Scanner::new(proc_dir.as_fd(), wanted).scan_shared(&pids, &next);
+    let results: Vec<Partial> = if threads <= 1 {
+        vec![work()]
+    } else {
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads)
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+                .collect();
+            // This thread works too; if no helper could start it does
+            // everything. A helper's panic is this thread's: its share is
+            // not dropped silently.
+            let mut results = vec![work()];
+            for helper in helpers {
+                results.push(
+                    helper
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                );
+            }
+            results
+        })
+    };
+
+    let mut found = Found::default();
+    for partial in results {
+        scan.unreadable_processes += partial.unreadable_processes;
+        scan.unreadable_uids.extend(partial.unreadable_uids);
+        found.merge(partial.found);
+    }
+    found
+}
+
+/// How many threads share `items` pieces of work: one per CPU this process
+/// may run on, none beyond one per `per_thread` pieces.
+pub(crate) fn thread_count(items: usize, per_thread: usize) -> usize {
+    let by_work = items / per_thread.max(1);
+    if by_work <= 1 {
+        return 1;
+    }
+    let cpus = rustix::thread::sched_getaffinity(None)
+        .map_or(1, |set| usize::try_from(set.count()).unwrap_or(1));
+    cpus.min(by_work).clamp(1, MAX_THREADS)
+}
+
+/// The numeric entries of /proc.
+fn list_pids(proc_dir: BorrowedFd<'_>) -> Vec<u32> {
+    let mut buffer = vec![MaybeUninit::<u8>::uninit(); DIR_BUFFER];
+    let mut entries = RawDir::new(proc_dir, &mut buffer);
+    let mut pids = Vec::new();
+    // An error part-way (none is expected for /proc itself) ends the list
+    // like the end of the directory does, as `read_dir(..).flatten()` did.
+    while let Some(Ok(entry)) = entries.next() {
+        if let Some(pid) =
+            parse_decimal(entry.file_name().to_bytes()).and_then(|n| u32::try_from(n).ok())
+        {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// One thread's share of the pass.
+#[derive(Debug, Default)]
+struct Partial {
+    found: Found,
+    unreadable_processes: usize,
+    unreadable_uids: BTreeSet<u32>,
+}
+
+/// One thread's buffers.
+struct Scanner<'a> {
+    proc_dir: BorrowedFd<'a>,
+    wanted: &'a HashSet<u64>,
+    dir_buffer: Vec<MaybeUninit<u8>>,
+    file_buffer: Vec<u8>,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(proc_dir: BorrowedFd<'a>, wanted: &'a HashSet<u64>) -> Self {
+        Scanner {
+            proc_dir,
+            wanted,
+            dir_buffer: vec![MaybeUninit::uninit(); DIR_BUFFER],
+            file_buffer: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Takes pids from `pids` in chunks (the next index in `next`) until
+    /// none are left.
+    fn scan_shared(mut self, pids: &[u32], next: &AtomicUsize) -> Partial {
+        let mut partial = Partial::default();
+        loop {
+            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+            let Some(chunk) = pids.get(start..pids.len().min(start + CHUNK)) else {
+                break;
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            for &pid in chunk {
+                self.scan_process(pid, &mut partial);
+            }
+        }
+        partial
+    }
+
+    fn scan_process(&mut self, pid: u32, partial: &mut Partial) {
+        let mut path = PidPath::new(pid);
+        let fd_dir = match openat(
+            self.proc_dir,
+            path.with(b"fd"),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(dir) => dir,
+            Err(Errno::ACCESS | Errno::PERM) => {
+                partial.unreadable_processes += 1;
+                if let Ok(stat) = statat(self.proc_dir, path.dir(), AtFlags::empty()) {
+                    partial.unreadable_uids.insert(stat.st_uid);
                 }
-                continue;
+                return;
             }
             // The process exited between listing /proc and reading it.
-            Err(_) => continue,
+            Err(_) => return,
         };
-        for fd_entry in fds.flatten() {
-            let Ok(link) = fs::read_link(fd_entry.path()) else {
-                continue;
+
+        let first = partial.found.holders.len();
+        let mut entries = RawDir::new(fd_dir.as_fd(), &mut self.dir_buffer);
+        let mut link = [0u8; 64];
+        // An error part-way means the process is exiting: what was seen
+        // stands, as a descriptor closed during the pass would.
+        while let Some(Ok(entry)) = entries.next() {
+            let name = entry.file_name();
+            let Some(fd) = parse_decimal(name.to_bytes()).and_then(|n| u32::try_from(n).ok())
+            else {
+                continue; // "." and ".."
             };
-            let Some(inode) = link.to_str().and_then(socket_inode) else {
-                continue;
+            let Ok(length) = readlinkat_raw(fd_dir.as_fd(), name, &mut link[..]) else {
+                continue; // closed since the listing
             };
-            if !wanted.contains(&inode) {
-                continue;
-            }
-            let Some(fd) = fd_entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
+            // A full buffer may be a truncated link: never a socket's, whose
+            // link is at most 29 bytes.
+            let Some(inode) = link
+                .get(..length)
+                .filter(|_| length < link.len())
+                .and_then(socket_inode_bytes)
             else {
                 continue;
             };
-            holders
-                .entry(inode)
-                .or_default()
-                .entry(pid)
-                .or_default()
-                .push(fd);
+            if self.wanted.contains(&inode) {
+                partial.found.holders.push((inode, pid, fd));
+            }
         }
-    }
-    for by_pid in holders.values_mut() {
-        for fds in by_pid.values_mut() {
-            fds.sort_unstable();
+        if partial.found.holders.len() > first {
+            let details = ProcessDetails::read(self.proc_dir, &mut path, &mut self.file_buffer);
+            partial.found.details.push((pid, details));
         }
     }
 }
 
+/// `PID/leaf` as a C string on the stack, for paths relative to /proc.
+struct PidPath {
+    bytes: [u8; 32],
+    /// Length of the `PID` part.
+    pid_len: usize,
+}
+
+impl PidPath {
+    fn new(pid: u32) -> Self {
+        let mut digits = [0u8; 10];
+        let mut n = pid;
+        let mut count = 0;
+        loop {
+            digits[count] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+            count += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut bytes = [0u8; 32];
+        for (slot, &digit) in bytes.iter_mut().zip(digits[..count].iter().rev()) {
+            *slot = digit;
+        }
+        PidPath {
+            bytes,
+            pid_len: count,
+        }
+    }
+
+    /// `PID`.
+    fn dir(&mut self) -> &CStr {
+        self.bytes[self.pid_len] = 0;
+        Self::c_str(&self.bytes[..=self.pid_len])
+    }
+
+    /// `PID/leaf`; `leaf` is a short literal.
+    fn with(&mut self, leaf: &[u8]) -> &CStr {
+        let end = self.pid_len + 1 + leaf.len();
+        self.bytes[self.pid_len] = b'/';
+        self.bytes[self.pid_len + 1..end].copy_from_slice(leaf);
+        self.bytes[end] = 0;
+        Self::c_str(&self.bytes[..=end])
+    }
+
+    fn c_str(bytes: &[u8]) -> &CStr {
+        CStr::from_bytes_with_nul(bytes).unwrap_or(c"")
+    }
+}
+
+/// A decimal number made of ASCII digits only (a pid, a descriptor).
+pub fn parse_decimal(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() || bytes.len() > 20 {
+        return None;
+    }
+    bytes.iter().try_fold(0u64, |n, &b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
 /// The inode in a descriptor link of the form `socket:[12345]`.
 pub fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
+    socket_inode_bytes(link.as_bytes())
+}
+
+/// [`socket_inode`] on the raw bytes `readlink` gives.
+pub fn socket_inode_bytes(link: &[u8]) -> Option<u64> {
+    parse_decimal(link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -148,20 +375,50 @@ struct ProcessDetails {
 }
 
 impl ProcessDetails {
-    fn read(proc_root: &Path, pid: u32) -> ProcessDetails {
-        let dir = proc_root.join(pid.to_string());
-        let name = fs::read(dir.join("comm")).ok().map(|bytes| {
-            String::from_utf8_lossy(&bytes)
+    /// The name from `PID/comm`, the command line from `PID/cmdline`, and
+    /// the effective uid as the owner of the `PID` directory itself: the
+    /// kernel gives a process's /proc directory its effective uid whatever
+    /// its dumpable state, because tools (procps) stat it rather than
+    /// generate the much slower `status` (task_dump_owner() in
+    /// fs/proc/base.c). That is the second `Uid:` field of `status`, for
+    /// one stat instead of the costliest file here.
+    fn read(proc_dir: BorrowedFd<'_>, path: &mut PidPath, buffer: &mut Vec<u8>) -> ProcessDetails {
+        let uid = statat(proc_dir, path.dir(), AtFlags::empty())
+            .ok()
+            .map(|stat| stat.st_uid);
+        let name = read_file(proc_dir, path.with(b"comm"), buffer).then(|| {
+            String::from_utf8_lossy(buffer)
                 .trim_end_matches('\n')
                 .to_owned()
         });
-        let cmdline = fs::read(dir.join("cmdline"))
-            .map(|bytes| parse_cmdline(&bytes))
-            .unwrap_or_default();
-        let uid = fs::read_to_string(dir.join("status"))
-            .ok()
-            .and_then(|status| effective_uid(&status));
+        let cmdline = if read_file(proc_dir, path.with(b"cmdline"), buffer) {
+            parse_cmdline(buffer)
+        } else {
+            Vec::new()
+        };
         ProcessDetails { name, cmdline, uid }
+    }
+}
+
+/// Reads `path` (relative to `dir`) into `buffer`; false if it could not be
+/// opened or nothing could be read. The files read here (comm, a seq_file,
+/// and cmdline) fill each read as far as they have data, so a read shorter
+/// than asked is the end: no read of zero bytes is needed to see it.
+fn read_file(dir: BorrowedFd<'_>, path: &CStr, buffer: &mut Vec<u8>) -> bool {
+    buffer.clear();
+    let Ok(file) = openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
+        return false;
+    };
+    loop {
+        if buffer.capacity() - buffer.len() < 1024 {
+            buffer.reserve(buffer.capacity().max(4096));
+        }
+        let room = buffer.capacity() - buffer.len();
+        match read(&file, rustix::buffer::spare_capacity(buffer)) {
+            Ok(count) if count < room => return true,
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(_) => return !buffer.is_empty(),
+        }
     }
 }
 
@@ -200,6 +457,44 @@ mod tests {
     }
 
     #[test]
+    fn socket_link_bytes_are_strict() {
+        assert_eq!(
+            socket_inode_bytes(b"socket:[18446744073709551615]"),
+            Some(u64::MAX)
+        );
+        assert_eq!(socket_inode_bytes(b"socket:[18446744073709551616]"), None);
+        assert_eq!(socket_inode_bytes(b"socket:[+5]"), None);
+        assert_eq!(socket_inode_bytes(b"socket:[5"), None);
+        assert_eq!(socket_inode_bytes(b"socket:[5]x"), None);
+        assert_eq!(socket_inode_bytes(b"/tmp/socket:[5]"), None);
+        assert_eq!(socket_inode_bytes(b"anon_inode:[eventpoll]"), None);
+    }
+
+    #[test]
+    fn decimals_are_digits_only() {
+        assert_eq!(parse_decimal(b"0"), Some(0));
+        assert_eq!(parse_decimal(b"4194304"), Some(4_194_304));
+        assert_eq!(parse_decimal(b""), None);
+        assert_eq!(parse_decimal(b"."), None);
+        assert_eq!(parse_decimal(b".."), None);
+        assert_eq!(parse_decimal(b"self"), None);
+        assert_eq!(parse_decimal(b"12a"), None);
+        assert_eq!(parse_decimal(b"-1"), None);
+        assert_eq!(parse_decimal(b"99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn pid_paths_are_relative_c_strings() {
+        let mut path = PidPath::new(0);
+        assert_eq!(path.dir(), c"0");
+        let mut path = PidPath::new(4_294_967_295);
+        assert_eq!(path.with(b"fd"), c"4294967295/fd");
+        assert_eq!(path.with(b"status"), c"4294967295/status");
+        assert_eq!(path.dir(), c"4294967295");
+        assert_eq!(PidPath::new(731).with(b"cmdline"), c"731/cmdline");
+    }
+
+    #[test]
     fn cmdline_splits_on_nul_and_keeps_rewritten_titles() {
         assert_eq!(
             parse_cmdline(b"node\0server.js\0"),
@@ -218,5 +513,216 @@ mod tests {
         let status = "Name:\tx\nUid:\t1000\t1001\t1000\t1000\nGid:\t1\t1\t1\t1\n";
         assert_eq!(effective_uid(status), Some(1001));
         assert_eq!(effective_uid("Name: x\n"), None);
+    }
+
+    #[test]
+    fn files_are_read_whole_across_many_reads() {
+        let path = std::env::temp_dir().join(format!("portcheck-read-{}", std::process::id()));
+        let content: Vec<u8> = (0..10_000u32).map(|i| b"abc\0"[(i % 4) as usize]).collect();
+        std::fs::write(&path, &content).expect("write");
+        let dir = openat(CWD, c"/", OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).expect("/");
+        let relative =
+            std::ffi::CString::new(path.to_str().expect("utf-8").trim_start_matches('/'))
+                .expect("c string");
+        let mut buffer = Vec::new();
+        assert!(read_file(dir.as_fd(), &relative, &mut buffer));
+        assert_eq!(buffer, content);
+        std::fs::write(&path, b"").expect("truncate");
+        assert!(read_file(dir.as_fd(), &relative, &mut buffer));
+        assert!(buffer.is_empty());
+        std::fs::remove_file(&path).expect("cleanup");
+        assert!(!read_file(dir.as_fd(), &relative, &mut buffer));
+    }
+
+    #[test]
+    fn thread_count_grows_with_the_work_only() {
+        assert_eq!(thread_count(0, PROCESSES_PER_THREAD), 1);
+        assert_eq!(thread_count(PROCESSES_PER_THREAD, PROCESSES_PER_THREAD), 1);
+        assert!(thread_count(100 * PROCESSES_PER_THREAD, PROCESSES_PER_THREAD) <= MAX_THREADS);
+    }
+
+    /// A made-up /proc: process 100 holds socket 7 on fds 4 and 9 (out of
+    /// order) and a pipe, 200 holds socket 7 and socket 8, 300 holds
+    /// sockets nobody asked about, and `self` and a file are not processes.
+    fn fake_proc() -> std::path::PathBuf {
+        use std::os::unix::fs::symlink;
+        let root = std::env::temp_dir().join(format!(
+            "portcheck-owners-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        let process = |pid: &str, name: &str, cmdline: &[u8], fds: &[(&str, &str)]| {
+            let dir = root.join(pid);
+            std::fs::create_dir_all(dir.join("fd")).expect("mkdir");
+            std::fs::write(dir.join("comm"), format!("{name}\n")).expect("comm");
+            std::fs::write(dir.join("cmdline"), cmdline).expect("cmdline");
+            for (fd, target) in fds {
+                symlink(target, dir.join("fd").join(fd)).expect("symlink");
+            }
+        };
+        process(
+            "100",
+            "server",
+            b"server\0--port\08000\0",
+            &[("9", "socket:[7]"), ("4", "socket:[7]"), ("5", "pipe:[7]")],
+        );
+        process(
+            "200",
+            "worker",
+            b"worker\0",
+            &[
+                ("3", "socket:[7]"),
+                ("10", "socket:[8]"),
+                ("0", "/dev/null"),
+            ],
+        );
+        process("300", "other", b"other\0", &[("3", "socket:[99]")]);
+        std::fs::create_dir_all(root.join("self")).expect("self");
+        std::fs::write(root.join("uptime"), "1 1\n").expect("uptime");
+        root
+    }
+
+    fn socket_with_inode(inode: Option<u64>) -> Socket {
+        use crate::model::{Protocol, State};
+        let mut socket = Socket::bare(
+            Protocol::Tcp,
+            "127.0.0.1".parse().expect("address"),
+            8000,
+            State::Listen,
+        );
+        socket.inode = inode;
+        socket
+    }
+
+    #[test]
+    fn every_owner_of_every_socket_is_found_in_a_fake_proc() {
+        let root = fake_proc();
+        let mut sockets = vec![
+            socket_with_inode(Some(7)),
+            socket_with_inode(Some(8)),
+            socket_with_inode(Some(42)),
+            socket_with_inode(None),
+        ];
+        let scan = attach_owners(&mut sockets, &root, &mut UserNames::default());
+        std::fs::remove_dir_all(&root).expect("cleanup");
+
+        assert!(scan.proc_readable);
+        assert_eq!(scan.unreadable_processes, 0);
+        let owners: Vec<(u32, Vec<u32>)> = sockets[0]
+            .processes
+            .iter()
+            .map(|p| (p.pid, p.fds.clone()))
+            .collect();
+        assert_eq!(owners, vec![(100, vec![4, 9]), (200, vec![3])]);
+        let server = &sockets[0].processes[0];
+        assert_eq!(server.name.as_deref(), Some("server"));
+        assert_eq!(server.cmdline, vec!["server", "--port", "8000"]);
+        // The owner of the PID directory: here, whoever made it.
+        assert_eq!(server.uid, Some(rustix::process::geteuid().as_raw()));
+        assert_eq!(sockets[1].processes.len(), 1);
+        assert_eq!(sockets[1].processes[0].pid, 200);
+        assert_eq!(sockets[1].processes[0].fds, vec![10]);
+        assert_eq!(sockets[0].owner_gap, None);
+        assert_eq!(sockets[2].owner_gap, Some(OwnerGap::NotVisible));
+        assert_eq!(sockets[3].owner_gap, Some(OwnerGap::KernelOwned));
+    }
+
+    #[test]
+    fn an_unlistable_proc_leaves_owners_unreadable() {
+        let mut sockets = vec![socket_with_inode(Some(7))];
+        let scan = attach_owners(
+            &mut sockets,
+            Path::new("/nonexistent/proc"),
+            &mut UserNames::default(),
+        );
+        assert!(!scan.proc_readable);
+        assert_eq!(sockets[0].owner_gap, Some(OwnerGap::Unreadable));
+    }
+
+    /// The uid comes from the owner of /proc/PID, which the kernel keeps at
+    /// the effective uid even for a process that made itself non-dumpable
+    /// (its other /proc files then belong to root). Needs root, setpriv and
+    /// /usr/bin/python3 to make such a process; says so and passes without
+    /// them.
+    #[test]
+    fn the_proc_directory_owner_is_the_effective_uid_even_when_not_dumpable() {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root to run a process as another user");
+            return;
+        }
+        let script = "import ctypes, sys\n\
+                      ctypes.CDLL(None).prctl(4, 0)\n\
+                      print('ready', flush=True)\n\
+                      sys.stdin.read()\n";
+        let Ok(mut child) = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(["/usr/bin/python3", "-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("skipped: setpriv or /usr/bin/python3 is missing");
+            return;
+        };
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        BufReader::new(stdout).read_line(&mut line).expect("read");
+        let pid = child.id();
+        let details = if line.trim() == "ready" {
+            let proc_dir = openat(
+                CWD,
+                c"/proc",
+                OFlags::RDONLY | OFlags::DIRECTORY,
+                Mode::empty(),
+            )
+            .expect("/proc");
+            let fd_owner = statat(
+                proc_dir.as_fd(),
+                PidPath::new(pid).with(b"fd"),
+                AtFlags::empty(),
+            )
+            .map(|stat| stat.st_uid);
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok();
+            let details =
+                ProcessDetails::read(proc_dir.as_fd(), &mut PidPath::new(pid), &mut Vec::new());
+            Some((details, fd_owner, status))
+        } else {
+            None
+        };
+        drop(child.stdin.take());
+        let _ = child.wait();
+        let (details, fd_owner, status) = details.expect("the child started");
+        assert_eq!(
+            fd_owner,
+            Ok(0),
+            "non-dumpable: /proc/PID/fd belongs to root"
+        );
+        assert_eq!(details.uid, Some(65534));
+        assert_eq!(status.as_deref().and_then(effective_uid), Some(65534));
+        assert_eq!(details.name.as_deref(), Some("python3"));
+    }
+
+    #[test]
+    fn this_process_is_found_holding_its_own_socket() {
+        use std::os::unix::fs::MetadataExt;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
+        let inode = std::fs::metadata(format!("/proc/self/fd/{fd}"))
+            .expect("stat")
+            .ino();
+        let mut sockets = vec![socket_with_inode(Some(inode))];
+        attach_owners(&mut sockets, Path::new("/proc"), &mut UserNames::default());
+        let me = sockets[0]
+            .processes
+            .iter()
+            .find(|p| p.pid == std::process::id())
+            .expect("this process among the owners");
+        assert_eq!(me.fds, vec![u32::try_from(fd).expect("fd")]);
+        assert!(me.name.is_some());
+        assert!(!me.cmdline.is_empty());
+        assert_eq!(me.uid, Some(rustix::process::geteuid().as_raw()));
     }
 }
