@@ -143,7 +143,9 @@ impl OwnerGap {
 pub struct Process {
     pub pid: u32,
     pub name: Option<String>,
-    pub cmdline: Vec<String>,
+    /// Shared: a process holding many sockets lists its command line once
+    /// in memory.
+    pub cmdline: std::sync::Arc<[String]>,
     /// Every descriptor of this process that refers to the socket, sorted.
     pub fds: Vec<u32>,
     pub uid: Option<u32>,

@@ -59,7 +59,7 @@ impl From<&Process> for ProcessDoc {
         ProcessDoc {
             pid: process.pid,
             name: process.name.clone(),
-            cmdline: process.cmdline.clone(),
+            cmdline: process.cmdline.to_vec(),
             fd: process.fds.first().copied(),
             fds: process.fds.clone(),
             uid: process.uid,

@@ -222,7 +222,7 @@ mod tests {
             .map(|(pid, fds)| Process {
                 pid: *pid,
                 name: None,
-                cmdline: Vec::new(),
+                cmdline: Vec::new().into(),
                 fds: if fds.is_empty() {
                     vec![u32::try_from(fd).expect("fd")]
                 } else {

@@ -370,7 +370,7 @@ pub fn socket_inode_bytes(link: &[u8]) -> Option<u64> {
 #[derive(Debug, Default, Clone)]
 struct ProcessDetails {
     name: Option<String>,
-    cmdline: Vec<String>,
+    cmdline: std::sync::Arc<[String]>,
     uid: Option<u32>,
 }
 
@@ -396,7 +396,11 @@ impl ProcessDetails {
         } else {
             Vec::new()
         };
-        ProcessDetails { name, cmdline, uid }
+        ProcessDetails {
+            name,
+            cmdline: cmdline.into(),
+            uid,
+        }
     }
 }
 
@@ -617,7 +621,7 @@ mod tests {
         assert_eq!(owners, vec![(100, vec![4, 9]), (200, vec![3])]);
         let server = &sockets[0].processes[0];
         assert_eq!(server.name.as_deref(), Some("server"));
-        assert_eq!(server.cmdline, vec!["server", "--port", "8000"]);
+        assert_eq!(&*server.cmdline, ["server", "--port", "8000"]);
         // The owner of the PID directory: here, whoever made it.
         assert_eq!(server.uid, Some(rustix::process::geteuid().as_raw()));
         assert_eq!(sockets[1].processes.len(), 1);
