@@ -38,7 +38,7 @@ impl From<&Warning> for WarningDoc {
 pub struct ProcessDoc {
     pub pid: u32,
     pub name: Option<String>,
-    pub cmdline: Vec<String>,
+    pub cmdline: std::sync::Arc<[String]>,
     /// The lowest descriptor; `fds` has them all.
     pub fd: Option<u32>,
     pub fds: Vec<u32>,
@@ -59,7 +59,7 @@ impl From<&Process> for ProcessDoc {
         ProcessDoc {
             pid: process.pid,
             name: process.name.clone(),
-            cmdline: process.cmdline.to_vec(),
+            cmdline: std::sync::Arc::clone(&process.cmdline),
             fd: process.fds.first().copied(),
             fds: process.fds.clone(),
             uid: process.uid,
