@@ -49,14 +49,20 @@ where
         .and_then(|config| execute(&config).map(|report| (config, report)))
     {
         Ok((config, report)) => {
-            let text = if config.json {
-                report.to_json()
+            let code = if config.json {
+                // Streamed: a large table is never held twice in memory.
+                finish_output(
+                    report.write_json(&mut io::BufWriter::new(io::stdout().lock())),
+                    report.exit_code(),
+                )
             } else {
-                report.to_human(table::Style {
-                    color: config.color,
-                })
+                emit(
+                    &report.to_human(table::Style {
+                        color: config.color,
+                    }),
+                    report.exit_code(),
+                )
             };
-            let code = emit(&text, report.exit_code());
             if !config.json {
                 // Notes that must not mix with the output (free's race note).
                 let _ =
@@ -106,10 +112,18 @@ fn execute(config: &Config) -> Result<Report, Error> {
 /// error: the command's own exit code stands.
 fn emit(text: &str, exit_code: i32) -> i32 {
     let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    finish_output(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+        exit_code,
+    )
+}
+
+/// The exit code once the output is written: a closed pipe keeps the
+/// command's own code, any other write error is an error.
+fn finish_output(written: io::Result<()>, exit_code: i32) -> i32 {
+    match written {
         Ok(()) => exit_code,
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => exit_code,
         Err(_) => 2,

@@ -193,6 +193,12 @@ pub struct ErrorDoc {
     pub error: ErrorBody,
 }
 
+/// Serializes a document into `out`, pretty, with a trailing newline.
+pub fn write<T: Serialize>(out: &mut dyn std::io::Write, document: &T) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, document).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
+}
+
 /// Serializes a document with a trailing newline.
 pub fn to_string<T: Serialize>(document: &T) -> String {
     // Serializing these plain structs cannot fail (no maps with non-string

@@ -40,6 +40,17 @@ impl Report {
         }
     }
 
+    /// Writes the JSON document to `out` and flushes it. `who`, whose
+    /// document can hold every socket of the host, is serialized straight
+    /// into the writer; the others are small.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Report::Who(result) => json::write(out, &json::WhoDoc::from(result))?,
+            other => out.write_all(other.to_json().as_bytes())?,
+        }
+        out.flush()
+    }
+
     /// Lines for stderr in the human view: `free` keeps standard output to
     /// the ports alone, for `$(portcheck free)`.
     pub fn notes(&self, style: table::Style) -> String {
