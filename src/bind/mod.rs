@@ -77,6 +77,17 @@ impl TryResult {
 }
 
 pub fn run(config: &TryConfig, source: &dyn SocketSource) -> Result<TryResult, Error> {
+    run_as(config, source, facts::host())
+}
+
+/// As [`run`], predicting for the process `host` describes rather than this
+/// one: `why` asks as the program that failed, whose privileges are not
+/// portcheck's.
+pub fn run_as(
+    config: &TryConfig,
+    source: &dyn SocketSource,
+    host: Host,
+) -> Result<TryResult, Error> {
     if config.specs.is_empty() {
         return Err(Error::NoCandidates);
     }
@@ -95,7 +106,6 @@ pub fn run(config: &TryConfig, source: &dyn SocketSource) -> Result<TryResult, E
             )
         })
         .collect();
-    let host = facts::host();
     let (live, mut warnings) = facts::live_table(source, &candidates)?;
     let address_valid: Vec<rules::Tri> = candidates.iter().map(facts::address_valid).collect();
     let bindings: Vec<Binding> = live
@@ -189,8 +199,8 @@ fn outcome_warnings(outcomes: &[Outcome], live: &[Socket]) -> Vec<Warning> {
         warnings.push(Warning::gap(
             "prediction_depends_on_unreadable_facts",
             format!(
-                "{} depend on socket options that could not be read; the trial settles them where it runs",
-                counted(unknown, "prediction does", "predictions")
+                "{} on socket options that could not be read; the trial settles it where it runs",
+                counted(unknown, "prediction depends", "predictions depend")
             ),
         ));
     }

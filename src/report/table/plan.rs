@@ -39,6 +39,9 @@ pub fn try_plan(result: &TryResult, style: Style) -> String {
             "#{} {mark}: {}",
             outcome.candidate.index, outcome.message
         );
+        if outcome.verdict.ok.is_none() && outcome.binds().is_some() {
+            let _ = writeln!(out, "   the trial settled it: {}", trial_summary(outcome));
+        }
         if outcome.agree == Some(false) {
             let loud = style.warning(&format!(
                 "#{} DISAGREEMENT: the model predicted {}, the kernel said {}. The kernel is right; this is a rule the model does not know.",
