@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('reach', 'reach', [CompletionResultType]::ParameterValue, 'Which service does HOST:PORT reach? Resolve, order, map to listeners')
             [CompletionResult]::new('free', 'free', [CompletionResultType]::ParameterValue, 'Find ports any program could bind now (both families, every address)')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until a socket listens on TARGET, or until it is free')
+            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'Paste a bind or connect error; get the cause on this host and the fix')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -51,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'List every state: connections and TIME_WAIT too')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'List every state: connections and TIME_WAIT too')
             [CompletionResult]::new('--all-netns', '--all-netns', [CompletionResultType]::ParameterName, 'Look in every network namespace a process here is in (containers), and the named ones (ip netns); each socket says its namespace')
+            [CompletionResult]::new('--probe', '--probe', [CompletionResultType]::ParameterName, 'Identify the service behind each listening TCP socket: banner, TLS certificate, HTTP status and title (bounded: 3 s per socket, run concurrently; never leaves this host). Not with -u: UDP has no handshake to probe')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -90,6 +92,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
             [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Really connect to each local destination and report who accepted')
             [CompletionResult]::new('--dns', '--dns', [CompletionResultType]::ParameterName, 'Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and AAAA records, to show what the system answer hides')
+            [CompletionResult]::new('--probe', '--probe', [CompletionResultType]::ParameterName, 'Identify the service behind each destination that accepts: banner, TLS certificate, HTTP status and title (bounded: 3 s per address). Addresses of other hosts are probed only because HOST names them. Not with -u: UDP has no handshake to probe')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -107,6 +110,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'UDP: which socket would receive a datagram')
             [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Really connect to each local destination and report who accepted')
             [CompletionResult]::new('--dns', '--dns', [CompletionResultType]::ParameterName, 'Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and AAAA records, to show what the system answer hides')
+            [CompletionResult]::new('--probe', '--probe', [CompletionResultType]::ParameterName, 'Identify the service behind each destination that accepts: banner, TLS certificate, HTTP status and title (bounded: 3 s per address). Addresses of other hosts are probed only because HOST names them. Not with -u: UDP has no handshake to probe')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -151,12 +155,26 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'portcheck;why' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port, when the message does not name it (or to check another)')
+            [CompletionResult]::new('--address', '--address', [CompletionResultType]::ParameterName, 'The address, when the message does not name it (or to check another)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID')
+            [CompletionResult]::new('--no-trial', '--no-trial', [CompletionResultType]::ParameterName, 'Predict only; make no trial bind')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'portcheck;help' {
             [CompletionResult]::new('who', 'who', [CompletionResultType]::ParameterValue, 'List the sockets that hold a port, with every owning process')
             [CompletionResult]::new('try', 'try', [CompletionResultType]::ParameterValue, 'Predict whether binds succeed and why not, then confirm with a safe trial')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Which service does HOST:PORT reach? Resolve, order, map to listeners')
             [CompletionResult]::new('free', 'free', [CompletionResultType]::ParameterValue, 'Find ports any program could bind now (both families, every address)')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until a socket listens on TARGET, or until it is free')
+            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'Paste a bind or connect error; get the cause on this host and the fix')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -173,6 +191,9 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             break
         }
         'portcheck;help;wait' {
+            break
+        }
+        'portcheck;help;why' {
             break
         }
         'portcheck;help;help' {

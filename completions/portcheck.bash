@@ -37,6 +37,9 @@ _portcheck() {
             portcheck,who)
                 cmd="portcheck__subcmd__who"
                 ;;
+            portcheck,why)
+                cmd="portcheck__subcmd__why"
+                ;;
             portcheck__subcmd__help,free)
                 cmd="portcheck__subcmd__help__subcmd__free"
                 ;;
@@ -55,6 +58,9 @@ _portcheck() {
             portcheck__subcmd__help,who)
                 cmd="portcheck__subcmd__help__subcmd__who"
                 ;;
+            portcheck__subcmd__help,why)
+                cmd="portcheck__subcmd__help__subcmd__why"
+                ;;
             *)
                 ;;
         esac
@@ -62,7 +68,7 @@ _portcheck() {
 
     case "${cmd}" in
         portcheck)
-            opts="-h -V --json --color --netns --help --version who try resolve reach free wait help"
+            opts="-h -V --json --color --netns --help --version who try resolve reach free wait why help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -114,7 +120,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__help)
-            opts="who try resolve free wait help"
+            opts="who try resolve free wait why help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -211,8 +217,22 @@ _portcheck() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portcheck__subcmd__help__subcmd__why)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portcheck__subcmd__resolve)
-            opts="-t -u -h -V --tcp --udp --connect --dns --dns-server --json --color --netns --help --version"
+            opts="-t -u -h -V --tcp --udp --connect --dns --dns-server --probe --json --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,12 +318,42 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__who)
-            opts="-t -u -4 -6 -a -h -V --tcp --udp --ipv4 --ipv6 --all --all-netns --json --color --netns --help --version"
+            opts="-t -u -4 -6 -a -h -V --tcp --udp --ipv4 --ipv6 --all --all-netns --probe --json --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portcheck__subcmd__why)
+            opts="-h -V --port --address --no-trial --json --color --netns --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand reach 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
             cand free 'Find ports any program could bind now (both families, every address)'
             cand wait 'Wait until a socket listens on TARGET, or until it is free'
+            cand why 'Paste a bind or connect error; get the cause on this host and the fix'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;who'= {
@@ -47,6 +48,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand -a 'List every state: connections and TIME_WAIT too'
             cand --all 'List every state: connections and TIME_WAIT too'
             cand --all-netns 'Look in every network namespace a process here is in (containers), and the named ones (ip netns); each socket says its namespace'
+            cand --probe 'Identify the service behind each listening TCP socket: banner, TLS certificate, HTTP status and title (bounded: 3 s per socket, run concurrently; never leaves this host). Not with -u: UDP has no handshake to probe'
             cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -84,6 +86,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand --udp 'UDP: which socket would receive a datagram'
             cand --connect 'Really connect to each local destination and report who accepted'
             cand --dns 'Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and AAAA records, to show what the system answer hides'
+            cand --probe 'Identify the service behind each destination that accepts: banner, TLS certificate, HTTP status and title (bounded: 3 s per address). Addresses of other hosts are probed only because HOST names them. Not with -u: UDP has no handshake to probe'
             cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -100,6 +103,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand --udp 'UDP: which socket would receive a datagram'
             cand --connect 'Really connect to each local destination and report who accepted'
             cand --dns 'Also ask DNS directly (the nameservers of /etc/resolv.conf) for A and AAAA records, to show what the system answer hides'
+            cand --probe 'Identify the service behind each destination that accepts: banner, TLS certificate, HTTP status and title (bounded: 3 s per address). Addresses of other hosts are probed only because HOST names them. Not with -u: UDP has no handshake to probe'
             cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -141,12 +145,25 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'portcheck;why'= {
+            cand --port 'The port, when the message does not name it (or to check another)'
+            cand --address 'The address, when the message does not name it (or to check another)'
+            cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
+            cand --no-trial 'Predict only; make no trial bind'
+            cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'portcheck;help'= {
             cand who 'List the sockets that hold a port, with every owning process'
             cand try 'Predict whether binds succeed and why not, then confirm with a safe trial'
             cand resolve 'Which service does HOST:PORT reach? Resolve, order, map to listeners'
             cand free 'Find ports any program could bind now (both families, every address)'
             cand wait 'Wait until a socket listens on TARGET, or until it is free'
+            cand why 'Paste a bind or connect error; get the cause on this host and the fix'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;help;who'= {
@@ -158,6 +175,8 @@ set edit:completion:arg-completer[portcheck] = {|@words|
         &'portcheck;help;free'= {
         }
         &'portcheck;help;wait'= {
+        }
+        &'portcheck;help;why'= {
         }
         &'portcheck;help;help'= {
         }

@@ -15,6 +15,7 @@ use crate::resolve::ResolveConfig;
 use crate::resolve::input::parse_query;
 use crate::target::{Target, parse_port_range, parse_target};
 use crate::wait::{Until, WaitConfig};
+use crate::why::WhyConfig;
 
 const ABOUT: &str = "Explains port conflicts from the kernel's own data";
 
@@ -202,6 +203,43 @@ Examples:
 Exit codes: 0 the condition was met, 1 timed out, 2 error."
     )]
     Wait(WaitArgs),
+
+    /// Paste a bind or connect error; get the cause on this host and the fix.
+    #[command(
+        long_about = "\
+Paste a bind or connect error; get the cause on this host and the fix.
+
+MESSAGE is the error as the program printed it (several words are joined). \
+Without MESSAGE, standard input is read (npm start 2>&1 | portcheck why): \
+the first line that reports a bind or connect failure is used, and a few \
+lines around it for what it leaves out (PostgreSQL's port hint, Tomcat's \
+connector). At most 16 MiB are read, and lines are cut at 8 KiB.
+
+A bind failure (EADDRINUSE, EACCES, EADDRNOTAVAIL) is checked as `try` \
+checks the address the program asked for, with that runtime's options: Node \
+(libuv) and Go bind [::] without IPV6_V6ONLY and set SO_REUSEADDR; a bare \
+Python socket is IPv4 ('' is 0.0.0.0) without SO_REUSEADDR; nginx, \
+PostgreSQL, Redis and sshd set IPV6_V6ONLY on [::]. It is predicted for the \
+program that failed, not for portcheck's own privileges. A connect failure \
+(ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH) is checked as `resolve` checks the \
+address the client tried, beside every socket listening on the port.
+
+Where the message leaves out the address, the runtime's default is assumed \
+and said; where it leaves out the port, pass --port (or --address). Fixes \
+are suggestions with the exact command (kill PID, systemctl stop UNIT, \
+portcheck free, IPV6_V6ONLY, --host 127.0.0.1 or ::1); portcheck never \
+kills or changes anything.",
+        after_long_help = crate::why::patterns::formats_help(),
+        after_help = "\
+Examples:
+  portcheck why 'Error: listen EADDRINUSE: address already in use :::3000'
+  npm start 2>&1 | portcheck why
+  python3 -m http.server 8000 2>&1 | portcheck why --port 8000 --json
+  portcheck why --port 5432 'could not connect to server: Connection refused'
+
+Exit codes: 0 the cause is on this host now, 1 recognised but the cause has gone (or is on another host), 2 nothing recognised, a port missing, or an error."
+    )]
+    Why(WhyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +259,13 @@ pub struct WhoArgs {
     /// and the named ones (ip netns); each socket says its namespace.
     #[arg(long, conflicts_with = "netns")]
     pub all_netns: bool,
+
+    /// Identify the service behind each listening TCP socket: banner, TLS
+    /// certificate, HTTP status and title (bounded: 3 s per socket, run
+    /// concurrently; never leaves this host). Not with -u: UDP has no
+    /// handshake to probe.
+    #[arg(long, conflicts_with = "udp")]
+    pub probe: bool,
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +345,13 @@ pub struct ResolveArgs {
     /// Ask this nameserver (ADDRESS or ADDRESS:PORT) for --dns.
     #[arg(long, value_name = "SERVER")]
     pub dns_server: Option<String>,
+
+    /// Identify the service behind each destination that accepts: banner,
+    /// TLS certificate, HTTP status and title (bounded: 3 s per address).
+    /// Addresses of other hosts are probed only because HOST names them.
+    /// Not with -u: UDP has no handshake to probe.
+    #[arg(long, conflicts_with = "udp")]
+    pub probe: bool,
 }
 
 #[derive(Debug, Args)]
@@ -347,6 +399,25 @@ pub struct WaitArgs {
 
     #[command(flatten)]
     pub kinds: SocketKinds,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The error message; read from standard input when absent.
+    #[arg(value_name = "MESSAGE")]
+    pub message: Vec<String>,
+
+    /// The port, when the message does not name it (or to check another).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// The address, when the message does not name it (or to check another).
+    #[arg(long, value_name = "ADDRESS")]
+    pub address: Option<String>,
+
+    /// Predict only; make no trial bind.
+    #[arg(long)]
+    pub no_trial: bool,
 }
 
 /// Which sockets to look at: `-t -u -4 -6`, both of each by default.
@@ -398,6 +469,8 @@ pub struct Config {
     pub color: bool,
     /// The network namespace to enter first.
     pub netns: Option<String>,
+    /// `--probe` (who and resolve): identify the service that answers.
+    pub probe: bool,
     pub command: CommandConfig,
 }
 
@@ -408,6 +481,7 @@ pub enum CommandConfig {
     Resolve(ResolveConfig),
     Free(FreeConfig),
     Wait(WaitConfig),
+    Why(WhyConfig),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -445,11 +519,17 @@ impl Cli {
             CommandArgs::Resolve(_) => "resolve",
             CommandArgs::Free(_) => "free",
             CommandArgs::Wait(_) => "wait",
+            CommandArgs::Why(_) => "why",
         }
     }
 
     pub fn into_config(self) -> Result<Config, Error> {
         let color = resolve_color(self.color);
+        let probe = match &self.command {
+            CommandArgs::Who(args) => args.probe,
+            CommandArgs::Resolve(args) => args.probe,
+            _ => false,
+        };
         let command = match self.command {
             CommandArgs::Who(args) => CommandConfig::Who(who_config(&args)?),
             CommandArgs::Try(args) => CommandConfig::Try(try_config(&args)?),
@@ -470,11 +550,13 @@ impl Cli {
             }),
             CommandArgs::Free(args) => CommandConfig::Free(free_config(&args)?),
             CommandArgs::Wait(args) => CommandConfig::Wait(wait_config(&args)?),
+            CommandArgs::Why(args) => CommandConfig::Why(why_config(&args)?),
         };
         Ok(Config {
             json: self.json,
             color,
             netns: self.netns,
+            probe,
             command,
         })
     }
@@ -613,6 +695,35 @@ fn wait_config(args: &WaitArgs) -> Result<WaitConfig, Error> {
         },
         timeout: duration("--timeout", &args.timeout)?,
         interval: duration("--interval", &args.interval)?,
+    })
+}
+
+fn why_config(args: &WhyArgs) -> Result<WhyConfig, Error> {
+    let port = args
+        .port
+        .as_deref()
+        .map(|text| {
+            crate::target::port_number(text)
+                .and_then(|port| match port {
+                    0 => Err("port 0 is never held: give the port the program used".into()),
+                    port => Ok(port),
+                })
+                .map_err(|why| Error::BadArgument {
+                    flag: "--port",
+                    value: text.to_owned(),
+                    why,
+                })
+        })
+        .transpose()?;
+    Ok(WhyConfig {
+        message: (!args.message.is_empty()).then(|| args.message.join(" ")),
+        port,
+        address: args
+            .address
+            .as_deref()
+            .map(crate::why::parse_address)
+            .transpose()?,
+        trial: !args.no_trial,
     })
 }
 

@@ -52,6 +52,21 @@ pub enum Error {
 
     #[error("this source cannot read sockets here: {0}")]
     Unsupported(String),
+
+    /// `why`: no line of the input is a bind or connect failure.
+    #[error("{0}")]
+    NotRecognised(String),
+
+    /// `why`: the message is recognised but lacks the port (or address).
+    #[error("{message}")]
+    MissingInMessage {
+        missing: &'static str,
+        message: String,
+    },
+
+    /// `why`: the message is recognised but says something impossible.
+    #[error("the message '{line}' cannot be checked: {why}")]
+    BadMessage { line: String, why: String },
 }
 
 impl Error {
@@ -70,6 +85,15 @@ impl Error {
             Error::Netlink(_) => "netlink_failed",
             Error::Io { .. } => "io_error",
             Error::Unsupported(_) => "unsupported",
+            Error::NotRecognised(_) => "not_recognised",
+            Error::MissingInMessage { missing, .. } => {
+                if *missing == "port" {
+                    "missing_port"
+                } else {
+                    "missing_address"
+                }
+            }
+            Error::BadMessage { .. } => "bad_message",
         }
     }
 

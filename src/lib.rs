@@ -11,6 +11,7 @@ pub mod error;
 pub mod free;
 pub mod model;
 pub mod netns;
+pub mod probe;
 pub mod report;
 pub mod resolve;
 pub mod sockets;
@@ -18,6 +19,7 @@ pub mod target;
 pub mod wait;
 pub mod warning;
 pub mod who;
+pub mod why;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -100,11 +102,19 @@ fn execute(config: &Config) -> Result<Report, Error> {
     let source = sockets::source_from_env()?;
     let source = source.as_ref();
     match &config.command {
-        CommandConfig::Who(c) => who::run(c, source).map(Report::Who),
+        CommandConfig::Who(c) => who::run(c, source).map(|mut result| {
+            if config.probe {
+                who::probe(&mut result);
+            }
+            Report::Who(result)
+        }),
         CommandConfig::Try(c) => bind::run(c, source).map(Report::Try),
-        CommandConfig::Resolve(c) => resolve::run(c, source).map(Report::Resolve),
+        CommandConfig::Resolve(c) => {
+            resolve::run_probing(c, source, config.probe).map(Report::Resolve)
+        }
         CommandConfig::Free(c) => free::run(c, source).map(Report::Free),
         CommandConfig::Wait(c) => wait::run(c, source).map(Report::Wait),
+        CommandConfig::Why(c) => why::run(c, source).map(|r| Report::Why(Box::new(r))),
     }
 }
 

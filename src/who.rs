@@ -3,12 +3,15 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::cli::WhoConfig;
 use crate::elsewhere;
 use crate::error::Error;
-use crate::model::{Socket, State, canonical};
+use crate::model::{Protocol, Socket, State, canonical, endpoint};
 use crate::netns;
+use crate::probe::{self, Probe};
+use crate::resolve::route;
 use crate::sockets::{self, DumpRequest, SocketSource, names};
 use crate::target::{PortRange, Target};
 use crate::warning::{Warning, counted};
@@ -22,6 +25,9 @@ pub struct WhoResult {
     /// counted per state.
     pub unlisted: BTreeMap<State, usize>,
     pub warnings: Vec<Warning>,
+    /// `--probe`: what answered on each listed socket (by index into
+    /// `sockets`); empty without `--probe`.
+    pub probes: Vec<Option<Probe>>,
 }
 
 impl WhoResult {
@@ -78,7 +84,87 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
         sockets: listed,
         unlisted,
         warnings,
+        probes: Vec::new(),
     })
+}
+
+/// `--probe`: probes every listed TCP listener this host can reach (a
+/// wildcard through an address of its family that reaches it, the
+/// loopback first), concurrently. A socket of another network namespace
+/// or bound to a device other than lo is skipped, with the reason.
+pub fn probe(result: &mut WhoResult) {
+    let here = names::current_netns();
+    let local = local_addresses();
+    let mut targets = Vec::new();
+    let mut slots = Vec::new();
+    let mut skipped = Vec::new();
+    for (index, socket) in result.sockets.iter().enumerate() {
+        if socket.protocol != Protocol::Tcp || socket.state != State::Listen {
+            continue;
+        }
+        let place = endpoint(
+            socket.local_address,
+            socket.local_port,
+            socket.interface.as_deref(),
+        );
+        if socket.netns.is_some() && here.is_some() && socket.netns != here {
+            skipped.push(format!("{place} (in another network namespace)"));
+            continue;
+        }
+        if let Some(device) = socket.interface.as_deref().filter(|d| *d != "lo") {
+            skipped.push(format!(
+                "{place} (bound to device {device}; connections from this host arrive on lo)"
+            ));
+            continue;
+        }
+        let reaches = |address: &IpAddr| {
+            route::receivers(*address, socket.local_port, Protocol::Tcp, &result.sockets)
+                .contains(&index)
+        };
+        let first = probe::reachable_address(socket.local_address);
+        let address = std::iter::once(first)
+            .chain(local.iter().copied().filter(|a| {
+                a.is_ipv4() == first.is_ipv4() && socket.local_address.is_unspecified()
+            }))
+            .find(reaches);
+        let Some(address) = address else {
+            skipped.push(format!(
+                "{place} (every local address it covers reaches another socket first)"
+            ));
+            continue;
+        };
+        targets.push(probe::Target {
+            address: SocketAddr::new(address, socket.local_port),
+            host_name: None,
+        });
+        slots.push(index);
+    }
+    let mut probes = vec![None; result.sockets.len()];
+    for (index, found) in slots.into_iter().zip(probe::probe_all(&targets)) {
+        if let Some(slot) = probes.get_mut(index) {
+            *slot = Some(found);
+        }
+    }
+    result.probes = probes;
+    if !skipped.is_empty() {
+        result.warnings.push(Warning::note(
+            "probe_skipped",
+            format!("not probed: {}", skipped.join("; ")),
+        ));
+        result.warnings.sort();
+    }
+}
+
+/// The addresses of this host (network namespace), sorted; the spare
+/// loopback 127.0.0.2 too, for a wildcard whose 127.0.0.1 is taken.
+fn local_addresses() -> Vec<IpAddr> {
+    let mut addresses: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .map(|interfaces| interfaces.iter().map(if_addrs::Interface::ip).collect())
+        .unwrap_or_default();
+    addresses.push(IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2)));
+    addresses.sort();
+    addresses.dedup();
+    addresses
 }
 
 /// Nothing holds the port here: say whether another network namespace
@@ -225,7 +311,7 @@ pub fn display_order(a: &Socket, b: &Socket) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Family, Protocol};
+    use crate::model::Family;
     use crate::target::parse_target;
 
     fn sock(protocol: Protocol, address: &str, port: u16, state: State) -> Socket {

@@ -11,11 +11,14 @@ use crate::bind::trial::Skip;
 use crate::bind::{Outcome, TryResult};
 use crate::free::FreeResult;
 use crate::model::{Family, OwnerGap, Process, Socket};
+use crate::probe::{Cut, Probe};
 use crate::resolve::{Reach, ResolveResult};
 use crate::target::PortRange;
 use crate::wait::WaitResult;
 use crate::warning::Warning;
 use crate::who::WhoResult;
+use crate::why::WhyResult;
+use crate::why::recognise::Origin;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -98,6 +101,8 @@ pub struct SocketDoc {
     /// Why `processes` is empty: `kernel_owned`, `owner_unreadable`,
     /// `owner_not_visible`; null when owners are listed.
     pub owner_gap: Option<&'static str>,
+    /// `--probe` on `who`: what answered; null where no probe was made.
+    pub probe: Option<ProbeDoc>,
 }
 
 impl From<&Socket> for SocketDoc {
@@ -123,6 +128,91 @@ impl From<&Socket> for SocketDoc {
             forwards_to: socket.forwards_to.clone(),
             processes: socket.processes.iter().map(ProcessDoc::from).collect(),
             owner_gap: socket.owner_gap.map(OwnerGap::code),
+            probe: None,
+        }
+    }
+}
+
+/// What answered on a socket (`--probe`).
+#[derive(Serialize)]
+pub struct ProbeDoc {
+    /// http | https | tls | ssh | smtp | ftp | banner | silent | closed | error
+    pub protocol: &'static str,
+    /// `["http","tls"]` when one socket speaks both.
+    pub multiplexed: Vec<&'static str>,
+    pub summary: String,
+    pub banner: Option<String>,
+    pub tls: Option<TlsDoc>,
+    pub http: Option<HttpDoc>,
+    pub elapsed_ms: u64,
+    /// The address and port probed (a wildcard through its loopback).
+    pub address: String,
+    pub port: u16,
+    /// What went wrong (`error`), or the reset of a `closed` one.
+    pub error: Option<String>,
+    /// null, or the bound that cut the probe short: `bytes` (64 KiB) or
+    /// `time` (3 s).
+    pub cut: Option<&'static str>,
+    pub bytes_read: usize,
+}
+
+#[derive(Serialize)]
+pub struct TlsDoc {
+    pub version: String,
+    pub alpn: Option<String>,
+    pub subject: Option<String>,
+    pub issuer: Option<String>,
+    pub dns_names: Vec<String>,
+    pub not_after: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct HttpDoc {
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+    pub server: Option<String>,
+    pub location: Option<String>,
+    pub content_type: Option<String>,
+    pub title: Option<String>,
+    pub body_excerpt: Option<String>,
+    /// `HTTP/1.1`.
+    pub version: Option<String>,
+    /// False when the head never ended within the bounds.
+    pub head_complete: bool,
+}
+
+impl From<&Probe> for ProbeDoc {
+    fn from(probe: &Probe) -> Self {
+        ProbeDoc {
+            protocol: probe.kind.name(),
+            multiplexed: probe.multiplexed.clone(),
+            summary: probe.summary.clone(),
+            banner: probe.banner.clone(),
+            tls: probe.tls.as_ref().map(|tls| TlsDoc {
+                version: tls.version.clone(),
+                alpn: tls.alpn.clone(),
+                subject: tls.subject.clone(),
+                issuer: tls.issuer.clone(),
+                dns_names: tls.dns_names.clone(),
+                not_after: tls.not_after.clone(),
+            }),
+            http: probe.http.as_ref().map(|http| HttpDoc {
+                status: http.status,
+                reason: http.reason.clone(),
+                server: http.server.clone(),
+                location: http.location.clone(),
+                content_type: http.content_type.clone(),
+                title: http.title.clone(),
+                body_excerpt: http.body_excerpt.clone(),
+                version: http.version.clone(),
+                head_complete: http.head_complete,
+            }),
+            elapsed_ms: u64::try_from(probe.elapsed.as_millis()).unwrap_or(u64::MAX),
+            address: probe.target.address.ip().to_string(),
+            port: probe.target.address.port(),
+            error: probe.error.clone(),
+            cut: probe.cut.map(Cut::name),
+            bytes_read: probe.bytes_read,
         }
     }
 }
@@ -168,7 +258,19 @@ impl From<&WhoResult> for WhoDoc {
                 all: config.all,
                 all_netns: config.all_netns,
             },
-            sockets: result.sockets.iter().map(SocketDoc::from).collect(),
+            sockets: result
+                .sockets
+                .iter()
+                .enumerate()
+                .map(|(index, socket)| SocketDoc {
+                    probe: result
+                        .probes
+                        .get(index)
+                        .and_then(Option::as_ref)
+                        .map(ProbeDoc::from),
+                    ..SocketDoc::from(socket)
+                })
+                .collect(),
             summary: WhoSummaryDoc {
                 by_state: result
                     .unlisted
@@ -387,6 +489,8 @@ pub struct DestinationDoc {
     pub listeners: Vec<SocketDoc>,
     /// accept | refused | unreachable | not_local; null without a port.
     pub outcome: Option<&'static str>,
+    /// `--probe`: what answered there; null where no probe was made.
+    pub probe: Option<ProbeDoc>,
 }
 
 #[derive(Serialize)]
@@ -468,6 +572,7 @@ impl From<&ResolveResult> for ResolveDoc {
                     listener: d.receivers.first().and_then(socket_doc),
                     listeners: d.receivers.iter().filter_map(socket_doc).collect(),
                     outcome: d.outcome.map(Reach::name),
+                    probe: d.probe.as_ref().map(ProbeDoc::from),
                 })
                 .collect(),
             order_agrees: result.order_agrees,
@@ -607,6 +712,162 @@ impl From<&WaitResult> for WaitDoc {
             timeout_ms: millis(result.config.timeout),
             sockets: view.sockets,
             summary: view.summary,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AssumptionDoc {
+    /// `address` or `port`.
+    pub field: &'static str,
+    pub value: String,
+    pub why: String,
+}
+
+#[derive(Serialize)]
+pub struct RecognisedDoc {
+    /// EADDRINUSE | EACCES | EADDRNOTAVAIL | ECONNREFUSED | ETIMEDOUT | EHOSTUNREACH
+    pub error: &'static str,
+    /// listen | bind | connect
+    pub operation: &'static str,
+    pub protocol: &'static str,
+    /// As the message (or `--address`) gives it; null when neither does.
+    pub address: Option<String>,
+    pub port: Option<u16>,
+    /// The family of formats: node, go, python, java, nginx, ...
+    pub format: &'static str,
+    /// The named format within it: node_listen, go_dial, ...
+    pub pattern: &'static str,
+    /// Whose defaults were assumed: "Node.js", "Go", ...
+    pub runtime: &'static str,
+    /// message | context | flag; null when absent.
+    pub address_from: Option<&'static str>,
+    pub port_from: Option<&'static str>,
+    /// The recognised line's number in the input (from 1).
+    pub line: usize,
+    /// Defaults used where the message says nothing.
+    pub assumed: Vec<AssumptionDoc>,
+}
+
+#[derive(Serialize)]
+pub struct WhyResolveDoc {
+    pub host: String,
+    pub port: Option<u16>,
+    pub protocol: &'static str,
+    pub destinations: Vec<DestinationDoc>,
+    pub order_agrees: bool,
+    pub decisions: Vec<DecisionDoc>,
+    pub reached: Option<ReachedDoc>,
+}
+
+#[derive(Serialize)]
+pub struct DiagnosisDoc {
+    /// present (exit 0) | gone | unknown (another host's sockets)
+    pub status: &'static str,
+    pub summary: String,
+    /// Bind: the sockets in the way. Connect: the sockets listening on the port.
+    pub holders: Vec<SocketDoc>,
+    /// The candidate checked, as in `try` (bind failures).
+    #[serde(rename = "try")]
+    pub try_candidate: Option<CandidateDoc>,
+    /// What `resolve` says of the address the client tried (connect failures).
+    pub resolve: Option<WhyResolveDoc>,
+    /// EADDRNOTAVAIL: this host's addresses.
+    pub local_addresses: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct FixDoc {
+    pub kind: &'static str,
+    pub pid: Option<u32>,
+    pub port: Option<u16>,
+    pub unit: Option<String>,
+    pub command: Option<String>,
+    pub setting: Option<String>,
+    pub description: String,
+}
+
+#[derive(Serialize)]
+pub struct WhyDoc {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub complete: bool,
+    pub warnings: Vec<WarningDoc>,
+    /// The recognised line.
+    pub input: String,
+    pub recognised: RecognisedDoc,
+    pub diagnosis: DiagnosisDoc,
+    pub fixes: Vec<FixDoc>,
+}
+
+impl From<&WhyResult> for WhyDoc {
+    fn from(result: &WhyResult) -> Self {
+        let r = &result.recognised;
+        let d = &result.diagnosis;
+        WhyDoc {
+            schema_version: SCHEMA_VERSION,
+            command: "why",
+            complete: result.complete(),
+            warnings: result.warnings.iter().map(WarningDoc::from).collect(),
+            input: r.input.clone(),
+            recognised: RecognisedDoc {
+                error: r.failure.name(),
+                operation: r.operation.name(),
+                protocol: r.protocol.name(),
+                address: r.address.as_ref().map(ToString::to_string),
+                port: r.port,
+                format: r.format.family,
+                pattern: r.format.name,
+                runtime: r.runtime.defaults().name,
+                address_from: r.address_from.map(Origin::name),
+                port_from: r.port_from.map(Origin::name),
+                line: r.line,
+                assumed: r
+                    .assumed
+                    .iter()
+                    .map(|a| AssumptionDoc {
+                        field: a.field,
+                        value: a.value.clone(),
+                        why: a.why.clone(),
+                    })
+                    .collect(),
+            },
+            diagnosis: DiagnosisDoc {
+                status: d.status.name(),
+                summary: d.summary.clone(),
+                holders: d.holders.iter().map(SocketDoc::from).collect(),
+                try_candidate: d.attempt.as_ref().and_then(|attempt| {
+                    attempt
+                        .outcome()
+                        .map(|outcome| candidate_doc(outcome, &attempt.result.live))
+                }),
+                resolve: d.resolve.as_ref().map(|resolved| {
+                    let doc = ResolveDoc::from(resolved);
+                    WhyResolveDoc {
+                        host: doc.host,
+                        port: doc.port,
+                        protocol: doc.protocol,
+                        destinations: doc.destinations,
+                        order_agrees: doc.order_agrees,
+                        decisions: doc.decisions,
+                        reached: doc.reached,
+                    }
+                }),
+                local_addresses: d.local_addresses.iter().map(ToString::to_string).collect(),
+            },
+            fixes: result
+                .fixes
+                .iter()
+                .map(|f| FixDoc {
+                    kind: f.kind,
+                    pid: f.pid,
+                    port: f.port,
+                    unit: f.unit.clone(),
+                    command: f.command.clone(),
+                    setting: f.setting.clone(),
+                    description: f.description.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::free::FreeResult;
 use crate::resolve::ResolveResult;
 use crate::wait::WaitResult;
 use crate::who::WhoResult;
+use crate::why::WhyResult;
 
 /// A command's result, ready to render.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ pub enum Report {
     Resolve(ResolveResult),
     Free(FreeResult),
     Wait(WaitResult),
+    Why(Box<WhyResult>),
 }
 
 impl Report {
@@ -27,6 +29,7 @@ impl Report {
             Report::Resolve(result) => result.exit_code(),
             Report::Free(result) => result.exit_code(),
             Report::Wait(result) => result.exit_code(),
+            Report::Why(result) => result.exit_code(),
         }
     }
 
@@ -37,6 +40,7 @@ impl Report {
             Report::Resolve(result) => json::to_string(&json::ResolveDoc::from(result)),
             Report::Free(result) => json::to_string(&json::FreeDoc::from(result)),
             Report::Wait(result) => json::to_string(&json::WaitDoc::from(result)),
+            Report::Why(result) => json::to_string(&json::WhyDoc::from(&**result)),
         }
     }
 
@@ -67,6 +71,7 @@ impl Report {
             Report::Resolve(result) => table::resolve(result, style),
             Report::Free(result) => table::free(result, style),
             Report::Wait(result) => table::wait(result, style),
+            Report::Why(result) => table::why(result, style),
         }
     }
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::model::{Family, Protocol, Socket, State, canonical, endpoint};
+use crate::probe::{self, Probe};
 use crate::sockets::{self, DumpRequest, SocketSource};
 use crate::target::PortRange;
 use crate::warning::Warning;
@@ -67,6 +68,8 @@ pub struct DestinationReport {
     pub receivers: Vec<usize>,
     /// `None` when no port was given.
     pub outcome: Option<Reach>,
+    /// `--probe`: what answered there; `None` when not probed.
+    pub probe: Option<Probe>,
 }
 
 /// The real outcome of `--connect` for one destination.
@@ -114,6 +117,17 @@ impl ResolveResult {
 }
 
 pub fn run(config: &ResolveConfig, source: &dyn SocketSource) -> Result<ResolveResult, Error> {
+    run_probing(config, source, false)
+}
+
+/// [`run`], and with `probe` (TCP with a port) each destination that
+/// accepts is probed for what answers there; so is each address of
+/// another host, because the user named that host.
+pub fn run_probing(
+    config: &ResolveConfig,
+    source: &dyn SocketSource,
+    probe: bool,
+) -> Result<ResolveResult, Error> {
     let query = &config.query;
     let addresses = system::resolve(&query.host, config.protocol)?;
     let hosts = std::fs::read_to_string("/etc/hosts")
@@ -142,8 +156,11 @@ pub fn run(config: &ResolveConfig, source: &dyn SocketSource) -> Result<ResolveR
     };
     warnings.extend(live_warnings);
 
-    let destinations =
+    let mut destinations =
         destination_reports(&sort_input, &order, query, config.protocol, &hosts, &live);
+    if probe && config.protocol == Protocol::Tcp {
+        probe_destinations(&mut destinations, query);
+    }
     let reached = destinations
         .iter()
         .position(|d| d.outcome == Some(Reach::Accept));
@@ -302,9 +319,52 @@ fn destination_reports(
                 origin: system::origin(&query.host, d.address, hosts),
                 receivers,
                 outcome,
+                probe: None,
             }
         })
         .collect()
+}
+
+/// Probes the destinations that accept, and those of another host when
+/// the user named it (not `localhost` nor this host's own name).
+fn probe_destinations(destinations: &mut [DestinationReport], query: &Query) {
+    let Some(port) = query.port else {
+        return;
+    };
+    let remote_named = named_remote(&query.host);
+    let chosen: Vec<usize> = destinations
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| match d.outcome {
+            Some(Reach::Accept) => true,
+            Some(Reach::NotLocal) => remote_named,
+            _ => false,
+        })
+        .map(|(index, _)| index)
+        .collect();
+    let targets: Vec<probe::Target> = chosen
+        .iter()
+        .filter_map(|&i| destinations.get(i))
+        .map(|d| probe::Target {
+            address: SocketAddr::new(d.address, port),
+            host_name: Some(query.host.clone()),
+        })
+        .collect();
+    for (index, found) in chosen.into_iter().zip(probe::probe_all(&targets)) {
+        if let Some(destination) = destinations.get_mut(index) {
+            destination.probe = Some(found);
+        }
+    }
+}
+
+/// Whether `host` names another host explicitly: not `localhost` (nor a
+/// `.localhost` name) and not this host's own name.
+fn named_remote(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let own = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    !(host == "localhost" || host.ends_with(".localhost") || (!own.is_empty() && host == own))
 }
 
 /// Every socket on the port (all states, so that `--connect` can find the
@@ -369,18 +429,27 @@ fn split_warning(destinations: &[DestinationReport], live: &[Socket]) -> Option<
         .collect();
     let first = accepting.first()?;
     let first_programs = programs(&first.receivers, live);
+    let answers_differ = |d: &DestinationReport| match (&first.probe, &d.probe) {
+        (Some(a), Some(b)) => a.answer_key() != b.answer_key(),
+        _ => false,
+    };
     let other = accepting.iter().find(|d| {
-        d.receivers != first.receivers && programs(&d.receivers, live) != first_programs
+        d.receivers != first.receivers
+            && (programs(&d.receivers, live) != first_programs || answers_differ(d))
     })?;
     let describe = |d: &DestinationReport| {
+        let gist = d.probe.as_ref().map(Probe::gist);
         let names: Vec<String> = programs(&d.receivers, live)
             .iter()
-            .map(|(name, pid)| format!("{name} (pid {pid})"))
+            .map(|(name, pid)| match &gist {
+                Some(gist) => format!("{name} (pid {pid}, {gist})"),
+                None => format!("{name} (pid {pid})"),
+            })
             .collect();
-        if names.is_empty() {
-            "an owner that cannot be seen".to_owned()
-        } else {
-            names.join(", ")
+        match (names.is_empty(), gist) {
+            (false, _) => names.join(", "),
+            (true, Some(gist)) => format!("an owner that cannot be seen ({gist})"),
+            (true, None) => "an owner that cannot be seen".to_owned(),
         }
     };
     let same_family = first.address.is_ipv4() == other.address.is_ipv4();
@@ -582,4 +651,16 @@ fn find_server_side(
 /// `[::1]:8000` for a destination.
 pub fn destination_endpoint(address: IpAddr, port: u16) -> String {
     endpoint(address, port, None)
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::named_remote;
+
+    #[test]
+    fn only_names_of_other_hosts_are_remote() {
+        assert!(!named_remote("localhost"));
+        assert!(!named_remote("app.localhost."));
+        assert!(named_remote("example.com"));
+    }
 }

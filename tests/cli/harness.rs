@@ -599,6 +599,9 @@ pub struct SocketDoc {
     pub processes: Vec<ProcessDoc>,
     #[serde(deserialize_with = "present")]
     pub owner_gap: Option<String>,
+    /// `--probe` (probe.rs checks its shape); null without it.
+    #[serde(deserialize_with = "present")]
+    pub probe: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

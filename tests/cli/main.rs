@@ -9,5 +9,7 @@ mod dns;
 mod generated;
 mod harness;
 mod namespaces;
+mod probe;
 mod resolve;
 mod who;
+mod why;

@@ -78,6 +78,9 @@ struct DestinationDoc {
     listeners: Vec<SocketDoc>,
     #[serde(deserialize_with = "present")]
     outcome: Option<String>,
+    /// `--probe` (tested in probe.rs); null here.
+    #[serde(deserialize_with = "present")]
+    probe: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -5,6 +5,7 @@ mod plan;
 mod resolve;
 mod wait;
 mod who;
+mod why;
 
 use std::fmt::Write as _;
 
@@ -15,7 +16,8 @@ use crate::warning::Warning;
 pub use plan::try_plan;
 pub use resolve::resolve;
 pub use wait::{free, wait};
-pub use who::{takes, who};
+pub use who::{answers, takes, who};
+pub use why::why;
 
 /// Colours on or off, decided once from `--color`, NO_COLOR and the terminal.
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use comfy_table::Cell;
 
-use super::{Style, new_table, render, takes, warnings};
+use super::{Style, answers, new_table, render, takes, warnings};
 use crate::model::endpoint;
 use crate::resolve::{ConnectReport, Reach, ResolveResult};
 
@@ -16,12 +16,14 @@ pub fn resolve(result: &ResolveResult, style: Style) -> String {
         None => query.host.clone(),
     };
     let _ = writeln!(out, "{target} ({})", result.config.protocol.name());
-    let mut table = new_table(
-        &[
-            "RANK", "ADDRESS", "ORIGIN", "SOURCE", "RFC6724", "OUTCOME", "LISTENER",
-        ],
-        style,
-    );
+    let show_probe = result.destinations.iter().any(|d| d.probe.is_some());
+    let mut header = vec![
+        "RANK", "ADDRESS", "ORIGIN", "SOURCE", "RFC6724", "OUTCOME", "LISTENER",
+    ];
+    if show_probe {
+        header.push("ANSWERS");
+    }
+    let mut table = new_table(&header, style);
     for destination in &result.destinations {
         let listener = destination
             .receivers
@@ -37,7 +39,7 @@ pub fn resolve(result: &ResolveResult, style: Style) -> String {
             })
             .collect::<Vec<_>>()
             .join("\n");
-        table.add_row(vec![
+        let mut row = vec![
             Cell::new(destination.system_rank),
             Cell::new(destination.address),
             Cell::new(destination.origin),
@@ -49,7 +51,11 @@ pub fn resolve(result: &ResolveResult, style: Style) -> String {
             } else {
                 listener
             }),
-        ]);
+        ];
+        if show_probe {
+            row.push(Cell::new(answers(destination.probe.as_ref())));
+        }
+        table.add_row(row);
     }
     out.push_str(&render(&table));
     if let Some(port) = query.port {

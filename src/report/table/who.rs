@@ -6,6 +6,7 @@ use comfy_table::{Cell, Color, Table};
 
 use super::{Style, new_table, render, warnings};
 use crate::model::{OwnerGap, Process, Socket, endpoint};
+use crate::probe::Probe;
 use crate::who::WhoResult;
 
 pub fn who(result: &WhoResult, style: Style) -> String {
@@ -14,8 +15,9 @@ pub fn who(result: &WhoResult, style: Style) -> String {
         out.push_str(&nothing_listed(result));
         out.push('\n');
     } else {
-        out.push_str(&render(&socket_table(
+        out.push_str(&render(&probed_socket_table(
             &result.sockets,
+            &result.probes,
             result.config.all_netns,
             style,
         )));
@@ -63,7 +65,18 @@ fn nothing_listed(result: &WhoResult) -> String {
     }
 }
 
-fn socket_table(sockets: &[Socket], all_netns: bool, style: Style) -> Table {
+/// The sockets without `--probe` answers.
+pub(super) fn socket_table(sockets: &[Socket], all_netns: bool, style: Style) -> Table {
+    probed_socket_table(sockets, &[], all_netns, style)
+}
+
+/// The sockets, with an ANSWERS column when `probes` is not empty.
+fn probed_socket_table(
+    sockets: &[Socket],
+    probes: &[Option<Probe>],
+    all_netns: bool,
+    style: Style,
+) -> Table {
     let show_peer = sockets.iter().any(|s| s.remote.is_some());
     let show_netns = all_netns || sockets.iter().any(|s| s.netns != sockets[0].netns);
     let mut header = if show_netns {
@@ -76,9 +89,13 @@ fn socket_table(sockets: &[Socket], all_netns: bool, style: Style) -> Table {
         header.push("PEER");
     }
     header.extend(["REUSE", "USER", "PROCESS"]);
+    let show_probe = !probes.is_empty();
+    if show_probe {
+        header.push("ANSWERS");
+    }
 
     let mut table = new_table(&header, style);
-    for socket in sockets {
+    for (index, socket) in sockets.iter().enumerate() {
         let mut row = Vec::new();
         if show_netns {
             row.push(Cell::new(
@@ -116,6 +133,11 @@ fn socket_table(sockets: &[Socket], all_netns: bool, style: Style) -> Table {
                 .unwrap_or_else(|| "-".into()),
         ));
         row.push(Cell::new(owners(socket)));
+        if show_probe {
+            row.push(Cell::new(answers(
+                probes.get(index).and_then(Option::as_ref),
+            )));
+        }
         table.add_row(row);
     }
     table
@@ -147,6 +169,15 @@ fn takes_cell(socket: &Socket, style: Style) -> Cell {
     } else {
         cell
     }
+}
+
+/// The probe's summary for a table cell: untrusted text from the network,
+/// control characters escaped, kept short; `-` where none was made.
+pub fn answers(probe: Option<&Probe>) -> String {
+    probe.map_or_else(
+        || "-".to_owned(),
+        |p| crate::probe::untrusted(&p.summary, 72),
+    )
 }
 
 fn reuse(socket: &Socket) -> String {

@@ -1,0 +1,586 @@
+//! Diagnosing a recognised message on this host with the engines that
+//! exist: a bind failure is a `try` of the candidate the message implies,
+//! with the runtime's options, predicted for the program that failed; a
+//! connect failure is a `resolve` of the address the client tried, with
+//! every listener on the port beside it (where the service really is).
+
+use std::net::IpAddr;
+
+use super::patterns::Failure;
+use super::recognise::Recognised;
+use super::runtime::Runtime;
+use super::{Host, WhyConfig};
+use crate::bind::candidate::{CandidateSpec, OptionChoices};
+use crate::bind::rules::{self, Holder};
+use crate::bind::{self, Outcome, TryConfig, TryResult, facts};
+use crate::error::Error;
+use crate::model::{Family, Protocol, Socket, State, endpoint};
+use crate::resolve::input::Query;
+use crate::resolve::{self, Reach, ResolveConfig, ResolveResult};
+use crate::sockets::SocketSource;
+use crate::warning::Warning;
+
+/// Whether the cause is on this host now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Found: it would fail the same way now.
+    Present,
+    /// Nothing in the way now: the holder exited, the service accepts.
+    Gone,
+    /// Out of sight: another host's sockets.
+    Unknown,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Present => "present",
+            Status::Gone => "gone",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+/// The `try` behind a bind diagnosis and the candidate it is about.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub result: TryResult,
+    /// The outcome shown: the first that fails, else the first.
+    pub index: usize,
+}
+
+impl Attempt {
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.result.outcomes.get(self.index)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    pub status: Status,
+    /// One sentence.
+    pub summary: String,
+    /// "What happened": the request as the kernel saw it.
+    pub happened: Vec<String>,
+    /// "Why": the rule, the holders, where the service really listens.
+    pub why: Vec<String>,
+    /// Bind: the live sockets in the way. Connect: the sockets that listen
+    /// on the port (on whatever address).
+    pub holders: Vec<Socket>,
+    pub attempt: Option<Attempt>,
+    pub resolve: Option<ResolveResult>,
+    /// EADDRNOTAVAIL: the addresses this host has.
+    pub local_addresses: Vec<IpAddr>,
+    /// `net.ipv4.ip_unprivileged_port_start`, for EACCES.
+    pub unprivileged_port_start: u16,
+    pub warnings: Vec<Warning>,
+}
+
+pub fn diagnose(
+    recognised: &Recognised,
+    config: &WhyConfig,
+    source: &dyn SocketSource,
+) -> Result<Diagnosis, Error> {
+    if recognised.failure.is_bind() {
+        bind_failure(recognised, config, source)
+    } else {
+        connect_failure(recognised, source)
+    }
+}
+
+fn what_happened(recognised: &Recognised, target: &str) -> Vec<String> {
+    let runtime = recognised.runtime.defaults();
+    let who = match recognised.runtime {
+        Runtime::Unknown => "a program".to_owned(),
+        _ => runtime.name.to_owned(),
+    };
+    let verb = match recognised.operation {
+        super::patterns::Operation::Listen => "listen on",
+        super::patterns::Operation::Bind => "bind",
+        super::patterns::Operation::Connect => "connect to",
+    };
+    let mut lines = vec![format!(
+        "{who} could not {verb} {} {target}: {} ({})",
+        recognised.protocol.name(),
+        recognised.failure.name(),
+        recognised.failure.words()
+    )];
+    for assumption in &recognised.assumed {
+        lines.push(format!(
+            "assumed {} {}: {}",
+            assumption.field, assumption.value, assumption.why
+        ));
+    }
+    lines
+}
+
+fn bind_failure(
+    recognised: &Recognised,
+    config: &WhyConfig,
+    source: &dyn SocketSource,
+) -> Result<Diagnosis, Error> {
+    let port = recognised.check_port;
+    let defaults = recognised.runtime.defaults();
+    let addresses = bind_addresses(recognised)?;
+    let specs: Vec<CandidateSpec> = addresses
+        .iter()
+        .map(|&address| CandidateSpec {
+            text: endpoint(address, port, None),
+            protocol: Some(recognised.protocol),
+            address,
+            scope: None,
+            port,
+            choices: OptionChoices {
+                v6only: if address.is_ipv6() {
+                    recognised.v6only.or(defaults.v6only)
+                } else {
+                    None
+                },
+                reuseaddr: defaults.reuseaddr,
+                ..OptionChoices::default()
+            },
+        })
+        .collect();
+    // The program's privileges, not portcheck's: a program that got
+    // EADDRINUSE or EADDRNOTAVAIL was allowed the port; one that got
+    // EACCES was not. A trial can only confirm what portcheck's own
+    // privileges let it see the same way.
+    let real = facts::host();
+    let program = rules::Host {
+        can_bind_privileged: recognised.failure != Failure::Access,
+        ..real.clone()
+    };
+    let privileged = port < real.unprivileged_port_start;
+    let comparable = match recognised.failure {
+        Failure::Access => !real.can_bind_privileged,
+        _ => real.can_bind_privileged || !privileged,
+    };
+    let trial = config.trial && comparable;
+    let result = bind::run_as(
+        &TryConfig {
+            specs,
+            defaults: OptionChoices::default(),
+            default_protocol: recognised.protocol,
+            trial,
+        },
+        source,
+        program,
+    )?;
+    let index = result
+        .outcomes
+        .iter()
+        .position(|o| o.binds() != Some(true))
+        .unwrap_or(0);
+    let mut attempt = Attempt { result, index };
+    let start = real.unprivileged_port_start;
+    if let Some(outcome) = attempt.result.outcomes.get_mut(index) {
+        if outcome.verdict.rule == "privileged_port" {
+            // try's sentence names portcheck's own uid; this is about the
+            // program that failed.
+            outcome.message = format!(
+                "port {port} is below net.ipv4.ip_unprivileged_port_start ({start}), and the program that failed had neither root nor CAP_NET_BIND_SERVICE"
+            );
+        }
+    }
+    let Some(outcome) = attempt.outcome() else {
+        return Err(Error::NoCandidates);
+    };
+    let status = match outcome.binds() {
+        Some(true) => Status::Gone,
+        Some(false) => Status::Present,
+        None if !outcome.verdict.conflicts.is_empty() => Status::Present,
+        None => Status::Unknown,
+    };
+    let holders = conflicting_sockets(outcome, &attempt.result.live);
+    let target = outcome.candidate.endpoint();
+    let mut happened = what_happened(recognised, &target);
+    happened.push(address_meaning(recognised, outcome));
+    let local_addresses = if recognised.failure == Failure::AddrNotAvail {
+        local_addresses()
+    } else {
+        Vec::new()
+    };
+    let withheld = (config.trial && !comparable).then_some(if real.can_bind_privileged {
+        "portcheck may bind low ports itself, so its bind would not fail as the program's did"
+    } else {
+        "portcheck may not bind low ports itself, so its bind would fail for another reason"
+    });
+    let (summary, why) = bind_why(
+        recognised,
+        outcome,
+        status,
+        &local_addresses,
+        (start, withheld),
+    );
+    let warnings = attempt.result.warnings.clone();
+    Ok(Diagnosis {
+        status,
+        summary,
+        happened,
+        why,
+        holders,
+        attempt: Some(attempt),
+        resolve: None,
+        local_addresses,
+        unprivileged_port_start: start,
+        warnings,
+    })
+}
+
+/// The addresses the program bound: the message's, or a name's addresses
+/// (only the first where the runtime binds only that, as Node's
+/// `dns.lookup` does).
+fn bind_addresses(recognised: &Recognised) -> Result<Vec<IpAddr>, Error> {
+    match &recognised.check_host {
+        Host::Ip(ip) => Ok(vec![*ip]),
+        Host::Name(name) => {
+            let mut all = resolve::system::resolve(name, recognised.protocol)?;
+            let mut seen = Vec::new();
+            all.retain(|a| {
+                let fresh = !seen.contains(a);
+                seen.push(*a);
+                fresh
+            });
+            if recognised.runtime.defaults().binds_first_address_only {
+                all.truncate(1);
+            }
+            Ok(all)
+        }
+    }
+}
+
+/// The live sockets a verdict names, without repeats.
+fn conflicting_sockets(outcome: &Outcome, live: &[Socket]) -> Vec<Socket> {
+    let mut sockets: Vec<Socket> = Vec::new();
+    for conflict in &outcome.verdict.conflicts {
+        if let Holder::Live(index) = conflict.holder {
+            if let Some(socket) = live.get(index) {
+                if !sockets.contains(socket) {
+                    sockets.push(socket.clone());
+                }
+            }
+        }
+    }
+    sockets
+}
+
+/// What the address the program asked for means: Node's `:::3000` is the
+/// IPv6 wildcard, dual-stack.
+fn address_meaning(recognised: &Recognised, outcome: &Outcome) -> String {
+    let candidate = &outcome.candidate;
+    let runtime = recognised.runtime.defaults().name;
+    let me = candidate.endpoint();
+    let written = recognised
+        .written
+        .as_deref()
+        .filter(|w| *w != me)
+        .map(|w| format!("'{w}' is {me}; "))
+        .unwrap_or_default();
+    let meaning = match candidate.address {
+        IpAddr::V6(v6) if v6.is_unspecified() => {
+            if candidate.options.v6only {
+                format!(
+                    "[::] is the IPv6 wildcard, here with IPV6_V6ONLY ({}): IPv6 only",
+                    if recognised.runtime.defaults().v6only == Some(true) {
+                        format!("{runtime} sets it")
+                    } else {
+                        "net.ipv6.bindv6only = 1".to_owned()
+                    }
+                )
+            } else {
+                format!(
+                    "[::] is the IPv6 wildcard, which {} binds without IPV6_V6ONLY (dual-stack), so it also takes every IPv4 address",
+                    if recognised.runtime.defaults().v6only == Some(false) {
+                        runtime
+                    } else {
+                        "the system (net.ipv6.bindv6only = 0)"
+                    }
+                )
+            }
+        }
+        IpAddr::V4(v4) if v4.is_unspecified() => {
+            "0.0.0.0 is the IPv4 wildcard: every IPv4 address".to_owned()
+        }
+        address if address.is_loopback() => format!("{address} is a loopback address"),
+        address => format!("{address} is one specific address"),
+    };
+    let reuse = if candidate.options.reuseaddr {
+        "with SO_REUSEADDR"
+    } else {
+        "without SO_REUSEADDR"
+    };
+    format!("{written}{meaning}; checked {reuse}, as {runtime} binds")
+}
+
+fn bind_why(
+    recognised: &Recognised,
+    outcome: &Outcome,
+    status: Status,
+    local_addresses: &[IpAddr],
+    (start, withheld): (u16, Option<&str>),
+) -> (String, Vec<String>) {
+    let candidate = &outcome.candidate;
+    let me = format!("{} {}", candidate.protocol.name(), candidate.endpoint());
+    let mut why = Vec::new();
+    let rule = outcome.verdict.rule;
+    let trial = match withheld {
+        Some(reason) => format!("; no trial: {reason}"),
+        None => trial_words(outcome),
+    };
+    let summary = match (status, recognised.failure) {
+        (Status::Gone, Failure::Access) => {
+            why.push(format!(
+                "port {} is not below net.ipv4.ip_unprivileged_port_start ({start}) now, so an unprivileged program may bind it: the sysctl was lowered since, or the program was refused by something else (a security module such as SELinux or AppArmor, a sandbox)",
+                candidate.port
+            ));
+            format!("{me} is not a privileged port here now")
+        }
+        (Status::Gone, _) => {
+            why.push(format!("{} [{rule}{trial}]", outcome.message));
+            why.push(
+                "whatever was in the way has gone (the holder exited, or the address is there now): starting the program again should work".into(),
+            );
+            format!("nothing is in the way of {me} now")
+        }
+        (_, Failure::Access) => {
+            why.push(format!("rule {rule}{trial}"));
+            why.push(
+                "ports below ip_unprivileged_port_start are for root and for processes with CAP_NET_BIND_SERVICE (net.ipv4.ip_unprivileged_port_start covers IPv6 too)".into(),
+            );
+            outcome.message.clone()
+        }
+        (_, Failure::AddrNotAvail) => {
+            why.push(format!("rule {rule}{trial}"));
+            let list: Vec<String> = local_addresses.iter().map(ToString::to_string).collect();
+            why.push(format!(
+                "this host's addresses: {}",
+                if list.is_empty() {
+                    "none could be listed".to_owned()
+                } else {
+                    list.join(", ")
+                }
+            ));
+            outcome.message.clone()
+        }
+        _ => {
+            why.push(format!("rule {rule}{trial}"));
+            if outcome.verdict.error.map(rules::Errno::name) != Some(recognised.failure.name())
+                && outcome.binds() == Some(false)
+            {
+                why.push(format!(
+                    "now it fails differently from the message ({}): the cause has changed",
+                    outcome.verdict.error.map_or("?", rules::Errno::name)
+                ));
+            }
+            outcome.message.clone()
+        }
+    };
+    (summary, why)
+}
+
+fn trial_words(outcome: &Outcome) -> String {
+    let trial = &outcome.trial;
+    if !trial.performed {
+        return trial
+            .skipped
+            .map(|s| format!("; no trial: {}", s.code()))
+            .unwrap_or_default();
+    }
+    let seen = match trial.ok {
+        Some(true) => "binds".to_owned(),
+        _ => format!(
+            "{} at {}",
+            trial.error.as_deref().unwrap_or("error"),
+            trial.stage.map_or("bind", rules::Stage::name)
+        ),
+    };
+    let agreement = match outcome.agree {
+        Some(true) => ", as predicted",
+        Some(false) => ", NOT as predicted: the kernel is right",
+        None => "",
+    };
+    format!("; trial: {seen}{agreement}")
+}
+
+/// Every address of this host (the current network namespace).
+fn local_addresses() -> Vec<IpAddr> {
+    let mut addresses: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .map(|interfaces| interfaces.iter().map(if_addrs::Interface::ip).collect())
+        .unwrap_or_default();
+    addresses.sort();
+    addresses.dedup();
+    addresses
+}
+
+fn connect_failure(recognised: &Recognised, source: &dyn SocketSource) -> Result<Diagnosis, Error> {
+    let port = recognised.check_port;
+    let config = ResolveConfig {
+        query: Query {
+            host: recognised.check_host.to_string(),
+            port: Some(port),
+        },
+        protocol: Protocol::Tcp,
+        connect: false,
+        dns: false,
+        dns_server: None,
+    };
+    let result = resolve::run(&config, source)?;
+    let status = if result.reached.is_some() {
+        Status::Gone
+    } else if !result.destinations.is_empty()
+        && result
+            .destinations
+            .iter()
+            .all(|d| d.outcome == Some(Reach::NotLocal))
+    {
+        Status::Unknown
+    } else {
+        Status::Present
+    };
+    let target = match &recognised.check_host {
+        Host::Ip(ip) => endpoint(*ip, port, None),
+        Host::Name(name) => format!("{name}:{port}"),
+    };
+    let holders: Vec<Socket> = result
+        .live
+        .iter()
+        .filter(|s| s.state == State::Listen)
+        .cloned()
+        .collect();
+    let happened = what_happened(recognised, &target);
+    let (summary, why) = connect_why(&result, port, status, &holders);
+    let warnings = result.warnings.clone();
+    Ok(Diagnosis {
+        status,
+        summary,
+        happened,
+        why,
+        holders,
+        attempt: None,
+        resolve: Some(result),
+        local_addresses: Vec::new(),
+        unprivileged_port_start: facts::host().unprivileged_port_start,
+        warnings,
+    })
+}
+
+/// The one family every listener takes, or `None` when they take both
+/// (or there are none).
+pub fn listeners_take(listeners: &[Socket]) -> Option<Family> {
+    if listeners.is_empty() {
+        return None;
+    }
+    if listeners
+        .iter()
+        .all(|s| s.local_address.is_ipv4() || s.mapped_ipv4().is_some())
+    {
+        return Some(Family::Ipv4);
+    }
+    listeners
+        .iter()
+        .all(|s| s.local_address.is_ipv6() && s.accepts_ipv4() == Some(false))
+        .then_some(Family::Ipv6)
+}
+
+fn connect_why(
+    result: &ResolveResult,
+    port: u16,
+    status: Status,
+    listeners: &[Socket],
+) -> (String, Vec<String>) {
+    let mut why = Vec::new();
+    for destination in &result.destinations {
+        let at = endpoint(destination.address, port, None);
+        let line = match destination.outcome {
+            Some(Reach::Accept) => {
+                let by = destination
+                    .receivers
+                    .first()
+                    .and_then(|&i| result.live.get(i))
+                    .map_or_else(
+                        || "a listener".to_owned(),
+                        crate::bind::explain::holder_name,
+                    );
+                format!("{at} accepts now: {by} listens")
+            }
+            Some(Reach::Refused) => format!(
+                "{at} is refused: nothing listens on {} port {port}, nor on a wildcard that covers it",
+                destination.address
+            ),
+            Some(Reach::Unreachable) => {
+                format!("{at} is unreachable: this host has no route to it")
+            }
+            Some(Reach::NotLocal) | None => {
+                format!("{at} is not an address of this host: its sockets cannot be seen from here")
+            }
+        };
+        why.push(line);
+    }
+    let describe = |s: &Socket| {
+        format!(
+            "{} ({}), by {}",
+            endpoint(s.local_address, s.local_port, s.interface.as_deref()),
+            crate::report::table::takes(s),
+            crate::bind::explain::holder_name(s)
+        )
+    };
+    let refused = result
+        .destinations
+        .iter()
+        .find(|d| matches!(d.outcome, Some(Reach::Refused | Reach::Unreachable)));
+    let summary = match status {
+        Status::Gone => {
+            let reached = result.reached.and_then(|i| result.destinations.get(i));
+            format!(
+                "{} accepts now: the service is up",
+                reached.map_or_else(
+                    || format!("port {port}"),
+                    |d| endpoint(d.address, port, None)
+                )
+            )
+        }
+        Status::Unknown => format!(
+            "{} is not on this host: run portcheck on that host to see its sockets",
+            result.config.query.host
+        ),
+        Status::Present => match (refused, listeners.is_empty()) {
+            (Some(d), false) => {
+                let family = if d.address.is_ipv6() { "IPv6" } else { "IPv4" };
+                match (d.address.is_ipv6(), listeners_take(listeners)) {
+                    (true, Some(Family::Ipv4)) => why.push(format!(
+                        "the client tried {family} ({}) and the service takes IPv4 only: a name such as localhost gives ::1 first (RFC 6724), and a client that tries only the first address (Node before autoSelectFamily) is refused",
+                        d.address
+                    )),
+                    (false, Some(Family::Ipv6)) => why.push(format!(
+                        "the client tried {family} ({}) and the service takes IPv6 only (IPV6_V6ONLY or a specific IPv6 address)",
+                        d.address
+                    )),
+                    _ => why.push(format!(
+                        "the client tried {}, an address none of them is bound to",
+                        d.address
+                    )),
+                }
+                format!(
+                    "nothing listens on {}; port {port} is served only on {}",
+                    endpoint(d.address, port, None),
+                    listeners
+                        .iter()
+                        .map(describe)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )
+            }
+            (Some(d), true) => {
+                why.push(
+                    "the service is not running, or listens elsewhere: another port, or another network namespace (a container)".into(),
+                );
+                format!(
+                    "nothing listens on port {port} on any address here, so {} is refused",
+                    endpoint(d.address, port, None)
+                )
+            }
+            (None, _) => format!("no destination of {} accepts", result.config.query.host),
+        },
+    };
+    (summary, why)
+}

@@ -1,0 +1,560 @@
+//! Fixes: suggestions with the exact command where there is one.
+//! portcheck itself never kills, stops or changes anything.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use super::diagnose::{Diagnosis, Status, listeners_take};
+use super::patterns::Failure;
+use super::recognise::Recognised;
+use super::runtime::Runtime;
+use crate::bind::Outcome;
+use crate::bind::explain::holder_name;
+use crate::bind::rules::{Holder, Overlap};
+use crate::free::{self, FreeConfig};
+use crate::model::{Family, Process, Socket, State, endpoint};
+use crate::sockets::SocketSource;
+use crate::target::PortRange;
+
+/// One suggestion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    /// Stable: `stop_process`, `stop_unit`, `stop_container`, `other_port`,
+    /// `set_v6only`, `holder_v6only`, `set_reuseaddr`, `wait_time_wait`,
+    /// `see_owner`, `retry`, `unprivileged_port`, `grant_capability`,
+    /// `lower_unprivileged_port_start`, `bind_local_address`, `freebind`,
+    /// `connect_to_listener`, `prefer_ipv4`, `listen_on_family`,
+    /// `start_service`, `remote_host`.
+    pub kind: &'static str,
+    pub pid: Option<u32>,
+    pub port: Option<u16>,
+    /// The systemd unit (`stop_unit`).
+    pub unit: Option<String>,
+    /// A shell command to run.
+    pub command: Option<String>,
+    /// A setting to change in the program or its configuration.
+    pub setting: Option<String>,
+    pub description: String,
+}
+
+impl Fix {
+    fn new(kind: &'static str, description: impl Into<String>) -> Fix {
+        Fix {
+            kind,
+            pid: None,
+            port: None,
+            unit: None,
+            command: None,
+            setting: None,
+            description: description.into(),
+        }
+    }
+
+    fn command(mut self, command: impl Into<String>) -> Fix {
+        self.command = Some(command.into());
+        self
+    }
+
+    fn setting(mut self, setting: impl Into<String>) -> Fix {
+        self.setting = Some(setting.into());
+        self
+    }
+
+    fn pid(mut self, pid: u32) -> Fix {
+        self.pid = Some(pid);
+        self
+    }
+}
+
+pub fn suggest(
+    recognised: &Recognised,
+    diagnosis: &Diagnosis,
+    source: &dyn SocketSource,
+) -> Vec<Fix> {
+    let port = recognised.check_port;
+    match (diagnosis.status, recognised.failure) {
+        (Status::Gone, failure) if failure.is_bind() => vec![Fix::new(
+            "retry",
+            "nothing is in the way now: start the program again",
+        )],
+        (Status::Gone, _) => vec![Fix::new(
+            "retry",
+            "the service accepts now: try the client again",
+        )],
+        (Status::Unknown, failure) if !failure.is_bind() => vec![
+            Fix::new(
+                "remote_host",
+                format!(
+                    "{} is another host: look there for what listens on port {port}",
+                    recognised.check_host
+                ),
+            )
+            .command(format!(
+                "ssh {} portcheck who {port}",
+                recognised.check_host
+            )),
+        ],
+        (_, Failure::AddrInUse) => address_in_use(recognised, diagnosis, source),
+        (_, Failure::Access) => privileged(recognised, diagnosis, source),
+        (_, Failure::AddrNotAvail) => not_available(recognised, diagnosis),
+        _ => refused(recognised, diagnosis),
+    }
+}
+
+fn address_in_use(
+    recognised: &Recognised,
+    diagnosis: &Diagnosis,
+    source: &dyn SocketSource,
+) -> Vec<Fix> {
+    let port = recognised.check_port;
+    let runtime = recognised.runtime.defaults();
+    let mut fixes = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut time_wait = false;
+    let own_unit = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|text| systemd_unit(&text));
+    for socket in &diagnosis.holders {
+        if socket.state == State::TimeWait {
+            time_wait = true;
+            continue;
+        }
+        if socket.processes.is_empty() {
+            if seen.insert(0) {
+                fixes.push(
+                    Fix::new(
+                        "see_owner",
+                        format!(
+                            "{} holds {}: run as root to see which process",
+                            holder_name(socket),
+                            endpoint(socket.local_address, socket.local_port, None)
+                        ),
+                    )
+                    .command(format!("sudo portcheck who {port}")),
+                );
+            }
+            continue;
+        }
+        if let Some(target) = &socket.forwards_to {
+            fixes.push(
+                Fix::new(
+                    "stop_container",
+                    format!(
+                        "docker-proxy publishes port {port} for a container (it forwards to {target}): stop or re-map that container"
+                    ),
+                )
+                .command(format!("docker ps --filter publish={port}")),
+            );
+            continue;
+        }
+        for process in &socket.processes {
+            if seen.insert(process.pid) {
+                fixes.extend(stop_holder(process, own_unit.as_ref()));
+            }
+        }
+    }
+    if let Some(outcome) = diagnosis.attempt.as_ref().and_then(|a| a.outcome()) {
+        fixes.extend(dual_stack_fixes(
+            outcome,
+            diagnosis,
+            runtime.v6only_setting,
+            port,
+        ));
+        if time_wait && !outcome.candidate.options.reuseaddr {
+            fixes.push(
+                Fix::new(
+                    "set_reuseaddr",
+                    "a TIME_WAIT entry holds the port and the program binds without SO_REUSEADDR: set it before bind()",
+                )
+                .setting(runtime.reuseaddr_setting),
+            );
+            fixes.push(Fix::new(
+                "wait_time_wait",
+                "or wait: TIME_WAIT entries expire within 60 seconds",
+            ));
+        }
+    }
+    if let Some(low) = port.checked_add(1) {
+        fixes.push(other_port(recognised, source, low));
+    }
+    fixes
+}
+
+/// `kill PID`, and before it the unit or container the process runs in.
+fn stop_holder(process: &Process, own_unit: Option<&(String, bool)>) -> Vec<Fix> {
+    let name = process.name.as_deref().unwrap_or("the holder");
+    let mut fixes = Vec::new();
+    if let Some(container) = &process.container {
+        let short: String = container.id.chars().take(12).collect();
+        let tool = match container.runtime {
+            "docker" => Some("docker"),
+            "podman" => Some("podman"),
+            _ => None,
+        };
+        let fix = Fix::new(
+            "stop_container",
+            format!(
+                "{name} (pid {}) runs in {} container {short}: stop the container",
+                process.pid, container.runtime
+            ),
+        )
+        .pid(process.pid);
+        fixes.push(match tool {
+            Some(tool) => fix.command(format!("{tool} stop {short}")),
+            None => fix,
+        });
+    }
+    let unit = std::fs::read_to_string(format!("/proc/{}/cgroup", process.pid))
+        .ok()
+        .and_then(|text| systemd_unit(&text))
+        .filter(|unit| Some(unit) != own_unit);
+    if let Some((unit, user)) = unit {
+        let short = unit.strip_suffix(".service").unwrap_or(&unit);
+        let systemctl = if user {
+            "systemctl --user"
+        } else {
+            "systemctl"
+        };
+        let mut fix = Fix::new(
+            "stop_unit",
+            format!(
+                "{name} (pid {}) belongs to the systemd unit {unit}, which may restart it when killed: stop the unit",
+                process.pid
+            ),
+        )
+        .pid(process.pid)
+        .command(format!("{systemctl} stop {short}"));
+        fix.unit = Some(unit.clone());
+        fixes.push(fix);
+    }
+    let sudo = match (process.uid, rustix::process::geteuid().as_raw()) {
+        (Some(owner), me) if me != 0 && owner != me => "sudo ",
+        _ => "",
+    };
+    fixes.push(
+        Fix::new(
+            "stop_process",
+            format!("stop {name} (pid {}), which holds the port", process.pid),
+        )
+        .pid(process.pid)
+        .command(format!("{sudo}kill {}", process.pid)),
+    );
+    fixes
+}
+
+/// IPV6_V6ONLY where dual-stack is the cause: on the program's `[::]`, or
+/// on the holder's.
+fn dual_stack_fixes(
+    outcome: &Outcome,
+    diagnosis: &Diagnosis,
+    v6only_setting: &str,
+    port: u16,
+) -> Vec<Fix> {
+    let live = diagnosis
+        .attempt
+        .as_ref()
+        .map(|a| a.result.live.as_slice())
+        .unwrap_or_default();
+    let conflicts = &outcome.verdict.conflicts;
+    let mut fixes = Vec::new();
+    if !conflicts.is_empty()
+        && conflicts
+            .iter()
+            .all(|c| c.overlap == Overlap::CandidateDualStack)
+    {
+        let holders: Vec<String> = diagnosis.holders.iter().map(holder_name).collect();
+        fixes.push(
+            Fix::new(
+                "set_v6only",
+                format!(
+                    "set IPV6_V6ONLY on {}, so that it is IPv6 only and leaves IPv4 to {}: both then bind (or bind 127.0.0.1/::1 rather than the wildcard)",
+                    outcome.candidate.endpoint(),
+                    holders.join(", ")
+                ),
+            )
+            .setting(v6only_setting.replace("PORT", &port.to_string())),
+        );
+    }
+    for conflict in conflicts {
+        let Holder::Live(index) = conflict.holder else {
+            continue;
+        };
+        if conflict.overlap != Overlap::HolderDualStack {
+            continue;
+        }
+        if let Some(socket) = live.get(index) {
+            let mut fix = Fix::new(
+                "holder_v6only",
+                format!(
+                    "{} binds [::]:{port} without IPV6_V6ONLY, which takes IPv4 too: with IPV6_V6ONLY there, {} can bind beside it",
+                    holder_name(socket),
+                    outcome.candidate.endpoint()
+                ),
+            )
+            .setting("IPV6_V6ONLY on the holder's [::] socket (Node: ipv6Only: true; Go: \"tcp6\"; nginx: ipv6only=on)");
+            fix.pid = socket.processes.first().map(|p| p.pid);
+            fixes.push(fix);
+        }
+    }
+    fixes
+}
+
+/// A free port from `low`, found now by `portcheck free`'s rules.
+fn other_port(recognised: &Recognised, source: &dyn SocketSource, low: u16) -> Fix {
+    let high = low.saturating_add(99);
+    let range = PortRange { low, high };
+    let found = free::run(
+        &FreeConfig {
+            range: Some(range),
+            protocols: vec![recognised.protocol],
+            count: 1,
+        },
+        source,
+    )
+    .ok()
+    .and_then(|result| result.ports.first().copied());
+    let description = match found {
+        Some(port) => format!("use another port: {port} is free now"),
+        None => format!("use another port (none is free in {low}-{high} now)"),
+    };
+    let mut fix = Fix::new("other_port", description).command(format!(
+        "portcheck free --range {low}-{high}{}",
+        if recognised.protocol == crate::model::Protocol::Udp {
+            " -u"
+        } else {
+            ""
+        }
+    ));
+    fix.port = found;
+    fix
+}
+
+fn privileged(
+    recognised: &Recognised,
+    diagnosis: &Diagnosis,
+    source: &dyn SocketSource,
+) -> Vec<Fix> {
+    let port = recognised.check_port;
+    let start = diagnosis.unprivileged_port_start;
+    let program = recognised.runtime.defaults().binary.map_or_else(
+        || "/path/to/program".to_owned(),
+        |binary| format!("\"$(readlink -f \"$(command -v {binary})\")\""),
+    );
+    let conventional = port.checked_add(8000).filter(|p| *p >= start);
+    let low = conventional.unwrap_or(start.max(1));
+    let mut fixes = Vec::new();
+    let mut unprivileged = other_port(recognised, source, low);
+    unprivileged.kind = "unprivileged_port";
+    unprivileged.description = format!(
+        "use a port from {start} up, which needs no privilege ({})",
+        unprivileged.port.map_or_else(
+            || "none free nearby now".to_owned(),
+            |p| format!("{p} is free now")
+        )
+    );
+    fixes.push(unprivileged);
+    fixes.push(
+        Fix::new(
+            "grant_capability",
+            "or let the program bind low ports: grant CAP_NET_BIND_SERVICE to its binary (every user of that binary gets it), or AmbientCapabilities=CAP_NET_BIND_SERVICE in its systemd unit",
+        )
+        .command(format!("sudo setcap 'cap_net_bind_service=+ep' {program}"))
+        .setting("AmbientCapabilities=CAP_NET_BIND_SERVICE"),
+    );
+    fixes.push(
+        Fix::new(
+            "lower_unprivileged_port_start",
+            format!("or let every program on this host bind ports from {port} up"),
+        )
+        .command(format!(
+            "sudo sysctl -w net.ipv4.ip_unprivileged_port_start={port}"
+        )),
+    );
+    fixes
+}
+
+fn not_available(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
+    let ipv6 = matches!(recognised.check_host, super::Host::Ip(IpAddr::V6(_)));
+    let wildcard = if ipv6 { "::" } else { "0.0.0.0" };
+    let listed: Vec<String> = diagnosis
+        .local_addresses
+        .iter()
+        .filter(|a| a.is_ipv6() == ipv6)
+        .map(ToString::to_string)
+        .collect();
+    vec![
+        Fix::new(
+            "bind_local_address",
+            format!(
+                "bind an address this host has: {wildcard} (every address) or one of {}",
+                if listed.is_empty() {
+                    "its addresses".to_owned()
+                } else {
+                    listed.join(", ")
+                }
+            ),
+        )
+        .setting(format!("--host {wildcard}")),
+        Fix::new(
+            "freebind",
+            "or, if the address arrives later (a floating or keepalived address), allow binding it before it exists: IP_FREEBIND on the socket, or for every program the sysctl",
+        )
+        .command(if ipv6 {
+            "sudo sysctl -w net.ipv6.ip_nonlocal_bind=1"
+        } else {
+            "sudo sysctl -w net.ipv4.ip_nonlocal_bind=1"
+        })
+        .setting("setsockopt(fd, IPPROTO_IP, IP_FREEBIND, 1)"),
+    ]
+}
+
+fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
+    let port = recognised.check_port;
+    let listeners = &diagnosis.holders;
+    let Some(resolved) = &diagnosis.resolve else {
+        return Vec::new();
+    };
+    let tried = resolved
+        .destinations
+        .iter()
+        .find(|d| d.outcome != Some(crate::resolve::Reach::Accept))
+        .map(|d| d.address);
+    if listeners.is_empty() {
+        return vec![
+            Fix::new(
+                "start_service",
+                format!(
+                    "start the service on port {port} (or point the client at the port it really uses); this waits until something listens"
+                ),
+            )
+            .command(format!("portcheck wait {port} --until listening")),
+        ];
+    }
+    let Some(tried) = tried else {
+        return Vec::new();
+    };
+    let mut fixes = Vec::new();
+    let family = listeners_take(listeners);
+    let server_side: Vec<&Socket> = listeners.iter().collect();
+    let first = server_side.first();
+    let served_at = first.map_or_else(String::new, |s| {
+        if s.local_address.is_unspecified() {
+            if s.local_address.is_ipv4() {
+                "127.0.0.1".to_owned()
+            } else {
+                "::1".to_owned()
+            }
+        } else {
+            s.local_address.to_string()
+        }
+    });
+    let mut connect = Fix::new(
+        "connect_to_listener",
+        format!(
+            "point the client at {} (where the service listens) instead of {}",
+            endpoint(served_at.parse().unwrap_or(tried), port, None),
+            endpoint(tried, port, None)
+        ),
+    )
+    .setting(format!("--host {served_at}"));
+    connect.port = Some(port);
+    fixes.push(connect);
+    if recognised.format.family == "node" && family == Some(Family::Ipv4) && tried.is_ipv6() {
+        fixes.push(
+            Fix::new(
+                "prefer_ipv4",
+                "if the client asked for localhost: Node 17+ takes the resolver's first answer (::1); make it prefer IPv4",
+            )
+            .setting("NODE_OPTIONS=--dns-result-order=ipv4first"),
+        );
+    }
+    let (listen_on, why) = match (tried, family) {
+        (IpAddr::V6(_), Some(Family::Ipv4)) => (
+            "::",
+            "[::] without IPV6_V6ONLY takes IPv4 and IPv6 alike (or bind ::1 beside 127.0.0.1)",
+        ),
+        (IpAddr::V4(_), Some(Family::Ipv6)) => (
+            "0.0.0.0",
+            "or bind [::] without IPV6_V6ONLY, which takes both families",
+        ),
+        _ => (
+            if tried.is_ipv6() { "::" } else { "0.0.0.0" },
+            "the wildcard takes every address of the family",
+        ),
+    };
+    let mut listen = Fix::new(
+        "listen_on_family",
+        format!("or make the server listen on {tried} too: {why}"),
+    )
+    .setting(format!("--host {listen_on}"));
+    listen.pid = first.and_then(|s| s.processes.first()).map(|p| p.pid);
+    listen.port = Some(port);
+    fixes.push(listen);
+    if recognised.runtime == Runtime::Unknown && recognised.address.is_none() {
+        fixes.push(Fix::new(
+            "connect_to_listener",
+            "the message does not say which address the client tried: pass it with --address to check that one",
+        ));
+    }
+    fixes
+}
+
+/// The systemd service a process runs in, from /proc/PID/cgroup: the
+/// innermost `*.service` of its path other than a user manager
+/// (`user@1000.service`), and whether it is a user unit.
+pub fn systemd_unit(cgroup: &str) -> Option<(String, bool)> {
+    // cgroup v2 ("0::/path") first; v1 lists a path per controller.
+    let mut lines: Vec<&str> = cgroup.lines().collect();
+    lines.sort_by_key(|line| !line.starts_with("0::"));
+    for line in lines {
+        let Some(path) = line.splitn(3, ':').nth(2) else {
+            continue;
+        };
+        let unit = path
+            .split('/')
+            .rev()
+            .find(|segment| segment.ends_with(".service") && !segment.starts_with("user@"));
+        if let Some(unit) = unit {
+            return Some((unit.to_owned(), path.contains("/user@")));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_and_user_units_are_read_from_the_cgroup() {
+        assert_eq!(
+            systemd_unit("0::/system.slice/nginx.service\n"),
+            Some(("nginx.service".into(), false))
+        );
+        assert_eq!(
+            systemd_unit(
+                "0::/user.slice/user-1000.slice/user@1000.service/app.slice/vite.service\n"
+            ),
+            Some(("vite.service".into(), true))
+        );
+        assert_eq!(
+            systemd_unit(
+                "12:pids:/system.slice/redis-server.service\n1:name=systemd:/system.slice/redis-server.service\n"
+            ),
+            Some(("redis-server.service".into(), false))
+        );
+    }
+
+    #[test]
+    fn sessions_scopes_and_containers_are_not_units() {
+        for cgroup in [
+            "0::/user.slice/user-1000.slice/session-2.scope\n",
+            "0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-gnome-terminal.slice/vte-spawn-1.scope\n",
+            "0::/system.slice/docker-4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c.scope\n",
+            "0::/\n",
+            "",
+        ] {
+            assert_eq!(systemd_unit(cgroup), None, "{cgroup}");
+        }
+    }
+}
