@@ -466,10 +466,13 @@ fn split_warning(destinations: &[DestinationReport], live: &[Socket]) -> Option<
         )
     } else {
         let family = |a: IpAddr| if a.is_ipv4() { "IPv4" } else { "IPv6" };
+        // `first` is the family clients try first (system order): curl,
+        // browsers and Node >= 17 reach it; only clients limited to the
+        // other family reach `other`.
         (
             "split_by_family",
             format!(
-                "{} clients get {}; {} clients get {}",
+                "{} clients (curl, browsers, Node >= 17) get {}; {}-only clients get {}",
                 family(first.address),
                 describe(first),
                 family(other.address),
