@@ -36,7 +36,7 @@ pub struct FreeResult {
 
 impl FreeResult {
     pub fn complete(&self) -> bool {
-        !self.warnings.iter().any(|w| w.incomplete)
+        crate::warning::complete(&self.warnings)
     }
 
     /// 0 when `count` ports were found, 1 when fewer.

@@ -39,3 +39,8 @@ pub fn counted(count: usize, one: &str, many: &str) -> String {
         format!("{count} {many}")
     }
 }
+
+/// A report is complete when no warning says something was not seen.
+pub fn complete(warnings: &[Warning]) -> bool {
+    !warnings.iter().any(|w| w.incomplete)
+}

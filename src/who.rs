@@ -38,7 +38,7 @@ impl WhoResult {
     }
 
     pub fn complete(&self) -> bool {
-        !self.warnings.iter().any(|w| w.incomplete)
+        crate::warning::complete(&self.warnings)
     }
 
     pub fn exit_code(&self) -> i32 {

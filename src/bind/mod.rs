@@ -67,7 +67,7 @@ impl TryResult {
     }
 
     pub fn complete(&self) -> bool {
-        !self.warnings.iter().any(|w| w.incomplete)
+        crate::warning::complete(&self.warnings)
     }
 
     /// 0 every candidate binds, 1 some would fail (or cannot be promised).

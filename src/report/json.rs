@@ -22,6 +22,69 @@ use crate::why::recognise::Origin;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Every command's document: the contract's four header fields, then the
+/// command's own body (flattened into the same object).
+#[derive(Serialize)]
+pub struct Document<B> {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub complete: bool,
+    pub warnings: Vec<WarningDoc>,
+    #[serde(flatten)]
+    pub body: B,
+}
+
+/// A command's result, as far as its document's header is concerned.
+pub trait Reported {
+    const COMMAND: &'static str;
+    fn warnings(&self) -> &[Warning];
+}
+
+impl<'a, R, B> From<&'a R> for Document<B>
+where
+    R: Reported,
+    B: From<&'a R>,
+{
+    fn from(result: &'a R) -> Self {
+        let warnings = result.warnings();
+        Document {
+            schema_version: SCHEMA_VERSION,
+            command: R::COMMAND,
+            complete: crate::warning::complete(warnings),
+            warnings: warnings.iter().map(WarningDoc::from).collect(),
+            body: B::from(result),
+        }
+    }
+}
+
+pub type WhoDoc = Document<WhoBody>;
+pub type TryDoc = Document<TryBody>;
+pub type ResolveDoc = Document<ResolveBody>;
+pub type FreeDoc = Document<FreeBody>;
+pub type WaitDoc = Document<WaitBody>;
+pub type WhyDoc = Document<WhyBody>;
+
+macro_rules! reported {
+    ($($result:ty => $command:literal, |$r:ident| $warnings:expr;)*) => {
+        $(impl Reported for $result {
+            const COMMAND: &'static str = $command;
+            fn warnings(&self) -> &[Warning] {
+                let $r = self;
+                $warnings
+            }
+        })*
+    };
+}
+
+reported! {
+    WhoResult => "who", |r| &r.warnings;
+    TryResult => "try", |r| &r.warnings;
+    ResolveResult => "resolve", |r| &r.warnings;
+    FreeResult => "free", |r| &r.warnings;
+    WaitResult => "wait", |r| &r.final_view.warnings;
+    WhyResult => "why", |r| &r.warnings;
+}
+
 #[derive(Serialize)]
 pub struct WarningDoc {
     pub code: &'static str,
@@ -233,24 +296,16 @@ pub struct WhoSummaryDoc {
 }
 
 #[derive(Serialize)]
-pub struct WhoDoc {
-    pub schema_version: u32,
-    pub command: &'static str,
-    pub complete: bool,
-    pub warnings: Vec<WarningDoc>,
+pub struct WhoBody {
     pub query: WhoQueryDoc,
     pub sockets: Vec<SocketDoc>,
     pub summary: WhoSummaryDoc,
 }
 
-impl From<&WhoResult> for WhoDoc {
+impl From<&WhoResult> for WhoBody {
     fn from(result: &WhoResult) -> Self {
         let config = &result.config;
-        WhoDoc {
-            schema_version: SCHEMA_VERSION,
-            command: "who",
-            complete: result.complete(),
-            warnings: result.warnings.iter().map(WarningDoc::from).collect(),
+        WhoBody {
             query: WhoQueryDoc {
                 targets: config.targets.iter().map(|t| t.text.clone()).collect(),
                 protocols: config.protocols.iter().map(|p| p.name()).collect(),
@@ -384,25 +439,17 @@ pub struct AssumedDoc {
 }
 
 #[derive(Serialize)]
-pub struct TryDoc {
-    pub schema_version: u32,
-    pub command: &'static str,
-    pub complete: bool,
-    pub warnings: Vec<WarningDoc>,
+pub struct TryBody {
     pub ok: bool,
     /// What the prediction assumed about this process and host.
     pub assumed: AssumedDoc,
     pub candidates: Vec<CandidateDoc>,
 }
 
-impl From<&TryResult> for TryDoc {
+impl From<&TryResult> for TryBody {
     fn from(result: &TryResult) -> Self {
         let host = &result.host;
-        TryDoc {
-            schema_version: SCHEMA_VERSION,
-            command: "try",
-            complete: result.complete(),
-            warnings: result.warnings.iter().map(WarningDoc::from).collect(),
+        TryBody {
             ok: result.ok(),
             assumed: AssumedDoc {
                 euid: host.euid,
@@ -521,11 +568,7 @@ pub struct ConnectDoc {
 }
 
 #[derive(Serialize)]
-pub struct ResolveDoc {
-    pub schema_version: u32,
-    pub command: &'static str,
-    pub complete: bool,
-    pub warnings: Vec<WarningDoc>,
+pub struct ResolveBody {
     pub host: String,
     pub port: Option<u16>,
     pub protocol: &'static str,
@@ -546,16 +589,12 @@ pub struct DnsDoc {
     pub errors: Vec<String>,
 }
 
-impl From<&ResolveResult> for ResolveDoc {
+impl From<&ResolveResult> for ResolveBody {
     fn from(result: &ResolveResult) -> Self {
         let live = &result.live;
         let socket_doc = |index: &usize| live.get(*index).map(SocketDoc::from);
         let port = result.config.query.port;
-        ResolveDoc {
-            schema_version: SCHEMA_VERSION,
-            command: "resolve",
-            complete: result.complete(),
-            warnings: result.warnings.iter().map(WarningDoc::from).collect(),
+        ResolveBody {
             host: result.config.query.host.clone(),
             port,
             protocol: result.config.protocol.name(),
@@ -641,11 +680,7 @@ pub struct ExcludedDoc {
 }
 
 #[derive(Serialize)]
-pub struct FreeDoc {
-    pub schema_version: u32,
-    pub command: &'static str,
-    pub complete: bool,
-    pub warnings: Vec<WarningDoc>,
+pub struct FreeBody {
     pub ports: Vec<u16>,
     pub protocols: Vec<&'static str>,
     pub count: usize,
@@ -653,13 +688,9 @@ pub struct FreeDoc {
     pub excluded: ExcludedDoc,
 }
 
-impl From<&FreeResult> for FreeDoc {
+impl From<&FreeResult> for FreeBody {
     fn from(result: &FreeResult) -> Self {
-        FreeDoc {
-            schema_version: SCHEMA_VERSION,
-            command: "free",
-            complete: result.complete(),
-            warnings: result.warnings.iter().map(WarningDoc::from).collect(),
+        FreeBody {
             ports: result.ports.clone(),
             protocols: result.config.protocols.iter().map(|p| p.name()).collect(),
             count: result.config.count,
@@ -673,11 +704,7 @@ impl From<&FreeResult> for FreeDoc {
 }
 
 #[derive(Serialize)]
-pub struct WaitDoc {
-    pub schema_version: u32,
-    pub command: &'static str,
-    pub complete: bool,
-    pub warnings: Vec<WarningDoc>,
+pub struct WaitBody {
     pub target: String,
     pub until: &'static str,
     pub met: bool,
@@ -689,15 +716,11 @@ pub struct WaitDoc {
     pub summary: WhoSummaryDoc,
 }
 
-impl From<&WaitResult> for WaitDoc {
+impl From<&WaitResult> for WaitBody {
     fn from(result: &WaitResult) -> Self {
-        let view = WhoDoc::from(&result.final_view);
+        let view = WhoBody::from(&result.final_view);
         let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        WaitDoc {
-            schema_version: SCHEMA_VERSION,
-            command: "wait",
-            complete: view.complete,
-            warnings: view.warnings,
+        WaitBody {
             target: result
                 .config
                 .who
@@ -788,11 +811,7 @@ pub struct FixDoc {
 }
 
 #[derive(Serialize)]
-pub struct WhyDoc {
-    pub schema_version: u32,
-    pub command: &'static str,
-    pub complete: bool,
-    pub warnings: Vec<WarningDoc>,
+pub struct WhyBody {
     /// The recognised line.
     pub input: String,
     pub recognised: RecognisedDoc,
@@ -800,15 +819,11 @@ pub struct WhyDoc {
     pub fixes: Vec<FixDoc>,
 }
 
-impl From<&WhyResult> for WhyDoc {
+impl From<&WhyResult> for WhyBody {
     fn from(result: &WhyResult) -> Self {
         let r = &result.recognised;
         let d = &result.diagnosis;
-        WhyDoc {
-            schema_version: SCHEMA_VERSION,
-            command: "why",
-            complete: result.complete(),
-            warnings: result.warnings.iter().map(WarningDoc::from).collect(),
+        WhyBody {
             input: r.input.clone(),
             recognised: RecognisedDoc {
                 error: r.failure.name(),
@@ -842,7 +857,7 @@ impl From<&WhyResult> for WhyDoc {
                         .map(|outcome| candidate_doc(outcome, &attempt.result.live))
                 }),
                 resolve: d.resolve.as_ref().map(|resolved| {
-                    let doc = ResolveDoc::from(resolved);
+                    let doc = ResolveBody::from(resolved);
                     WhyResolveDoc {
                         host: doc.host,
                         port: doc.port,

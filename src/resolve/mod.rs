@@ -103,7 +103,7 @@ pub struct ResolveResult {
 
 impl ResolveResult {
     pub fn complete(&self) -> bool {
-        !self.warnings.iter().any(|w| w.incomplete)
+        crate::warning::complete(&self.warnings)
     }
 
     /// 0 a destination accepts (or, with no port, the name resolved);

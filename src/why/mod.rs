@@ -77,7 +77,7 @@ pub struct WhyResult {
 
 impl WhyResult {
     pub fn complete(&self) -> bool {
-        !self.warnings.iter().any(|w| w.incomplete)
+        crate::warning::complete(&self.warnings)
     }
 
     /// 0 the cause is on this host now; 1 recognised, but the cause is not
