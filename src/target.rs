@@ -273,3 +273,50 @@ mod tests {
         assert!(err("localhost:80").contains("not an IP address"));
     }
 }
+
+/// Properties of the parsers over generated text (proptest).
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text made mostly of the characters targets are written with.
+    const TARGETISH: &str = "[\\[\\]0-9a-fA-F:.%*\\- ]{0,24}";
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn parse_target_never_panics(text in any::<String>(), targetish in TARGETISH) {
+            let _ = parse_target(&text);
+            let _ = parse_target(&targetish);
+            let _ = parse_port_range(&targetish);
+        }
+
+        /// A parsed `PORT` or `LOW-HIGH` prints back as it was written.
+        #[test]
+        fn port_ranges_print_back(low in 1u16.., span in 0u16..200) {
+            let range = PortRange { low, high: low.saturating_add(span) };
+            let text = range.to_string();
+            prop_assert_eq!(parse_port_range(&text), Ok(range));
+            let target = parse_target(&text).expect("a port range is a target");
+            prop_assert_eq!(target.ports, Some(range));
+            prop_assert_eq!(target.address, None);
+            prop_assert_eq!(parse_port_range(&text).map(|r| r.to_string()), Ok(text));
+        }
+
+        /// `ADDRESS:PORT` as portcheck prints it (`[v6]:port`) parses back.
+        #[test]
+        fn endpoints_parse_back(address in any::<IpAddr>(), port in 1u16..) {
+            let text = crate::model::endpoint(address, port, None);
+            let target = parse_target(&text).expect("an endpoint is a target");
+            prop_assert_eq!(target.address, Some(address));
+            prop_assert_eq!(target.ports, Some(PortRange::single(port)));
+            prop_assert_eq!(target.interface, None);
+        }
+    }
+}

@@ -323,3 +323,76 @@ mod tests {
         assert!(parse_plan("# only comments\n", "plan.txt").is_err());
     }
 }
+
+/// Properties of the parsers over generated text (proptest).
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const CANDIDATEISH: &str = "(tcp:|udp:)?[\\[\\]0-9a-f:.%*]{0,20}(/[a-z6=,]{0,20})?";
+    const OPTIONS: &[&str] = &[
+        "v6only",
+        "dualstack",
+        "reuseaddr",
+        "noreuseaddr",
+        "reuseport",
+        "listen",
+        "nolisten",
+        "freebind",
+        "device=eth0",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn parsers_never_panic(text in any::<String>(), candidateish in CANDIDATEISH) {
+            let _ = parse_candidate(&text, "test");
+            let _ = parse_candidate(&candidateish, "test");
+            let _ = parse_plan(&text, "test");
+            let _ = parse_plan(&format!("{candidateish}\n{text}\n# {candidateish}"), "test");
+        }
+
+        /// A candidate written from its parts parses back to them, and its
+        /// endpoint prints as written.
+        #[test]
+        fn candidates_parse_back(
+            protocol in prop::option::of(prop::sample::select(&[Protocol::Tcp, Protocol::Udp][..])),
+            address in any::<IpAddr>(),
+            port in any::<u16>(),
+            options in prop::sample::subsequence(OPTIONS, 0..4),
+        ) {
+            let endpoint_text = endpoint(address, port, None);
+            let prefix = match protocol {
+                Some(p) => format!("{}:", p.name()),
+                None => String::new(),
+            };
+            let suffix = if options.is_empty() {
+                String::new()
+            } else {
+                format!("/{}", options.join(","))
+            };
+            let text = format!("{prefix}{endpoint_text}{suffix}");
+            let spec = parse_candidate(&text, "test").expect("a well-formed candidate");
+            prop_assert_eq!(spec.protocol, protocol);
+            prop_assert_eq!(spec.address, address);
+            prop_assert_eq!(spec.port, port);
+            prop_assert_eq!(&spec.text, &text);
+            let device = options.contains(&"device=eth0").then(|| "eth0".to_owned());
+            prop_assert_eq!(&spec.choices.device, &device);
+            let candidate = Candidate::from_spec(0, &spec, &OptionChoices::default(), Protocol::Tcp, false);
+            if device.is_none() {
+                prop_assert_eq!(candidate.endpoint(), endpoint_text);
+            }
+            // The same line in a plan, between a comment and a blank line.
+            let plan = parse_plan(&format!("# plan\n\n{text}  # the one\n"), "test").expect("a plan");
+            prop_assert_eq!(plan.len(), 1);
+            prop_assert_eq!(plan[0].address, address);
+        }
+    }
+}

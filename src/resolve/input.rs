@@ -153,3 +153,53 @@ mod tests {
         }
     }
 }
+
+/// Properties of the parser over generated text (proptest).
+#[cfg(test)]
+mod properties {
+    use std::net::IpAddr;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn parse_query_never_panics(
+            text in any::<String>(),
+            hostish in "([a-z+]{1,8}://)?[\\[\\]0-9a-z:.%@/?#]{0,24}",
+            extra in prop::option::of("[0-9a-z]{0,6}"),
+        ) {
+            let _ = parse_query(&text, extra.as_deref());
+            let _ = parse_query(&hostish, extra.as_deref());
+            let _ = parse_query(&hostish, Some(&text));
+        }
+
+        /// `HOST:PORT` and `[IPV6]:PORT` give back the host and the port.
+        #[test]
+        fn host_and_port_parse_back(
+            name in "[a-z][a-z0-9-]{0,10}(\\.[a-z]{2,5}){0,2}",
+            address in any::<IpAddr>(),
+            port in 1u16..,
+        ) {
+            prop_assert_eq!(
+                parse_query(&format!("{name}:{port}"), None).expect("host:port"),
+                Query { host: name.clone(), port: Some(port) }
+            );
+            prop_assert_eq!(
+                parse_query(&name, Some(&port.to_string())).expect("host port"),
+                Query { host: name, port: Some(port) }
+            );
+            let written = crate::model::endpoint(address, port, None);
+            prop_assert_eq!(
+                parse_query(&written, None).expect("address:port"),
+                Query { host: address.to_string(), port: Some(port) }
+            );
+        }
+    }
+}

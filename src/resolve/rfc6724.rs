@@ -428,11 +428,47 @@ fn matching_prefix(destination: &Destination) -> Option<u32> {
     }
 }
 
-/// Orders destinations (a stable sort, so rule 10 keeps the input order)
-/// and explains each adjacent pair of the result.
+/// Orders destinations and explains each adjacent pair of the result.
+///
+/// Rule 9 compares only destinations of one family, so `compare` is not a
+/// total order: an IPv4 destination that is its own source beats another
+/// by rule 9, while an IPv6 (or IPv4-mapped) destination ties with both by
+/// rules 1 to 8 when a gai.conf gives them one precedence and label. A comparison sort then puts them in
+/// an order that depends on the input and can break rule 9. The pairs a
+/// rule from 1 to 9 decides are a partial order, so this takes each time
+/// the first destination in input order that no remaining one must
+/// precede: every decided pair comes out as decided, ties keep the input
+/// order (rule 10), and where `compare` is a total order the result is
+/// that of a stable sort.
 pub fn sort(destinations: &[Destination], policy: &Policy) -> (Vec<usize>, Vec<Decision>) {
-    let mut order: Vec<usize> = (0..destinations.len()).collect();
-    order.sort_by(|&i, &j| compare(&destinations[i], &destinations[j], policy).0);
+    let n = destinations.len();
+    let before: Vec<Vec<bool>> = destinations
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            destinations
+                .iter()
+                .enumerate()
+                .map(|(j, b)| i != j && compare(a, b, policy).0 == Ordering::Less)
+                .collect()
+        })
+        .collect();
+    let mut waiting: Vec<usize> = (0..n)
+        .map(|j| (0..n).filter(|&i| before[i][j]).count())
+        .collect();
+    let mut placed = vec![false; n];
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    while let Some(next) = (0..n).find(|&j| !placed[j] && waiting[j] == 0) {
+        placed[next] = true;
+        order.push(next);
+        for (j, wait) in waiting.iter_mut().enumerate() {
+            if before[next][j] {
+                *wait -= 1;
+            }
+        }
+    }
+    // Unreachable while the decided pairs have no cycle; never lose one.
+    order.extend((0..n).filter(|&j| !placed[j]));
     let decisions = order
         .windows(2)
         .map(|pair| {
@@ -839,5 +875,183 @@ mod tests {
         assert_eq!(p.scope(ip("2001:db8::1")), SCOPE_GLOBAL);
         assert_eq!(p.scope(ip("169.254.1.1")), SCOPE_LINK_LOCAL);
         assert_eq!(p.scope(ip("8.8.8.8")), SCOPE_GLOBAL);
+    }
+}
+
+/// Properties of the ordering over generated destinations (proptest).
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const V4: &[&str] = &[
+        "127.0.0.1",
+        "10.0.0.1",
+        "192.0.2.1",
+        "169.254.1.1",
+        "8.8.8.8",
+    ];
+    const V6: &[&str] = &[
+        "::1",
+        "2001:db8::1",
+        "2001:db8:1::5",
+        "fe80::1",
+        "fc00::1",
+        "fec0::1",
+        "2002:c000:201::1",
+        "2001:0:1::1",
+        "64:ff9b::1",
+        "::ffff:192.0.2.1",
+        "::ffff:127.0.0.1",
+    ];
+    /// The default table, and gai.conf files that reorder it.
+    const GAI_CONFS: &[&str] = &[
+        "",
+        "precedence ::ffff:0:0/96 100\n",
+        "label 2001:db8::/32 7\nprecedence 2001:db8::/32 45\nscopev4 ::ffff:10.0.0.0/104 5\n",
+    ];
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("test address")
+    }
+
+    /// A destination with a source as the kernel would pick it: of the
+    /// same family (a mapped destination gets a mapped source), or none.
+    fn destination() -> impl Strategy<Value = Destination> {
+        (
+            any::<bool>(),
+            prop::sample::select(V4),
+            prop::sample::select(V6),
+            prop::option::weighted(0.85, (prop::sample::select(V4), prop::sample::select(V6))),
+            prop::option::of(0u8..=128),
+        )
+            .prop_map(|(v6, a4, a6, source, source_prefix_len)| {
+                let address = if v6 { ip(a6) } else { ip(a4) };
+                let source = source.map(|(s4, s6)| match address {
+                    IpAddr::V4(_) => ip(s4),
+                    IpAddr::V6(a) if a.to_ipv4_mapped().is_some() => {
+                        let v4: std::net::Ipv4Addr = s4.parse().expect("test address");
+                        IpAddr::V6(v4.to_ipv6_mapped())
+                    }
+                    IpAddr::V6(_) => ip(s6),
+                });
+                Destination {
+                    address,
+                    source,
+                    source_prefix_len,
+                }
+            })
+    }
+
+    fn policy() -> impl Strategy<Value = Policy> {
+        prop::sample::select(GAI_CONFS).prop_map(|text| Policy::from_gai_conf(text).0)
+    }
+
+    fn ordered(destinations: &[Destination], policy: &Policy) -> Vec<Destination> {
+        sort(destinations, policy)
+            .0
+            .into_iter()
+            .map(|i| destinations[i])
+            .collect()
+    }
+
+    /// Found by `input_order_matters_only_for_rule_10`: under a gai.conf
+    /// that gives IPv4 the precedence of IPv6, `::ffff:127.0.0.1` tied by
+    /// rules 1 to 8 with both IPv4 destinations (rule 9 does not compare
+    /// across families), and the comparison sort put `169.254.1.1` before
+    /// `8.8.8.8` for some input orders, though rule 9 prefers `8.8.8.8`.
+    #[test]
+    fn rule_9_holds_beside_a_destination_of_the_other_family() {
+        let policy = Policy::from_gai_conf(GAI_CONFS[2]).0;
+        let d = |address: &str, source: &str| Destination {
+            address: ip(address),
+            source: Some(ip(source)),
+            source_prefix_len: None,
+        };
+        let link_local = d("169.254.1.1", "127.0.0.1");
+        let own_source = d("8.8.8.8", "8.8.8.8");
+        let mapped = d("::ffff:127.0.0.1", "::ffff:8.8.8.8");
+        assert_eq!(compare(&own_source, &link_local, &policy).1, 9);
+        assert_eq!(compare(&mapped, &link_local, &policy).0, Ordering::Equal);
+        assert_eq!(compare(&mapped, &own_source, &policy).0, Ordering::Equal);
+        for input in [
+            [link_local, own_source, mapped],
+            [link_local, mapped, own_source],
+            [mapped, link_local, own_source],
+            [own_source, link_local, mapped],
+        ] {
+            let out = ordered(&input, &policy);
+            let at = |x: &Destination| out.iter().position(|o| o == x).expect("kept");
+            assert!(at(&own_source) < at(&link_local), "{input:?} gave {out:?}");
+            // The tie keeps the input order.
+            let first = input.iter().position(|x| *x == mapped).expect("there");
+            assert_eq!(
+                at(&mapped) < at(&own_source),
+                first < input.iter().position(|x| *x == own_source).expect("there")
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn sort_is_a_permutation(
+            destinations in prop::collection::vec(destination(), 0..8),
+            policy in policy(),
+        ) {
+            let (mut order, decisions) = sort(&destinations, &policy);
+            prop_assert_eq!(decisions.len(), destinations.len().saturating_sub(1));
+            order.sort_unstable();
+            prop_assert_eq!(order, (0..destinations.len()).collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn sorting_twice_is_sorting_once(
+            destinations in prop::collection::vec(destination(), 0..8),
+            policy in policy(),
+        ) {
+            let once = ordered(&destinations, &policy);
+            let twice = ordered(&once, &policy);
+            prop_assert_eq!(once, twice);
+        }
+
+        #[test]
+        fn compare_is_antisymmetric(a in destination(), b in destination(), policy in policy()) {
+            let (ab, rule_ab, _) = compare(&a, &b, &policy);
+            let (ba, rule_ba, _) = compare(&b, &a, &policy);
+            prop_assert_eq!(ab, ba.reverse());
+            prop_assert_eq!(rule_ab, rule_ba);
+            prop_assert_eq!(compare(&a, &a, &policy).0, Ordering::Equal);
+        }
+
+        /// Whatever the input order, two destinations a rule from 1 to 9
+        /// decides come out in the order it decides; only rule 10 (a tie)
+        /// keeps the input order.
+        #[test]
+        fn input_order_matters_only_for_rule_10(
+            (destinations, shuffled) in prop::collection::vec(destination(), 0..8)
+                .prop_flat_map(|d| (Just(d.clone()), Just(d).prop_shuffle())),
+            policy in policy(),
+        ) {
+            for input in [&destinations, &shuffled] {
+                let out = ordered(input, &policy);
+                for (i, a) in out.iter().enumerate() {
+                    for b in &out[i + 1..] {
+                        let (order, rule, reason) = compare(a, b, &policy);
+                        prop_assert!(
+                            order != Ordering::Greater,
+                            "{} sorted before {} though rule {} says: {}",
+                            a.address, b.address, rule, reason
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,16 @@
+//! /proc text: cmdline (NUL-separated, maybe no NUL, maybe not UTF-8),
+//! fd link targets (`socket:[INODE]`), status lines (`Uid:`).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use portcheck::sockets::owners::{
+    effective_uid, parse_cmdline, parse_decimal, socket_inode, socket_inode_bytes,
+};
+
+fuzz_target!(|data: &[u8]| {
+    let _ = parse_cmdline(data);
+    let _ = socket_inode_bytes(data);
+    let _ = parse_decimal(data);
+    let text = String::from_utf8_lossy(data);
+    let _ = socket_inode(&text);
+    let _ = effective_uid(&text);
+});
