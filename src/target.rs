@@ -78,13 +78,33 @@ impl Target {
     }
 }
 
+/// `[fe80::1]%eth0:80`, as `ss` and portcheck print a device-bound IPv6
+/// endpoint, rewritten to the URL form `[fe80::1%eth0]:80` the parsers read.
+pub fn zone_inside_brackets(text: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(rest) = text.strip_prefix('[')
+        && let Some((address, after)) = rest.split_once(']')
+        && let Some(zone_and_port) = after.strip_prefix('%')
+    {
+        let (zone, port) = match zone_and_port.split_once(':') {
+            Some((zone, port)) => (zone, Some(port)),
+            None => (zone_and_port, None),
+        };
+        return match port {
+            Some(port) => format!("[{address}%{zone}]:{port}").into(),
+            None => format!("[{address}%{zone}]").into(),
+        };
+    }
+    text.into()
+}
+
 /// Parses one target as typed on the command line.
 pub fn parse_target(text: &str) -> Result<Target, Error> {
     let bad = |why: String| Error::BadTarget {
         target: text.to_owned(),
         why,
     };
-    let trimmed = text.trim();
+    let normalized = zone_inside_brackets(text.trim());
+    let trimmed = normalized.as_ref();
     if trimmed.is_empty() {
         return Err(bad("it is empty".into()));
     }
@@ -250,6 +270,10 @@ mod tests {
         assert_eq!(ok("*:8080").ports, Some(PortRange::single(8080)));
         let t = ok("[fe80::1%eth0]:22");
         assert_eq!(t.interface.as_deref(), Some("eth0"));
+        // As ss and portcheck print it.
+        let t = ok("[fe80::1]%eth0:22");
+        assert_eq!(t.interface.as_deref(), Some("eth0"));
+        assert_eq!(t.ports, Some(PortRange::single(22)));
         assert_eq!(
             ok("[::ffff:127.0.0.1]:80").address,
             Some("::ffff:127.0.0.1".parse().expect("addr"))

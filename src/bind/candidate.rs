@@ -143,7 +143,8 @@ pub fn parse_candidate(text: &str, context: &str) -> Result<CandidateSpec, Error
         Some((endpoint_text, options_text)) => (endpoint_text, Some(options_text)),
         None => (rest, None),
     };
-    let (address, scope, port) = parse_endpoint(endpoint_text).map_err(bad)?;
+    let endpoint_text = crate::target::zone_inside_brackets(endpoint_text);
+    let (address, scope, port) = parse_endpoint(&endpoint_text).map_err(bad)?;
     let choices = match options_text {
         Some(list) => parse_options(list).map_err(bad)?,
         None => OptionChoices::default(),
@@ -279,6 +280,7 @@ mod tests {
         assert_eq!(s.choices.reuseaddr, Some(false));
         assert_eq!(spec(":8080").address, "::".parse::<IpAddr>().expect("addr"));
         assert_eq!(spec("[fe80::1%lo]:80").scope.as_deref(), Some("lo"));
+        assert_eq!(spec("[fe80::1]%lo:80").scope.as_deref(), Some("lo"));
         assert_eq!(
             spec("[::ffff:127.0.0.1]:80/dualstack").choices.v6only,
             Some(false)
