@@ -4,13 +4,13 @@
 use std::net::{Ipv4Addr, UdpSocket};
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, OpCode};
 use hickory_proto::rr::{RData, Record, RecordType, rdata::A};
 
-use super::harness::{BIN, in_netns, without_new_processes};
+use super::harness::{BIN, Etc, in_netns, without_new_processes};
 
 /// What the test's DNS server says `web.` is: an address the hosts file
 /// does not have.
@@ -59,30 +59,12 @@ impl Drop for StopOnDrop {
     }
 }
 
-/// Runs portcheck with a private hosts file (a private mount namespace, so
-/// the real /etc/hosts is never touched).
+/// Runs portcheck with a private hosts file (the harness's private /etc,
+/// so the real /etc/hosts is never touched); its exit code and document.
 fn with_hosts(hosts: &str, args: &[&str]) -> (i32, serde_json::Value) {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let run = RUNS.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("portcheck-dns-{}-{run}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let hosts_path = dir.join("hosts");
-    std::fs::write(&hosts_path, hosts).expect("write hosts");
-    let output = without_new_processes(|| {
-        Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
-            .arg(&hosts_path)
-            .arg(BIN)
-            .args(args)
-            .output()
-            .expect("run unshare")
-    });
-    let _ = std::fs::remove_dir_all(&dir);
-    let code = output.status.code().expect("exit code");
-    let document = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
-    (code, document)
+    let run = Etc::new("dns", hosts).portcheck(args);
+    let document = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"));
+    (run.code, document)
 }
 
 fn warning_codes(document: &serde_json::Value) -> Vec<String> {

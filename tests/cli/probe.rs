@@ -5,9 +5,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -16,7 +15,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
 
 use crate::harness::{
-    BIN, Opts, Run, in_netns, listener, portcheck, udp, who_json, without_new_processes,
+    BIN, Etc, Opts, Run, in_netns, listener, portcheck, udp, who_json, without_new_processes,
 };
 
 // ---------------------------------------------------------------------------
@@ -280,95 +279,17 @@ fn tls_config(name: &str) -> Arc<rustls::ServerConfig> {
 }
 
 // ---------------------------------------------------------------------------
-// A private /etc (as in resolve.rs)
+// `resolve` through a private /etc (the harness's `Etc`)
 
-struct Etc {
-    dir: PathBuf,
-}
-
-static ETC_DIRS: AtomicUsize = AtomicUsize::new(0);
-
-impl Etc {
-    fn new(test: &str, hosts: &str) -> Etc {
-        let dir = std::env::temp_dir().join(format!(
-            "portcheck-probe-{}-{}-{test}",
-            std::process::id(),
-            ETC_DIRS.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-        std::fs::write(dir.join("hosts"), hosts).expect("write hosts");
-        std::fs::write(
-            dir.join("nsswitch.conf"),
-            "passwd: files\ngroup: files\nhosts: files\n",
-        )
-        .expect("write nsswitch.conf");
-        std::fs::write(dir.join("gai.conf"), "").expect("write gai.conf");
-        Etc { dir }
-    }
-
-    /// `portcheck ARGS` in a private mount namespace with the generated
-    /// /etc files, in this thread's network namespace.
-    fn portcheck(&self, args: &[&str]) -> Run {
-        const SCRIPT: &str = r#"
-            while [ "$1" != -- ]; do
-                mount --bind "$1" "$2" || { echo "probe test: mount --bind $1 $2 failed" >&2; exit 125; }
-                shift 2
-            done
-            shift
-            exec "$@""#;
-        let mut command = Command::new("unshare");
-        command.args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            SCRIPT,
-            "sh",
-        ]);
-        command.arg(self.dir.join("hosts")).arg("/etc/hosts");
-        command
-            .arg(self.dir.join("nsswitch.conf"))
-            .arg("/etc/nsswitch.conf");
-        if std::path::Path::new("/etc/gai.conf").exists() {
-            command.arg(self.dir.join("gai.conf")).arg("/etc/gai.conf");
-        }
-        command
-            .arg("--")
-            .arg(BIN)
-            .args(args)
-            .env_remove("PORTCHECK_SOCKET_SOURCE")
-            .env_remove("NO_COLOR")
-            .current_dir("/")
-            .stdin(Stdio::null());
-        let output = without_new_processes(|| command.output()).expect("run unshare");
-        let run = Run {
-            code: output.status.code().expect("an exit code"),
-            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        };
-        assert_ne!(
-            run.code, 125,
-            "the private /etc could not be set up: {run:#?}"
-        );
-        run
-    }
-
-    fn resolve_json(&self, args: &[&str]) -> (Run, Value) {
-        let mut full = vec!["resolve"];
-        full.extend_from_slice(args);
-        full.push("--json");
-        let run = self.portcheck(&full);
-        let doc = serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("not one JSON document ({e}): {run:#?}"));
-        (run, doc)
-    }
-}
-
-impl Drop for Etc {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// `portcheck resolve ARGS --json` through `etc`, as raw JSON.
+fn resolve_json(etc: &Etc, args: &[&str]) -> (Run, Value) {
+    let mut full = vec!["resolve"];
+    full.extend_from_slice(args);
+    full.push("--json");
+    let run = etc.portcheck(&full);
+    let doc = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}): {run:#?}"));
+    (run, doc)
 }
 
 // ---------------------------------------------------------------------------
@@ -499,7 +420,7 @@ fn probe_seed_001_split_by_family_names_both_titles() {
             Behaviour::Http("ipv6 server"),
         );
 
-        let (run, doc) = etc.resolve_json(&["web:8000", "--probe"]);
+        let (run, doc) = resolve_json(&etc, &["web:8000", "--probe"]);
         assert_eq!(run.code, 0, "{run:#?}");
         let ipv6 = probe_of(destination(&doc, "::1"));
         assert_eq!(ipv6["protocol"], "http", "{doc:#}");
@@ -560,7 +481,7 @@ fn probe_seed_001_split_by_family_names_both_titles() {
         );
 
         // Without --probe the same process on both: no split, no probe.
-        let (_, plain) = etc.resolve_json(&["web:8000"]);
+        let (_, plain) = resolve_json(&etc, &["web:8000"]);
         assert_eq!(plain["warnings"], serde_json::json!([]), "{plain:#}");
         assert_eq!(destination(&plain, "::1")["probe"], Value::Null);
     });
@@ -583,7 +504,7 @@ fn probe_seed_000_tls_beside_plain_redirect() {
             Behaviour::Redirect("https://dual.test:8443/"),
         );
 
-        let (run, doc) = etc.resolve_json(&["dual.test:8443", "--probe"]);
+        let (run, doc) = resolve_json(&etc, &["dual.test:8443", "--probe"]);
         assert_eq!(run.code, 0, "{run:#?}");
         let ipv6 = probe_of(destination(&doc, "::1"));
         assert_eq!(ipv6["protocol"], "https", "{doc:#}");

@@ -14,16 +14,15 @@
 //! which of its listeners accept()s it, or ECONNREFUSED.
 
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Deserializer};
 use socket2::{Socket, Type};
 
 use crate::harness::{
-    BIN, Holder, Opts, Run, SocketDoc, WarningDoc, bound, fd_of, fork_sharing, in_netns, inode_of,
+    Etc, Holder, Opts, Run, SocketDoc, WarningDoc, bound, fd_of, fork_sharing, in_netns, inode_of,
     listener, parse_error, without_new_processes,
 };
 
@@ -206,124 +205,15 @@ fn parse_resolve(run: &Run) -> ResolveDoc {
 }
 
 // ---------------------------------------------------------------------------
-// A private /etc: generated files bind-mounted in a private mount namespace
+// `resolve` runs in a private /etc (the harness's `Etc`)
 
-/// A unique temporary directory holding the files bind-mounted over /etc
-/// for the processes a test starts; removed when dropped.
-struct Etc {
-    dir: PathBuf,
-    /// (generated file, the /etc file it covers)
-    mounts: Vec<(PathBuf, &'static str)>,
+/// `resolve` through a private /etc.
+trait ResolveIn {
+    fn resolve(&self, args: &[&str]) -> (Run, ResolveDoc);
+    fn human(&self, args: &[&str], code: i32) -> String;
 }
 
-static ETC_DIRS: AtomicUsize = AtomicUsize::new(0);
-
-impl Etc {
-    /// `hosts` becomes /etc/hosts; /etc/nsswitch.conf says `hosts: files`;
-    /// /etc/gai.conf is empty (the default policy), where it exists.
-    fn new(test: &str, hosts: &str) -> Etc {
-        let dir = std::env::temp_dir().join(format!(
-            "portcheck-resolve-{}-{}-{test}",
-            std::process::id(),
-            ETC_DIRS.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-        let mut etc = Etc {
-            dir,
-            mounts: Vec::new(),
-        };
-        etc.cover("hosts", "/etc/hosts", hosts);
-        etc.cover(
-            "nsswitch.conf",
-            "/etc/nsswitch.conf",
-            "passwd: files\ngroup: files\nhosts: files\n",
-        );
-        if Path::new("/etc/gai.conf").exists() {
-            etc.cover("gai.conf", "/etc/gai.conf", "");
-        }
-        etc
-    }
-
-    /// The same, with `gai` as /etc/gai.conf; `None` (the reason printed)
-    /// when this host has no /etc/gai.conf to mount over.
-    fn with_gai_conf(test: &str, hosts: &str, gai: &str) -> Option<Etc> {
-        if !Path::new("/etc/gai.conf").exists() {
-            eprintln!(
-                "skipping {test}: there is no /etc/gai.conf to bind-mount over (the real /etc is never changed)"
-            );
-            return None;
-        }
-        let mut etc = Etc::new(test, hosts);
-        etc.mounts.retain(|(_, target)| *target != "/etc/gai.conf");
-        etc.cover("gai.conf", "/etc/gai.conf", gai);
-        Some(etc)
-    }
-
-    fn cover(&mut self, name: &str, target: &'static str, text: &str) {
-        let path = self.dir.join(name);
-        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        self.mounts.push((path, target));
-    }
-
-    /// Runs `program ARGS` in a private mount namespace with the generated
-    /// files mounted, in the calling thread's network namespace, under the
-    /// harness's process lock.
-    fn run(&self, program: &str, args: &[&str]) -> Run {
-        const SCRIPT: &str = r#"
-            while [ "$1" != -- ]; do
-                mount --bind "$1" "$2" || { echo "resolve test: mount --bind $1 $2 failed" >&2; exit 125; }
-                shift 2
-            done
-            shift
-            exec "$@""#;
-        let mut command = Command::new("unshare");
-        command
-            .args([
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                SCRIPT,
-                "sh",
-            ])
-            .args(
-                self.mounts
-                    .iter()
-                    .flat_map(|(file, target)| [file.as_os_str(), target.as_ref()]),
-            )
-            .arg("--")
-            .arg(program)
-            .args(args)
-            .env_remove("PORTCHECK_SOCKET_SOURCE")
-            .env_remove("NO_COLOR")
-            .current_dir("/")
-            .stdin(Stdio::null());
-        let output = without_new_processes(|| command.output())
-            .unwrap_or_else(|e| panic!("run unshare for {program}: {e}"));
-        let run = Run {
-            code: output
-                .status
-                .code()
-                .unwrap_or_else(|| panic!("{program} ended by a signal: {:?}", output.status)),
-            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        };
-        assert_ne!(
-            run.code, 125,
-            "the private /etc could not be set up: {run:#?}"
-        );
-        assert!(
-            !run.stderr.starts_with("unshare:"),
-            "unshare failed: {run:#?}"
-        );
-        run
-    }
-
-    fn portcheck(&self, args: &[&str]) -> Run {
-        self.run(BIN, args)
-    }
-
+impl ResolveIn for Etc {
     /// `portcheck resolve ARGS --json`, parsed.
     fn resolve(&self, args: &[&str]) -> (Run, ResolveDoc) {
         let mut full = vec!["resolve"];
@@ -341,27 +231,6 @@ impl Etc {
         let run = self.portcheck(&full);
         assert_eq!(run.code, code, "{run:#?}");
         run.stdout
-    }
-
-    /// The order glibc's getaddrinfo gives `name` (`getent ahosts`, one
-    /// line per address and socket type; the STREAM lines). getent sets
-    /// AI_ADDRCONFIG, which drops nothing here: either no family has a
-    /// non-loopback address (then glibc filters neither) or both have.
-    fn system_order(&self, name: &str) -> Vec<String> {
-        let run = self.run("getent", &["ahosts", name]);
-        assert_eq!(run.code, 0, "{run:#?}");
-        run.stdout
-            .lines()
-            .filter(|line| line.split_whitespace().nth(1) == Some("STREAM"))
-            .filter_map(|line| line.split_whitespace().next())
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-impl Drop for Etc {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
