@@ -19,25 +19,17 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::harness::{
-    NOBODY, Run, SocketDoc, WarningDoc, in_netns, parse_error, portcheck, portcheck_as, who_json,
-    without_new_processes,
+    NOBODY, Run, SocketDoc, WarningDoc, in_netns, parse_error, portcheck, portcheck_as, present,
+    who_json, without_new_processes,
 };
 
 // ---------------------------------------------------------------------------
 // The `try` document, mirrored field by field (deny_unknown_fields and
 // `present` lock the schema as the harness does for `who`).
-
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer)
-}
 
 // Fields not read by a test are still part of the locked schema.
 #[allow(dead_code)]

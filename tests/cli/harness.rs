@@ -515,7 +515,7 @@ pub fn parse_error(run: &Run) -> ErrorDoc {
 
 /// A nullable field that must still be present: the contract writes `null`
 /// for what cannot be known and never omits a key.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

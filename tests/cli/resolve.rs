@@ -18,26 +18,17 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use socket2::{Socket, Type};
 
 use crate::harness::{
     Etc, Holder, Opts, Run, SocketDoc, WarningDoc, bound, fd_of, fork_sharing, in_netns, inode_of,
-    listener, parse_error, without_new_processes,
+    listener, parse_error, present, without_new_processes,
 };
 
 // ---------------------------------------------------------------------------
 // The `resolve` document, mirrored field by field (as the harness does for
 // `who`): a key added, renamed or omitted fails every test.
-
-/// A nullable field that must still be present.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer)
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

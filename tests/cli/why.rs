@@ -13,25 +13,17 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::harness::{
     BIN, Holder, NOBODY, Opts, Run, SocketDoc, WarningDoc, fork_sharing, in_netns, listener,
-    parse_error, udp, without_new_processes,
+    parse_error, present, udp, without_new_processes,
 };
 
 // ---------------------------------------------------------------------------
 // The `why` document, mirrored field by field: a key added, renamed or
 // omitted fails every test. `try` and `resolve` are those commands' own
 // objects, checked where a test needs them.
-
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer)
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
