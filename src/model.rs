@@ -276,6 +276,22 @@ impl Socket {
     }
 }
 
+/// Port, then protocol, family, address (mapped addresses beside the IPv4
+/// address they stand for), device, state, peer, inode, namespace.
+pub fn display_order(a: &Socket, b: &Socket) -> std::cmp::Ordering {
+    a.local_port
+        .cmp(&b.local_port)
+        .then(a.protocol.cmp(&b.protocol))
+        .then(a.family.cmp(&b.family))
+        .then(canonical(a.local_address).cmp(&canonical(b.local_address)))
+        .then(a.local_address.cmp(&b.local_address))
+        .then(a.interface.cmp(&b.interface))
+        .then(a.state.cmp(&b.state))
+        .then(a.remote.cmp(&b.remote))
+        .then(a.inode.cmp(&b.inode))
+        .then(a.netns.cmp(&b.netns))
+}
+
 /// IPv4-mapped IPv6 addresses compared as the IPv4 address they stand for.
 pub fn canonical(address: IpAddr) -> IpAddr {
     match address {

@@ -1,14 +1,13 @@
 //! `portcheck who`: gather the socket table, select what was asked, describe
 //! the owners, and hand a result to a renderer.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::cli::WhoConfig;
 use crate::elsewhere;
 use crate::error::Error;
-use crate::model::{Protocol, Socket, State, canonical, endpoint};
+use crate::model::{Protocol, Socket, State, display_order, endpoint};
 use crate::netns;
 use crate::probe::{self, Probe};
 use crate::resolve::route;
@@ -290,22 +289,6 @@ pub fn select(dumped: Vec<Socket>, config: &WhoConfig) -> (Vec<Socket>, BTreeMap
         }
     }
     (listed, unlisted)
-}
-
-/// Port, then protocol, family, address (mapped addresses beside the IPv4
-/// address they stand for), device, state, peer, inode, namespace.
-pub fn display_order(a: &Socket, b: &Socket) -> Ordering {
-    a.local_port
-        .cmp(&b.local_port)
-        .then(a.protocol.cmp(&b.protocol))
-        .then(a.family.cmp(&b.family))
-        .then(canonical(a.local_address).cmp(&canonical(b.local_address)))
-        .then(a.local_address.cmp(&b.local_address))
-        .then(a.interface.cmp(&b.interface))
-        .then(a.state.cmp(&b.state))
-        .then(a.remote.cmp(&b.remote))
-        .then(a.inode.cmp(&b.inode))
-        .then(a.netns.cmp(&b.netns))
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use socket2::{Domain, Socket as RawSocket, Type};
 use super::candidate::Candidate;
 use super::rules::{Host, Tri};
 use crate::error::Error;
-use crate::model::{Family, Protocol, Socket, State};
-use crate::sockets::{self, DumpRequest, SocketSource};
+use crate::model::{Protocol, Socket, State};
+use crate::sockets::{self, SocketSource};
 use crate::target::PortRange;
 use crate::warning::Warning;
 
@@ -121,20 +121,6 @@ pub fn live_table(
     let mut protocols: Vec<Protocol> = candidates.iter().map(|c| c.protocol).collect();
     protocols.sort();
     protocols.dedup();
-    if ports.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let request = DumpRequest {
-        protocols,
-        families: Family::ALL.to_vec(),
-        ports,
-    };
-    let mut live: Vec<Socket> = source
-        .dump(&request)?
-        .into_iter()
-        .filter(|s| s.state != State::SynRecv)
-        .collect();
-    let warnings = sockets::describe(&mut live);
-    live.sort_by(crate::who::display_order);
-    Ok((live, warnings))
+    // Request sockets are not in the bind table.
+    sockets::described_table(source, protocols, ports, |s| s.state != State::SynRecv)
 }

@@ -374,19 +374,9 @@ fn live_table(
     port: u16,
     protocol: Protocol,
 ) -> Result<(Vec<Socket>, Vec<Warning>), Error> {
-    let request = DumpRequest {
-        protocols: vec![protocol],
-        families: Family::ALL.to_vec(),
-        ports: vec![PortRange::single(port)],
-    };
-    let mut live: Vec<Socket> = source
-        .dump(&request)?
-        .into_iter()
-        .filter(|s| s.state == State::Listen || protocol == Protocol::Udp)
-        .collect();
-    let warnings = sockets::describe(&mut live);
-    live.sort_by(crate::who::display_order);
-    Ok((live, warnings))
+    sockets::described_table(source, vec![protocol], vec![PortRange::single(port)], |s| {
+        s.state == State::Listen || protocol == Protocol::Udp
+    })
 }
 
 fn disagreement(destinations: &[DestinationReport], decisions: &[Decision]) -> String {

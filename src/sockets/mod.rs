@@ -47,6 +47,33 @@ pub fn source_from_env() -> Result<Box<dyn SocketSource>, Error> {
     }
 }
 
+/// The sockets of `protocols` on `ports` (both families) that `keep`
+/// accepts, described (owners, options, names) and in display order: the
+/// table `try` and `resolve` decide against.
+pub fn described_table(
+    source: &dyn SocketSource,
+    protocols: Vec<Protocol>,
+    ports: Vec<PortRange>,
+    keep: impl Fn(&Socket) -> bool,
+) -> Result<(Vec<Socket>, Vec<Warning>), Error> {
+    if ports.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let request = DumpRequest {
+        protocols,
+        families: Family::ALL.to_vec(),
+        ports,
+    };
+    let mut table: Vec<Socket> = source
+        .dump(&request)?
+        .into_iter()
+        .filter(|s| keep(s))
+        .collect();
+    let warnings = describe(&mut table);
+    table.sort_by(crate::model::display_order);
+    Ok((table, warnings))
+}
+
 /// Fills owners, SO_REUSEADDR/SO_REUSEPORT and names of `sockets`, and says
 /// what could not be seen.
 pub fn describe(sockets: &mut [Socket]) -> Vec<Warning> {
