@@ -82,7 +82,8 @@ where
                         message: error.to_string(),
                     },
                 };
-                let _ = emit(&json::to_string(&document), 2);
+                let mut stdout = io::stdout().lock();
+                let _ = json::write(&mut stdout, &document).and_then(|()| stdout.flush());
             } else {
                 let _ = io::stderr().write_all(
                     table::error(&error.to_string(), table::Style { color: false }).as_bytes(),

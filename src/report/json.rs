@@ -356,22 +356,6 @@ pub fn write<T: Serialize>(out: &mut dyn std::io::Write, document: &T) -> std::i
     out.write_all(b"\n")
 }
 
-/// Serializes a document with a trailing newline.
-pub fn to_string<T: Serialize>(document: &T) -> String {
-    // Serializing these plain structs cannot fail (no maps with non-string
-    // keys, no failing Serialize impls); fall back to an error document
-    // rather than panicking all the same.
-    match serde_json::to_string_pretty(document) {
-        Ok(mut text) => {
-            text.push('\n');
-            text
-        }
-        Err(error) => format!(
-            "{{\"schema_version\":1,\"command\":\"internal\",\"error\":{{\"code\":\"serialize_failed\",\"message\":\"{error}\"}}}}\n"
-        ),
-    }
-}
-
 #[derive(Serialize)]
 pub struct OptionsDoc {
     pub v6only: bool,

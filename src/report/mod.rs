@@ -33,24 +33,17 @@ impl Report {
         }
     }
 
-    pub fn to_json(&self) -> String {
-        match self {
-            Report::Who(result) => json::to_string(&json::WhoDoc::from(result)),
-            Report::Try(result) => json::to_string(&json::TryDoc::from(result)),
-            Report::Resolve(result) => json::to_string(&json::ResolveDoc::from(result)),
-            Report::Free(result) => json::to_string(&json::FreeDoc::from(result)),
-            Report::Wait(result) => json::to_string(&json::WaitDoc::from(result)),
-            Report::Why(result) => json::to_string(&json::WhyDoc::from(&**result)),
-        }
-    }
-
-    /// Writes the JSON document to `out` and flushes it. `who`, whose
-    /// document can hold every socket of the host, is serialized straight
-    /// into the writer; the others are small.
+    /// Writes the JSON document straight into `out` (a `who` document can
+    /// hold every socket of the host: it is never built as one string) and
+    /// flushes it.
     pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         match self {
             Report::Who(result) => json::write(out, &json::WhoDoc::from(result))?,
-            other => out.write_all(other.to_json().as_bytes())?,
+            Report::Try(result) => json::write(out, &json::TryDoc::from(result))?,
+            Report::Resolve(result) => json::write(out, &json::ResolveDoc::from(result))?,
+            Report::Free(result) => json::write(out, &json::FreeDoc::from(result))?,
+            Report::Wait(result) => json::write(out, &json::WaitDoc::from(result))?,
+            Report::Why(result) => json::write(out, &json::WhyDoc::from(&**result))?,
         }
         out.flush()
     }
