@@ -1,12 +1,13 @@
 #!/bin/sh
 # Runs every fuzz target for a bounded time: fuzz/run.sh [SECONDS] [TARGET...]
-# (default 30 s each, every target). Needs cargo-fuzz (`cargo install
-# cargo-fuzz`); libFuzzer needs nightly flags, which RUSTC_BOOTSTRAP=1
+# (default 30 s each, every target). Installs cargo-fuzz from crates.io
+# when it is missing; libFuzzer needs nightly flags, which RUSTC_BOOTSTRAP=1
 # allows on a stable toolchain. The committed seeds in corpus/TARGET are
 # read only; what libFuzzer adds goes to target/corpus/TARGET. A crash
 # stops the run and leaves its input in artifacts/TARGET.
 set -eu
 cd "$(dirname "$0")"
+cargo fuzz --version >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
 targets=${*:-$(cargo fuzz list)}
