@@ -57,11 +57,11 @@ where
     }
 }
 
-pub type WhoDoc = Document<WhoBody>;
+pub type WhoDoc<'a> = Document<WhoBody<'a>>;
 pub type TryDoc = Document<TryBody>;
 pub type ResolveDoc = Document<ResolveBody>;
 pub type FreeDoc = Document<FreeBody>;
-pub type WaitDoc = Document<WaitBody>;
+pub type WaitDoc<'a> = Document<WaitBody<'a>>;
 pub type WhyDoc = Document<WhyBody>;
 
 macro_rules! reported {
@@ -296,14 +296,41 @@ pub struct WhoSummaryDoc {
 }
 
 #[derive(Serialize)]
-pub struct WhoBody {
+pub struct WhoBody<'a> {
     pub query: WhoQueryDoc,
-    pub sockets: Vec<SocketDoc>,
+    pub sockets: SocketsDoc<'a>,
     pub summary: WhoSummaryDoc,
 }
 
-impl From<&WhoResult> for WhoBody {
-    fn from(result: &WhoResult) -> Self {
+/// A socket table written as a JSON array one socket at a time: `who` on a
+/// host with a hundred thousand sockets never holds a second copy of them
+/// as documents (README: memory).
+pub struct SocketsDoc<'a> {
+    sockets: &'a [Socket],
+    /// `--probe` answers by socket index; empty without `--probe`.
+    probes: &'a [Option<Probe>],
+}
+
+impl Serialize for SocketsDoc<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.sockets.len()))?;
+        for (index, socket) in self.sockets.iter().enumerate() {
+            seq.serialize_element(&SocketDoc {
+                probe: self
+                    .probes
+                    .get(index)
+                    .and_then(Option::as_ref)
+                    .map(ProbeDoc::from),
+                ..SocketDoc::from(socket)
+            })?;
+        }
+        seq.end()
+    }
+}
+
+impl<'a> From<&'a WhoResult> for WhoBody<'a> {
+    fn from(result: &'a WhoResult) -> Self {
         let config = &result.config;
         WhoBody {
             query: WhoQueryDoc {
@@ -313,19 +340,10 @@ impl From<&WhoResult> for WhoBody {
                 all: config.all,
                 all_netns: config.all_netns,
             },
-            sockets: result
-                .sockets
-                .iter()
-                .enumerate()
-                .map(|(index, socket)| SocketDoc {
-                    probe: result
-                        .probes
-                        .get(index)
-                        .and_then(Option::as_ref)
-                        .map(ProbeDoc::from),
-                    ..SocketDoc::from(socket)
-                })
-                .collect(),
+            sockets: SocketsDoc {
+                sockets: &result.sockets,
+                probes: &result.probes,
+            },
             summary: WhoSummaryDoc {
                 by_state: result
                     .unlisted
@@ -688,7 +706,7 @@ impl From<&FreeResult> for FreeBody {
 }
 
 #[derive(Serialize)]
-pub struct WaitBody {
+pub struct WaitBody<'a> {
     pub target: String,
     pub until: &'static str,
     pub met: bool,
@@ -696,12 +714,12 @@ pub struct WaitBody {
     pub polls: u32,
     pub timeout_ms: u64,
     /// The `who` view at the end.
-    pub sockets: Vec<SocketDoc>,
+    pub sockets: SocketsDoc<'a>,
     pub summary: WhoSummaryDoc,
 }
 
-impl From<&WaitResult> for WaitBody {
-    fn from(result: &WaitResult) -> Self {
+impl<'a> From<&'a WaitResult> for WaitBody<'a> {
+    fn from(result: &'a WaitResult) -> Self {
         let view = WhoBody::from(&result.final_view);
         let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         WaitBody {

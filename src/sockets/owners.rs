@@ -19,7 +19,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rustix::fs::{AtFlags, CWD, Mode, OFlags, RawDir, openat, readlinkat_raw, statat};
+use rustix::fs::{CWD, Mode, OFlags, RawDir, fstat, openat, readlinkat_raw};
 use rustix::io::{Errno, read};
 
 use crate::model::{OwnerGap, Process, Socket};
@@ -240,17 +240,37 @@ impl<'a> Scanner<'a> {
     }
 
     fn scan_process(&mut self, pid: u32, partial: &mut Partial) {
-        let mut path = PidPath::new(pid);
-        let fd_dir = match openat(
+        self.scan_process_then(pid, partial, || ());
+    }
+
+    /// [`Self::scan_process`], calling `after_listing` between listing the
+    /// descriptors and reading the name: the moment a pid can change hands
+    /// (a test makes it do so there).
+    fn scan_process_then(&mut self, pid: u32, partial: &mut Partial, after_listing: impl FnOnce()) {
+        // The process's own directory, held while it is looked at: the
+        // kernel ties an open /proc/PID to the process, not to the number,
+        // so if it exits and its pid is reused meanwhile, every read through
+        // this descriptor fails instead of reading the newcomer. The name
+        // and command line below are therefore those of the process whose
+        // descriptors were listed, never of a stranger with the same pid.
+        let Ok(pid_dir) = openat(
             self.proc_dir,
-            path.with(b"fd"),
+            PidName::new(pid).as_c_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return; // exited since /proc was listed
+        };
+        let fd_dir = match openat(
+            &pid_dir,
+            c"fd",
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Ok(dir) => dir,
             Err(Errno::ACCESS | Errno::PERM) => {
                 partial.unreadable_processes += 1;
-                if let Ok(stat) = statat(self.proc_dir, path.dir(), AtFlags::empty()) {
+                if let Ok(stat) = fstat(&pid_dir) {
                     partial.unreadable_uids.insert(stat.st_uid);
                 }
                 return;
@@ -286,21 +306,20 @@ impl<'a> Scanner<'a> {
                 partial.found.holders.push((inode, pid, fd));
             }
         }
+        after_listing();
         if partial.found.holders.len() > first {
-            let details = ProcessDetails::read(self.proc_dir, &mut path, &mut self.file_buffer);
+            let details = ProcessDetails::read(pid_dir.as_fd(), &mut self.file_buffer);
             partial.found.details.push((pid, details));
         }
     }
 }
 
-/// `PID/leaf` as a C string on the stack, for paths relative to /proc.
-struct PidPath {
-    bytes: [u8; 32],
-    /// Length of the `PID` part.
-    pid_len: usize,
+/// A pid as a C string on the stack: the name of its directory in /proc.
+struct PidName {
+    bytes: [u8; 11],
 }
 
-impl PidPath {
+impl PidName {
     fn new(pid: u32) -> Self {
         let mut digits = [0u8; 10];
         let mut n = pid;
@@ -313,33 +332,15 @@ impl PidPath {
                 break;
             }
         }
-        let mut bytes = [0u8; 32];
+        let mut bytes = [0u8; 11];
         for (slot, &digit) in bytes.iter_mut().zip(digits[..count].iter().rev()) {
             *slot = digit;
         }
-        PidPath {
-            bytes,
-            pid_len: count,
-        }
+        PidName { bytes }
     }
 
-    /// `PID`.
-    fn dir(&mut self) -> &CStr {
-        self.bytes[self.pid_len] = 0;
-        Self::c_str(&self.bytes[..=self.pid_len])
-    }
-
-    /// `PID/leaf`; `leaf` is a short literal.
-    fn with(&mut self, leaf: &[u8]) -> &CStr {
-        let end = self.pid_len + 1 + leaf.len();
-        self.bytes[self.pid_len] = b'/';
-        self.bytes[self.pid_len + 1..end].copy_from_slice(leaf);
-        self.bytes[end] = 0;
-        Self::c_str(&self.bytes[..=end])
-    }
-
-    fn c_str(bytes: &[u8]) -> &CStr {
-        CStr::from_bytes_with_nul(bytes).unwrap_or(c"")
+    fn as_c_str(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.bytes).unwrap_or(c"")
     }
 }
 
@@ -382,16 +383,16 @@ impl ProcessDetails {
     /// generate the much slower `status` (task_dump_owner() in
     /// fs/proc/base.c). That is the second `Uid:` field of `status`, for
     /// one stat instead of the costliest file here.
-    fn read(proc_dir: BorrowedFd<'_>, path: &mut PidPath, buffer: &mut Vec<u8>) -> ProcessDetails {
-        let uid = statat(proc_dir, path.dir(), AtFlags::empty())
-            .ok()
-            .map(|stat| stat.st_uid);
-        let name = read_file(proc_dir, path.with(b"comm"), buffer).then(|| {
+    /// `pid_dir` is the process's open /proc/PID: reads through it fail
+    /// once the process has exited, whoever has its pid now.
+    fn read(pid_dir: BorrowedFd<'_>, buffer: &mut Vec<u8>) -> ProcessDetails {
+        let uid = fstat(pid_dir).ok().map(|stat| stat.st_uid);
+        let name = read_file(pid_dir, c"comm", buffer).then(|| {
             String::from_utf8_lossy(buffer)
                 .trim_end_matches('\n')
                 .to_owned()
         });
-        let cmdline = if read_file(proc_dir, path.with(b"cmdline"), buffer) {
+        let cmdline = if read_file(pid_dir, c"cmdline", buffer) {
             parse_cmdline(buffer)
         } else {
             Vec::new()
@@ -451,6 +452,7 @@ pub fn effective_uid(status: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::fs::{AtFlags, statat};
 
     #[test]
     fn socket_links_give_inodes() {
@@ -488,14 +490,10 @@ mod tests {
     }
 
     #[test]
-    fn pid_paths_are_relative_c_strings() {
-        let mut path = PidPath::new(0);
-        assert_eq!(path.dir(), c"0");
-        let mut path = PidPath::new(4_294_967_295);
-        assert_eq!(path.with(b"fd"), c"4294967295/fd");
-        assert_eq!(path.with(b"status"), c"4294967295/status");
-        assert_eq!(path.dir(), c"4294967295");
-        assert_eq!(PidPath::new(731).with(b"cmdline"), c"731/cmdline");
+    fn pid_names_are_c_strings() {
+        assert_eq!(PidName::new(0).as_c_str(), c"0");
+        assert_eq!(PidName::new(731).as_c_str(), c"731");
+        assert_eq!(PidName::new(4_294_967_295).as_c_str(), c"4294967295");
     }
 
     #[test]
@@ -632,6 +630,46 @@ mod tests {
         assert_eq!(sockets[3].owner_gap, Some(OwnerGap::KernelOwned));
     }
 
+    /// A process exits after its descriptors were listed and its pid goes
+    /// to another process before its name is read: the name and command
+    /// line must not be the newcomer's. In a real /proc the old directory
+    /// stops answering; here the old directory is moved aside and a new
+    /// one takes the pid's name, which a path-based read would follow.
+    #[test]
+    fn a_pid_reused_between_listing_and_reading_never_names_the_newcomer() {
+        let root = fake_proc();
+        let proc_dir = openat(
+            CWD,
+            root.as_path(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .expect("fake proc");
+        let wanted: HashSet<u64> = [7].into_iter().collect();
+        let mut partial = Partial::default();
+        Scanner::new(proc_dir.as_fd(), &wanted).scan_process_then(100, &mut partial, || {
+            std::fs::rename(root.join("100"), root.join("gone")).expect("rename");
+            std::fs::create_dir_all(root.join("100").join("fd")).expect("mkdir");
+            std::fs::write(root.join("100").join("comm"), "newcomer\n").expect("comm");
+            std::fs::write(root.join("100").join("cmdline"), "newcomer\0").expect("cmdline");
+        });
+        std::fs::remove_dir_all(&root).expect("cleanup");
+
+        let holders: Vec<(u64, u32)> = partial
+            .found
+            .holders
+            .iter()
+            .map(|&(inode, pid, _)| (inode, pid))
+            .collect();
+        assert_eq!(holders, vec![(7, 100), (7, 100)]);
+        let [(pid, details)] = partial.found.details.as_slice() else {
+            panic!("one owner's details: {:?}", partial.found.details);
+        };
+        assert_eq!(*pid, 100);
+        assert_eq!(details.name.as_deref(), Some("server"));
+        assert_eq!(&*details.cmdline, ["server", "--port", "8000"]);
+    }
+
     #[test]
     fn an_unlistable_proc_leaves_owners_unreadable() {
         let mut sockets = vec![socket_with_inode(Some(7))];
@@ -683,15 +721,16 @@ mod tests {
                 Mode::empty(),
             )
             .expect("/proc");
-            let fd_owner = statat(
+            let pid_dir = openat(
                 proc_dir.as_fd(),
-                PidPath::new(pid).with(b"fd"),
-                AtFlags::empty(),
+                PidName::new(pid).as_c_str(),
+                OFlags::RDONLY | OFlags::DIRECTORY,
+                Mode::empty(),
             )
-            .map(|stat| stat.st_uid);
+            .expect("/proc/PID");
+            let fd_owner = statat(&pid_dir, c"fd", AtFlags::empty()).map(|stat| stat.st_uid);
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok();
-            let details =
-                ProcessDetails::read(proc_dir.as_fd(), &mut PidPath::new(pid), &mut Vec::new());
+            let details = ProcessDetails::read(pid_dir.as_fd(), &mut Vec::new());
             Some((details, fd_owner, status))
         } else {
             None

@@ -10,6 +10,7 @@ mod generated;
 mod harness;
 mod namespaces;
 mod probe;
+mod races;
 mod resolve;
 mod who;
 mod why;

@@ -1,6 +1,7 @@
 //! The human view: a table and a few lines of prose, one module per
 //! command, sharing the table style and the warning lines.
 
+mod grid;
 mod plan;
 mod resolve;
 mod wait;
@@ -8,8 +9,6 @@ mod who;
 mod why;
 
 use std::fmt::Write as _;
-
-use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
 
 use crate::warning::Warning;
 
@@ -40,42 +39,6 @@ impl Style {
             .bold();
         self.paint(text, yellow)
     }
-}
-
-/// A borderless table with these headers, styled or plain as `style` says.
-fn new_table(headers: &[&str], style: Style) -> Table {
-    let mut table = Table::new();
-    table
-        .load_style(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(headers.iter().map(|h| {
-            let cell = Cell::new(h);
-            if style.color {
-                cell.add_attribute(Attribute::Bold)
-            } else {
-                cell
-            }
-        }));
-    if style.color {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
-    table
-}
-
-/// The table's lines, two spaces between columns, no trailing blanks.
-fn render(table: &Table) -> String {
-    let mut table = table.clone();
-    for column in table.column_iter_mut() {
-        column.set_padding((0, 2));
-    }
-    let mut out = String::new();
-    for line in table.lines() {
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 pub fn warnings(warnings: &[Warning], style: Style) -> String {

@@ -2,31 +2,31 @@
 
 use std::fmt::Write as _;
 
-use comfy_table::Cell;
-
-use super::{Style, new_table, render, warnings};
+use super::grid::{Cell, render};
+use super::{Style, warnings};
 use crate::bind::candidate::Candidate;
 use crate::bind::rules::{Errno, Stage};
 use crate::bind::{Outcome, TryResult};
 
 pub fn try_plan(result: &TryResult, style: Style) -> String {
-    let mut table = new_table(
+    let rows = || {
+        result.outcomes.iter().map(|outcome| {
+            let candidate = &outcome.candidate;
+            vec![
+                Cell::new(candidate.index),
+                Cell::new(candidate),
+                Cell::new(options_summary(candidate)),
+                Cell::new(predicted(outcome)),
+                Cell::new(trial_summary(outcome)),
+                Cell::new(outcome.verdict.rule),
+            ]
+        })
+    };
+    let mut out = render(
         &["#", "CANDIDATE", "OPTIONS", "PREDICTED", "TRIAL", "RULE"],
         style,
+        rows,
     );
-    for outcome in &result.outcomes {
-        let candidate = &outcome.candidate;
-        table.add_row(vec![
-            Cell::new(candidate.index),
-            Cell::new(candidate.to_string()),
-            Cell::new(options_summary(candidate)),
-            Cell::new(predicted(outcome)),
-            Cell::new(trial_summary(outcome)),
-            Cell::new(outcome.verdict.rule),
-        ]);
-    }
-    let mut out = String::new();
-    out.push_str(&render(&table));
     out.push('\n');
     for outcome in &result.outcomes {
         let mark = match outcome.binds() {

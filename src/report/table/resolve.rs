@@ -2,9 +2,8 @@
 
 use std::fmt::Write as _;
 
-use comfy_table::Cell;
-
-use super::{Style, answers, new_table, render, takes, warnings};
+use super::grid::{Cell, render};
+use super::{Style, answers, takes, warnings};
 use crate::model::endpoint;
 use crate::resolve::{ConnectReport, Reach, ResolveResult};
 
@@ -23,41 +22,42 @@ pub fn resolve(result: &ResolveResult, style: Style) -> String {
     if show_probe {
         header.push("ANSWERS");
     }
-    let mut table = new_table(&header, style);
-    for destination in &result.destinations {
-        let listener = destination
-            .receivers
-            .iter()
-            .filter_map(|&i| result.live.get(i))
-            .map(|s| {
-                format!(
-                    "{} {}  {}",
-                    endpoint(s.local_address, s.local_port, s.interface.as_deref()),
-                    takes(s),
-                    crate::bind::explain::holder_name(s)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let mut row = vec![
-            Cell::new(destination.system_rank),
-            Cell::new(destination.address),
-            Cell::new(destination.origin),
-            Cell::new(destination.source.map_or("-".into(), |s| s.to_string())),
-            Cell::new(destination.rfc6724_rank),
-            Cell::new(destination.outcome.map_or("-", Reach::name)),
-            Cell::new(if listener.is_empty() {
-                "-".into()
-            } else {
-                listener
-            }),
-        ];
-        if show_probe {
-            row.push(Cell::new(answers(destination.probe.as_ref())));
-        }
-        table.add_row(row);
-    }
-    out.push_str(&render(&table));
+    let rows = || {
+        result.destinations.iter().map(|destination| {
+            let listener = destination
+                .receivers
+                .iter()
+                .filter_map(|&i| result.live.get(i))
+                .map(|s| {
+                    format!(
+                        "{} {}  {}",
+                        endpoint(s.local_address, s.local_port, s.interface.as_deref()),
+                        takes(s),
+                        crate::bind::explain::holder_name(s)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let mut row = vec![
+                Cell::new(destination.system_rank),
+                Cell::new(destination.address),
+                Cell::new(destination.origin),
+                Cell::new(destination.source.map_or("-".into(), |s| s.to_string())),
+                Cell::new(destination.rfc6724_rank),
+                Cell::new(destination.outcome.map_or("-", Reach::name)),
+                Cell::new(if listener.is_empty() {
+                    "-".into()
+                } else {
+                    listener
+                }),
+            ];
+            if show_probe {
+                row.push(Cell::new(answers(destination.probe.as_ref())));
+            }
+            row
+        })
+    };
+    out.push_str(&render(&header, style, rows));
     if let Some(port) = query.port {
         out.push_str(&reach_summary(result, port));
     }

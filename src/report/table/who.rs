@@ -2,9 +2,8 @@
 
 use std::fmt::Write as _;
 
-use comfy_table::{Cell, Color, Table};
-
-use super::{Style, new_table, render, warnings};
+use super::grid::{Cell, render};
+use super::{Style, warnings};
 use crate::model::{OwnerGap, Process, Socket, endpoint};
 use crate::probe::Probe;
 use crate::who::WhoResult;
@@ -15,12 +14,12 @@ pub fn who(result: &WhoResult, style: Style) -> String {
         out.push_str(&nothing_listed(result));
         out.push('\n');
     } else {
-        out.push_str(&render(&probed_socket_table(
+        out.push_str(&probed_socket_table(
             &result.sockets,
             &result.probes,
             result.config.all_netns,
             style,
-        )));
+        ));
     }
     if !result.unlisted.is_empty() {
         let counts: Vec<String> = result
@@ -66,7 +65,7 @@ fn nothing_listed(result: &WhoResult) -> String {
 }
 
 /// The sockets without `--probe` answers.
-pub(super) fn socket_table(sockets: &[Socket], all_netns: bool, style: Style) -> Table {
+pub(super) fn socket_table(sockets: &[Socket], all_netns: bool, style: Style) -> String {
     probed_socket_table(sockets, &[], all_netns, style)
 }
 
@@ -76,7 +75,7 @@ fn probed_socket_table(
     probes: &[Option<Probe>],
     all_netns: bool,
     style: Style,
-) -> Table {
+) -> String {
     let show_peer = sockets.iter().any(|s| s.remote.is_some());
     let show_netns = all_netns || sockets.iter().any(|s| s.netns != sockets[0].netns);
     let mut header = if show_netns {
@@ -94,8 +93,7 @@ fn probed_socket_table(
         header.push("ANSWERS");
     }
 
-    let mut table = new_table(&header, style);
-    for (index, socket) in sockets.iter().enumerate() {
+    let row = |(index, socket): (usize, &Socket)| {
         let mut row = Vec::new();
         if show_netns {
             row.push(Cell::new(
@@ -138,9 +136,9 @@ fn probed_socket_table(
                 probes.get(index).and_then(Option::as_ref),
             )));
         }
-        table.add_row(row);
-    }
-    table
+        row
+    };
+    render(&header, style, || sockets.iter().enumerate().map(row))
 }
 
 /// Which traffic the socket takes, in words: the difference between a
@@ -165,7 +163,7 @@ pub fn takes(socket: &Socket) -> String {
 fn takes_cell(socket: &Socket, style: Style) -> Cell {
     let cell = Cell::new(takes(socket));
     if style.color && socket.is_dual_stack_wildcard() {
-        cell.fg(Color::Cyan)
+        cell.painted(anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Cyan.into())))
     } else {
         cell
     }

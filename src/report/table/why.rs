@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Style, render, warnings, who::socket_table};
+use super::{Style, warnings, who::socket_table};
 use crate::why::WhyResult;
 use crate::why::diagnose::Status;
 
@@ -29,7 +29,7 @@ pub fn why(result: &WhyResult, style: Style) -> String {
         let _ = writeln!(out, "  {line}");
     }
     if !diagnosis.holders.is_empty() {
-        for line in render(&socket_table(&diagnosis.holders, false, style)).lines() {
+        for line in socket_table(&diagnosis.holders, false, style).lines() {
             let _ = writeln!(out, "    {line}");
         }
     }
