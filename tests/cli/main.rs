@@ -12,5 +12,6 @@ mod namespaces;
 mod probe;
 mod races;
 mod resolve;
+mod scale;
 mod who;
 mod why;

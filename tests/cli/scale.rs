@@ -1,0 +1,191 @@
+//! A hundred thousand sockets in the test's own network namespace: `who`
+//! lists every one, with its owner, in valid JSON and in a table, within a
+//! bounded memory (README: "Memory and output size").
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use crate::harness::{BIN, WhoDoc, in_netns, without_new_processes};
+
+const SOCKETS: usize = 100_000;
+/// Listeners per holder process: under the 20,000 descriptors a process may
+/// have here (RLIMIT_NOFILE's hard limit, which root cannot raise in this
+/// sandbox).
+const PER_PROCESS: usize = 17_000;
+const FIRST_PORT: usize = 10_000;
+
+/// Peak resident memory allowed to one `who` run over the fixture, debug
+/// build. Measured 2026-11-25: see the README's figures; the bound leaves
+/// room for the allocator, not for a second copy of the table.
+const MAX_RSS_KIB: i64 = 160 * 1024;
+
+/// Forks holders of `SOCKETS` TCP listeners, alternately on 127.0.0.1 and
+/// ::1, one port per pair. Prints each holder's pid, then "ready". Holders
+/// die with this process (PR_SET_PDEATHSIG), which ends when its standard
+/// input closes.
+const HOLDER: &str = r#"
+import ctypes, os, resource, signal, socket, sys
+total, per, first = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+libc = ctypes.CDLL(None)
+for start in range(0, total, per):
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG: SIGKILL when the parent dies
+        os.close(ready_read)
+        held = []
+        for i in range(start, min(total, start + per)):
+            family, address = (socket.AF_INET, "127.0.0.1") if i % 2 == 0 else (socket.AF_INET6, "::1")
+            s = socket.socket(family, socket.SOCK_STREAM)
+            s.bind((address, first + i // 2))
+            s.listen(1)
+            held.append(s)
+        os.write(ready_write, b"x")
+        os.close(ready_write)
+        while True:
+            signal.pause()
+    os.close(ready_write)
+    if os.read(ready_read, 1) != b"x":
+        sys.exit("a holder failed")
+    os.close(ready_read)
+    print(pid, flush=True)
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+/// Peak memory and wall time of one finished portcheck run.
+struct Measured {
+    code: i32,
+    max_rss_kib: i64,
+    seconds: f64,
+}
+
+/// Runs portcheck with standard output into `out`, waiting with wait4(2)
+/// for its peak resident size. Holds the process lock like every run.
+fn measured_run(args: &[&str], out: File) -> Measured {
+    without_new_processes(|| {
+        let started = Instant::now();
+        // Waited for below with wait4(2), which also gives its rusage.
+        #[allow(clippy::zombie_processes)]
+        let child = Command::new(BIN)
+            .args(args)
+            .env_remove("PORTCHECK_SOCKET_SOURCE")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn portcheck");
+        let pid = libc::pid_t::try_from(child.id()).expect("pid");
+        let mut status = 0;
+        // SAFETY: rusage is plain old data, all zeroes valid; wait4 writes
+        // into `status` and `usage`, which live for the call.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; `pid` is our own child, not yet waited for.
+        let rc = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
+        assert_eq!(rc, pid, "wait4: {}", std::io::Error::last_os_error());
+        assert!(libc::WIFEXITED(status), "portcheck ended by a signal");
+        Measured {
+            code: libc::WEXITSTATUS(status),
+            max_rss_kib: usage.ru_maxrss,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    })
+}
+
+/// Starts the holders from a script file: with `-c` the script would be
+/// every owner's command line, a kilobyte more per socket in the output.
+fn start_holders(dir: &std::path::Path) -> (Child, Vec<u32>) {
+    let script = dir.join("holder.py");
+    std::fs::write(&script, HOLDER).expect("holder script");
+    let mut holder = without_new_processes(|| {
+        Command::new("python3")
+            .arg(&script)
+            .args([
+                SOCKETS.to_string(),
+                PER_PROCESS.to_string(),
+                FIRST_PORT.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 (CI installs it)")
+    });
+    let stdout = holder.stdout.take().expect("stdout");
+    let mut pids = Vec::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if line == "ready" {
+            return (holder, pids);
+        }
+        match line.parse() {
+            Ok(pid) => pids.push(pid),
+            Err(_) => break,
+        }
+    }
+    let _ = holder.kill();
+    let _ = holder.wait();
+    panic!("the holders did not start");
+}
+
+#[test]
+fn who_lists_a_hundred_thousand_sockets_in_bounded_memory() {
+    in_netns("scale::who_100k", || {
+        let dir = std::env::temp_dir().join(format!("portcheck-scale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let started = Instant::now();
+        let (mut holder, pids) = start_holders(&dir);
+        let fixture_seconds = started.elapsed().as_secs_f64();
+        let json_path = dir.join("who.json");
+        let table_path = dir.join("who.txt");
+
+        let json = measured_run(
+            &["who", "--json"],
+            File::create(&json_path).expect("json file"),
+        );
+        let table = measured_run(&["who"], File::create(&table_path).expect("table file"));
+        // The holders go before anything is asserted.
+        drop(holder.stdin.take());
+        let _ = holder.wait();
+
+        let json_bytes = std::fs::metadata(&json_path).map_or(0, |m| m.len());
+        let doc: WhoDoc =
+            serde_json::from_reader(BufReader::new(File::open(&json_path).expect("json file")))
+                .expect("who --json at 100k sockets is one valid document");
+        let table_text = std::fs::read_to_string(&table_path).expect("table file");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+
+        eprintln!(
+            "scale: fixture {fixture_seconds:.1} s; who --json {:.2} s, peak {} MiB, {} MiB out; who {:.2} s, peak {} MiB, {} MiB out",
+            json.seconds,
+            json.max_rss_kib / 1024,
+            json_bytes / (1 << 20),
+            table.seconds,
+            table.max_rss_kib / 1024,
+            table_text.len() / (1 << 20),
+        );
+        assert_eq!(json.code, 0);
+        assert_eq!(table.code, 0);
+        assert_eq!(doc.sockets.len(), SOCKETS, "every socket listed");
+        assert!(doc.complete, "warnings: {:?}", doc.warning_codes());
+        for socket in &doc.sockets {
+            let owners: Vec<u32> = socket.processes.iter().map(|p| p.pid).collect();
+            assert_eq!(owners.len(), 1, "one owner: {owners:?}");
+            assert!(pids.contains(&owners[0]), "owner {owners:?} is a holder");
+            // The fixture's rule: pair i on port FIRST_PORT + i.
+            assert!(
+                (FIRST_PORT..FIRST_PORT + SOCKETS / 2).contains(&usize::from(socket.local_port))
+            );
+        }
+        // One line per socket under the header: one owner each.
+        assert_eq!(table_text.lines().count(), SOCKETS + 1);
+        assert!(
+            json.max_rss_kib < MAX_RSS_KIB && table.max_rss_kib < MAX_RSS_KIB,
+            "peak memory {} / {} KiB over {MAX_RSS_KIB} KiB",
+            json.max_rss_kib,
+            table.max_rss_kib
+        );
+    });
+}
