@@ -102,6 +102,19 @@ fn execute(config: &Config) -> Result<Report, Error> {
     }
     let source = sockets::source_from_env()?;
     let source = source.as_ref();
+    let mut report = run_command(config, source)?;
+    // Once per run, however many dumps the command made.
+    let gaps = source.warnings();
+    if !gaps.is_empty() {
+        let warnings = report.warnings_mut();
+        warnings.extend(gaps);
+        warnings.sort();
+        warnings.dedup();
+    }
+    Ok(report)
+}
+
+fn run_command(config: &Config, source: &dyn sockets::SocketSource) -> Result<Report, Error> {
     match &config.command {
         CommandConfig::Who(c) => who::run(c, source).map(|mut result| {
             if config.probe {

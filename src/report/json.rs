@@ -407,7 +407,8 @@ pub struct CandidateDoc {
     pub address: String,
     pub port: u16,
     pub options: OptionsDoc,
-    pub prediction: PredictionDoc,
+    /// null when `try` makes no prediction on this OS (`no_model_for_os`).
+    pub prediction: Option<PredictionDoc>,
     pub trial: TrialDoc,
     pub agree: Option<bool>,
 }
@@ -471,7 +472,9 @@ fn candidate_doc(outcome: &Outcome, live: &[Socket]) -> CandidateDoc {
             freebind: options.freebind,
             device: candidate.device().map(str::to_owned),
         },
-        prediction: PredictionDoc {
+        // null where no model applies (another OS): never Linux's verdict
+        // presented as that OS's.
+        prediction: verdict.predicted().then(|| PredictionDoc {
             ok: verdict.ok,
             error: verdict.error.map(Errno::name),
             stage: verdict.stage.map(Stage::name),
@@ -493,7 +496,7 @@ fn candidate_doc(outcome: &Outcome, live: &[Socket]) -> CandidateDoc {
                     }
                 })
                 .collect(),
-        },
+        }),
         trial: TrialDoc {
             performed: outcome.trial.performed,
             ok: outcome.trial.ok,

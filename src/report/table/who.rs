@@ -111,7 +111,7 @@ fn probed_socket_table(
             Cell::new(endpoint(
                 socket.local_address,
                 socket.local_port,
-                socket.interface.as_deref(),
+                socket.device_shown(),
             )),
             takes_cell(socket, style),
             Cell::new(socket.state.name()),
