@@ -385,6 +385,67 @@ mod tests {
         }
     }
 
+    fn live_listener(interface_known: bool) -> Socket {
+        let mut socket = Socket::bare(
+            Protocol::Tcp,
+            "127.0.0.1".parse().expect("address"),
+            8000,
+            crate::model::State::Listen,
+        );
+        socket.interface_known = interface_known;
+        (socket.reuseaddr, socket.reuseport, socket.uid) = (Some(true), Some(false), Some(0));
+        socket
+    }
+
+    fn verdict_with(live: &[Socket], candidate: &str, lists_bound_only_tcp: bool) -> Verdict {
+        let candidates = plan(&[candidate]);
+        let bindings: Vec<Binding> = live
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Binding::from_socket(i, s))
+            .collect();
+        let verdict = predict("linux", &host(), &bindings, &candidates, &[Some(true)]).remove(0);
+        within_what_was_seen(verdict, &candidates[0], live, lists_bound_only_tcp)
+    }
+
+    #[test]
+    fn a_source_blind_to_bound_only_tcp_cannot_promise_a_free_port() {
+        let seen = verdict_with(&[], "127.0.0.1:8000", true);
+        assert_eq!((seen.ok, seen.rule), (Some(true), "port_unused"));
+        let blind = verdict_with(&[], "127.0.0.1:8000", false);
+        assert_eq!(blind.ok, None);
+        assert_eq!(blind.rule, "depends_on_unlisted_sockets");
+        assert_eq!(blind.error, Some(rules::Errno::AddrInUse));
+        // UDP has no bound-only state to miss; port 0 always binds.
+        assert_eq!(
+            verdict_with(&[], "udp:127.0.0.1:8000", false).ok,
+            Some(true)
+        );
+        assert_eq!(verdict_with(&[], "127.0.0.1:0", false).ok, Some(true));
+        // A conflict it does see still fails.
+        let held = verdict_with(&[live_listener(false)], "127.0.0.1:8000", false);
+        assert_eq!(held.ok, Some(false));
+    }
+
+    #[test]
+    fn an_unknown_device_makes_a_device_bound_candidates_conflict_depend() {
+        let unknown = verdict_with(&[live_listener(false)], "127.0.0.1:8000/device=lo", true);
+        assert_eq!(unknown.ok, None);
+        assert_eq!(unknown.rule, "depends_on_unknown_device");
+        assert!(unknown.conflicts.iter().all(|c| !c.certain));
+        assert!(
+            unknown
+                .conflicts
+                .iter()
+                .all(|c| c.unknown.contains(&"device"))
+        );
+        let known = verdict_with(&[live_listener(true)], "127.0.0.1:8000/device=lo", true);
+        assert_eq!(known.ok, Some(false));
+        // Without a device of its own the candidate overlaps any device.
+        let plain = verdict_with(&[live_listener(false)], "127.0.0.1:8000", true);
+        assert_eq!(plain.ok, Some(false));
+    }
+
     #[test]
     fn without_a_prediction_the_trial_answers_and_agreement_is_null() {
         let verdict = Verdict::no_model();

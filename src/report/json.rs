@@ -873,3 +873,64 @@ impl From<&WhyResult> for WhyBody {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bind::candidate::{Candidate, OptionChoices, parse_candidate};
+    use crate::bind::rules::Verdict;
+    use crate::bind::trial::Observed;
+    use crate::model::{Protocol, State};
+
+    #[test]
+    fn no_model_is_a_null_prediction() {
+        let spec = parse_candidate("127.0.0.1:8000", "candidate").expect("candidate");
+        let outcome = Outcome {
+            candidate: Candidate::from_spec(
+                0,
+                &spec,
+                &OptionChoices::default(),
+                Protocol::Tcp,
+                false,
+            ),
+            verdict: Verdict::no_model(),
+            message: String::new(),
+            trial: Observed {
+                performed: true,
+                ok: Some(true),
+                error: None,
+                stage: None,
+                skipped: None,
+                listen_tried: true,
+                setup_error: None,
+            },
+            agree: None,
+        };
+        let doc = serde_json::to_value(candidate_doc(&outcome, &[])).expect("json");
+        assert!(doc["prediction"].is_null(), "{doc}");
+        assert_eq!(doc["trial"]["ok"], serde_json::Value::Bool(true));
+        assert!(doc["agree"].is_null());
+    }
+
+    #[test]
+    fn what_a_source_cannot_supply_is_null_never_a_default() {
+        let mut socket = Socket::bare(
+            Protocol::Tcp,
+            "::".parse().expect("address"),
+            8000,
+            State::Listen,
+        );
+        socket.interface_known = false;
+        let doc = serde_json::to_value(SocketDoc::from(&socket)).expect("json");
+        for key in [
+            "v6only",
+            "accepts_ipv4",
+            "interface",
+            "reuseaddr",
+            "reuseport",
+            "netns",
+        ] {
+            assert!(doc[key].is_null(), "{key}: {doc}");
+        }
+    }
+}

@@ -7,7 +7,7 @@
 // Linux's own readers: sock_diag, /proc, pidfd_getfd and cgroups.
 #[cfg(target_os = "linux")]
 mod bytecode;
-#[cfg(target_os = "linux")]
+// Plain cgroup parsing; elsewhere its /proc reads find nothing.
 pub mod containers;
 #[cfg(target_os = "linux")]
 pub mod names;

@@ -239,3 +239,32 @@ fn process_line(process: &Process) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Protocol, State};
+
+    #[test]
+    fn unknowns_show_as_question_marks() {
+        let mut socket = Socket::bare(
+            Protocol::Udp,
+            "::".parse().expect("address"),
+            5353,
+            State::Unknown,
+        );
+        socket.interface_known = false;
+        assert_eq!(reuse(&socket), "?");
+        assert_eq!(takes(&socket), "IPv6 (+IPv4?)");
+        assert_eq!(
+            endpoint(
+                socket.local_address,
+                socket.local_port,
+                socket.device_shown()
+            ),
+            "[::]%?:5353"
+        );
+        socket.interface_known = true;
+        assert_eq!(socket.device_shown(), None);
+    }
+}
