@@ -6,10 +6,12 @@
 
 pub mod bind;
 pub mod cli;
+#[cfg(target_os = "linux")]
 pub mod elsewhere;
 pub mod error;
 pub mod free;
 pub mod model;
+#[cfg(target_os = "linux")]
 pub mod netns;
 pub mod probe;
 pub mod report;
@@ -98,7 +100,12 @@ fn execute(config: &Config) -> Result<Report, Error> {
     if let Some(spec) = &config.netns {
         // Before anything reads sockets or starts a thread: threads started
         // later inherit the namespace.
+        #[cfg(target_os = "linux")]
         netns::enter(spec)?;
+        #[cfg(not(target_os = "linux"))]
+        return Err(Error::Unsupported(format!(
+            "--netns {spec}: network namespaces exist only on Linux"
+        )));
     }
     let source = sockets::source_from_env()?;
     let source = source.as_ref();

@@ -103,6 +103,15 @@ fn source_named(name: Option<&str>) -> Result<Box<dyn SocketSource>, Error> {
     }
 }
 
+/// The network namespace sockets are read in (`net:[INODE]`); none
+/// outside Linux.
+pub fn current_netns() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    return names::current_netns();
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
 /// The sockets of `protocols` on `ports` (both families) that `keep`
 /// accepts, described (owners, options, names) and in display order: the
 /// table `try` and `resolve` decide against.
