@@ -273,7 +273,7 @@ fn configured_socket(candidate: &Candidate) -> Result<RawSocket, String> {
         socket.set_reuse_address(candidate.options.reuseaddr),
     )?;
     if candidate.options.reuseport {
-        step("SO_REUSEPORT", socket.set_reuse_port(true))?;
+        step("SO_REUSEPORT", set_reuse_port(&socket))?;
     }
     if candidate.options.freebind {
         step(
@@ -285,6 +285,21 @@ fn configured_socket(candidate: &Candidate) -> Result<RawSocket, String> {
         step("SO_BINDTODEVICE", bind_device(&socket, device))?;
     }
     Ok(socket)
+}
+
+#[cfg(unix)]
+fn set_reuse_port(socket: &RawSocket) -> std::io::Result<()> {
+    socket.set_reuse_port(true)
+}
+
+/// Windows has no SO_REUSEPORT (SO_REUSEADDR there does what it does
+/// elsewhere and more).
+#[cfg(not(unix))]
+fn set_reuse_port(_socket: &RawSocket) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "Windows has no SO_REUSEPORT",
+    ))
 }
 
 #[cfg(target_os = "linux")]
