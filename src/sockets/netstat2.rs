@@ -9,12 +9,19 @@
 //! sockets that are bound but do not listen are never listed (kernel 6.5
 //! and later dump them only on request).
 //!
+//! On macOS netstat2 walks every descriptor of every process it may
+//! inspect: an entry is one (process, descriptor), so a socket shared by
+//! two processes is listed once for each, TIME_WAIT entries (which no
+//! process holds) are never listed, and without root other users'
+//! processes are passed over. An entry that cannot be read is skipped and
+//! counted rather than failing the whole table.
+//!
 //! The conversion from netstat2's entries to [`Socket`] is pure and
 //! compiled on every OS, so it is unit-tested on Linux; only the call into
 //! the OS and the owners' names differ per OS.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use netstat2::{
     AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, SocketInfo, TcpState as NsTcpState,
@@ -48,6 +55,9 @@ pub struct Netstat2Source {
     /// Whether a dump was made: the gap warnings belong to runs that read
     /// sockets.
     used: AtomicBool,
+    /// Entries netstat2 could not read (a descriptor closed while it
+    /// looked): sockets that may exist but are not listed.
+    unreadable: AtomicUsize,
 }
 
 impl SocketSource for Netstat2Source {
@@ -57,10 +67,11 @@ impl SocketSource for Netstat2Source {
 
     fn dump(&self, request: &DumpRequest) -> Result<Vec<Socket>, Error> {
         self.used.store(true, Ordering::Relaxed);
-        let entries = read(
+        let (entries, unreadable) = read(
             family_flags(&request.families),
             protocol_flags(&request.protocols),
         )?;
+        self.unreadable.fetch_add(unreadable, Ordering::Relaxed);
         Ok(entries
             .into_iter()
             .map(|entry| to_socket(&entry))
@@ -78,7 +89,11 @@ impl SocketSource for Netstat2Source {
 
     fn warnings(&self) -> Vec<Warning> {
         if self.used.load(Ordering::Relaxed) {
-            gap_warnings(std::env::consts::OS)
+            gap_warnings(
+                std::env::consts::OS,
+                is_superuser(),
+                self.unreadable.load(Ordering::Relaxed),
+            )
         } else {
             Vec::new()
         }
@@ -89,7 +104,7 @@ impl SocketSource for Netstat2Source {
 /// the fields that are `null` (a note: they are unknown, but no socket or
 /// owner that exists was left out, so `complete` keeps its meaning), and
 /// the sockets it cannot list at all are a gap that makes `complete` false.
-pub fn gap_warnings(os: &str) -> Vec<Warning> {
+pub fn gap_warnings(os: &str, superuser: bool, unreadable: usize) -> Vec<Warning> {
     let mut warnings = vec![Warning::note(
         "field_unavailable",
         format!(
@@ -106,11 +121,24 @@ pub fn gap_warnings(os: &str) -> Vec<Warning> {
             "sockets_unlisted",
             "Windows' TCP tables leave out sockets that are bound but not listening, so those are not listed",
         )),
-        "macos" if !is_superuser() => warnings.push(Warning::gap(
+        "macos" => warnings.push(Warning::gap(
             "sockets_unlisted",
-            "macOS lists sockets per process and only for processes this user may inspect: run as root to see every socket",
+            if superuser {
+                "macOS lists sockets per process, so TIME_WAIT entries (held by no process) are not listed"
+            } else {
+                "macOS lists sockets per process and only for processes this user may inspect, so TIME_WAIT entries and other users' sockets are not listed: run as root to see the latter"
+            },
         )),
         _ => {}
+    }
+    if unreadable > 0 {
+        warnings.push(Warning::gap(
+            "sockets_unlisted",
+            format!(
+                "netstat2 could not read {}, which may be sockets; they are not listed",
+                crate::warning::counted(unreadable, "table entry", "table entries")
+            ),
+        ));
     }
     warnings
 }
@@ -156,25 +184,37 @@ fn failed(error: &netstat2::error::Error) -> Error {
 /// On Linux without netstat2's pids: owners come from portcheck's own
 /// /proc reader (by inode), as for the netlink source, and netstat2's pass
 /// over /proc would only be a second, slower one.
+/// (An error in the dump is an error here, as in the netlink source.)
 #[cfg(target_os = "linux")]
-fn read(families: AddressFamilyFlags, protocols: ProtocolFlags) -> Result<Vec<Entry>, Error> {
+fn read(
+    families: AddressFamilyFlags,
+    protocols: ProtocolFlags,
+) -> Result<(Vec<Entry>, usize), Error> {
     netstat2::iterate_sockets_info_without_pids(families, protocols)
         .map_err(|e| failed(&e))?
         .map(|info| info.map(|info| Entry::from_info(&info, Some(info.inode), Some(info.uid))))
         .collect::<Result<_, _>>()
+        .map(|entries| (entries, 0))
         .map_err(|e| failed(&e))
 }
 
+/// The entries read, and how many could not be: on macOS one descriptor
+/// closing during the walk must not fail the whole table
+/// (`get_sockets_info` would stop at it).
 #[cfg(not(target_os = "linux"))]
-fn read(families: AddressFamilyFlags, protocols: ProtocolFlags) -> Result<Vec<Entry>, Error> {
-    netstat2::get_sockets_info(families, protocols)
-        .map_err(|e| failed(&e))
-        .map(|infos| {
-            infos
-                .iter()
-                .map(|info| Entry::from_info(info, None, None))
-                .collect()
-        })
+fn read(
+    families: AddressFamilyFlags,
+    protocols: ProtocolFlags,
+) -> Result<(Vec<Entry>, usize), Error> {
+    let mut entries = Vec::new();
+    let mut unreadable = 0;
+    for info in netstat2::iterate_sockets_info(families, protocols).map_err(|e| failed(&e))? {
+        match info {
+            Ok(info) => entries.push(Entry::from_info(&info, None, None)),
+            Err(_) => unreadable += 1,
+        }
+    }
+    Ok((entries, unreadable))
 }
 
 /// One netstat2 entry in plain data: what [`to_socket`] converts.
@@ -431,7 +471,7 @@ mod tests {
 
     #[test]
     fn gaps_are_named_once_and_only_unlisted_sockets_make_a_report_incomplete() {
-        let warnings = gap_warnings("linux");
+        let warnings = gap_warnings("linux", true, 0);
         let field = warnings
             .iter()
             .find(|w| w.code == "field_unavailable")
@@ -443,9 +483,22 @@ mod tests {
                 .iter()
                 .any(|w| w.code == "sockets_unlisted" && w.incomplete)
         );
-        let freebsd = gap_warnings("freebsd");
+        let freebsd = gap_warnings("freebsd", true, 0);
         assert_eq!(freebsd.len(), 1);
         assert!(crate::warning::complete(&freebsd));
+        // macOS never lists TIME_WAIT; without root, others' sockets either.
+        let root = gap_warnings("macos", true, 0);
+        let user = gap_warnings("macos", false, 0);
+        assert!(!crate::warning::complete(&root));
+        assert!(user[1].message.contains("run as root"));
+        assert!(!root[1].message.contains("run as root"));
+        // Entries that could not be read are counted, never dropped quietly.
+        let skipped = gap_warnings("windows", true, 3);
+        assert!(
+            skipped
+                .iter()
+                .any(|w| w.message.contains("3 table entries"))
+        );
     }
 
     #[test]
