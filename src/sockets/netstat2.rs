@@ -7,7 +7,9 @@
 //! ([`Netstat2Source::warnings`]); nothing is filled in by a guess. On
 //! Linux its sock_diag request also lacks `TCP_BOUND_INACTIVE`, so TCP
 //! sockets that are bound but do not listen are never listed (kernel 6.5
-//! and later dump them only on request).
+//! and later dump them only on request), and its dump ends quietly, not
+//! with an error, when the kernel answers with one; both are why the
+//! source's documents are never `complete` on Linux.
 //!
 //! On macOS netstat2 walks every descriptor of every process it may
 //! inspect: an entry is one (process, descriptor), so a socket shared by
