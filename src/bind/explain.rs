@@ -138,6 +138,13 @@ fn conflict_message(
         Overlap::CandidateDualStack => {
             format!("{me} without IPV6_V6ONLY also takes IPv4, and {them} is {held}")
         }
+        // The flag may be unknown (netstat2 does not report it): then say
+        // what it hinges on rather than that it is unset.
+        Overlap::HolderDualStack if first.unknown.contains(&"v6only") => {
+            format!(
+                "{them} ({held}) covers {me} unless it has IPV6_V6ONLY (without it, [::] also takes IPv4)"
+            )
+        }
         Overlap::HolderDualStack => {
             format!("{them} ({held}) has no IPV6_V6ONLY, so it also takes IPv4 and covers {me}")
         }
