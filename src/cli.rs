@@ -25,7 +25,16 @@ Explains port conflicts from the kernel's own data.
 portcheck reads the socket table straight from the kernel (netlink sock_diag \
 on Linux), finds every process that holds each socket, and says what other \
 tools leave out: whether [::] also takes IPv4 (dual-stack) or is IPv6 only, \
-SO_REUSEADDR/SO_REUSEPORT, the bound device, and what it could not see.";
+SO_REUSEADDR/SO_REUSEPORT, the bound device, and what it could not see.
+
+On macOS and Windows the socket table comes from the netstat2 crate, which \
+does not report IPV6_V6ONLY, socket options, the bound device or UDP state: \
+those are null in JSON and ? in tables, with the warning field_unavailable, \
+and `try` makes no prediction there (no_model_for_os), only the trial bind.
+
+Environment: PORTCHECK_SOCKET_SOURCE=netlink|netstat2 picks the socket source \
+on Linux, as a diagnostic aid (netstat2 needs a build with `--features \
+netstat2`).";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 something matched (or the command succeeded), 1 nothing matched, 2 error.";

@@ -6,10 +6,12 @@
 
 pub mod bind;
 pub mod cli;
+#[cfg(target_os = "linux")]
 pub mod elsewhere;
 pub mod error;
 pub mod free;
 pub mod model;
+#[cfg(target_os = "linux")]
 pub mod netns;
 pub mod probe;
 pub mod report;
@@ -98,10 +100,28 @@ fn execute(config: &Config) -> Result<Report, Error> {
     if let Some(spec) = &config.netns {
         // Before anything reads sockets or starts a thread: threads started
         // later inherit the namespace.
+        #[cfg(target_os = "linux")]
         netns::enter(spec)?;
+        #[cfg(not(target_os = "linux"))]
+        return Err(Error::Unsupported(format!(
+            "--netns {spec}: network namespaces exist only on Linux"
+        )));
     }
     let source = sockets::source_from_env()?;
     let source = source.as_ref();
+    let mut report = run_command(config, source)?;
+    // Once per run, however many dumps the command made.
+    let gaps = source.warnings();
+    if !gaps.is_empty() {
+        let warnings = report.warnings_mut();
+        warnings.extend(gaps);
+        warnings.sort();
+        warnings.dedup();
+    }
+    Ok(report)
+}
+
+fn run_command(config: &Config, source: &dyn sockets::SocketSource) -> Result<Report, Error> {
     match &config.command {
         CommandConfig::Who(c) => who::run(c, source).map(|mut result| {
             if config.probe {

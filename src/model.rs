@@ -168,6 +168,9 @@ pub struct Socket {
     /// SO_BINDTODEVICE index; 0 when unbound.
     pub interface_index: u32,
     pub interface: Option<String>,
+    /// False when the source cannot say whether a device is bound
+    /// (netstat2): `interface` is then `None` without meaning "unbound".
+    pub interface_known: bool,
     pub uid: Option<u32>,
     pub user: Option<String>,
     /// `None` for kernel-owned entries (TIME_WAIT, request sockets).
@@ -206,6 +209,7 @@ impl Socket {
             v6only: None,
             interface_index: 0,
             interface: None,
+            interface_known: true,
             uid: None,
             user: None,
             inode: None,
@@ -217,6 +221,16 @@ impl Socket {
             recv_queue: 0,
             processes: Vec::new(),
             owner_gap: None,
+        }
+    }
+
+    /// The device as people read it after the address (`%eth0`): `?` when
+    /// the source cannot say whether one is bound.
+    pub fn device_shown(&self) -> Option<&str> {
+        if self.interface_known {
+            self.interface.as_deref()
+        } else {
+            Some("?")
         }
     }
 

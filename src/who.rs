@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::cli::WhoConfig;
-use crate::elsewhere;
 use crate::error::Error;
 use crate::model::{Protocol, Socket, State, display_order, endpoint};
-use crate::netns;
 use crate::probe::{self, Probe};
 use crate::resolve::route;
-use crate::sockets::{self, DumpRequest, SocketSource, names};
+use crate::sockets::{self, DumpRequest, SocketSource};
 use crate::target::{PortRange, Target};
-use crate::warning::{Warning, counted};
+use crate::warning::Warning;
+#[cfg(target_os = "linux")]
+use crate::{elsewhere, netns, sockets::names, warning::counted};
 
 #[derive(Debug, Clone)]
 pub struct WhoResult {
@@ -53,23 +53,11 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
         ports: kernel_port_filter(&config.targets),
     };
     let (mut listed, unlisted, mut warnings) = if config.all_netns {
-        let (dumped, netns_warnings) = dump_every_netns(source, &request);
-        let (mut listed, unlisted) = select(dumped, config);
-        let mut warnings = sockets::describe_owners(&mut listed);
-        warnings.extend(netns_warnings);
-        (listed, unlisted, warnings)
+        every_netns(source, &request, config)?
     } else {
         let (mut listed, unlisted) = select(source.dump(&request)?, config);
         let warnings = sockets::describe(&mut listed);
-        if let Some(name) = listed
-            .first()
-            .and_then(|s| s.netns.as_deref())
-            .and_then(netns::name_of)
-        {
-            for socket in &mut listed {
-                socket.netns_name = Some(name.clone());
-            }
-        }
+        name_netns(&mut listed);
         (listed, unlisted, warnings)
     };
     let nothing_here = listed.is_empty() && unlisted.is_empty();
@@ -87,12 +75,60 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
     })
 }
 
+/// What `who` lists and counts, and its warnings.
+type Listing = (Vec<Socket>, BTreeMap<State, usize>, Vec<Warning>);
+
+/// `--all-netns`: every network namespace's sockets, owners found in one
+/// pass. (A `Result` because off Linux it is an error.)
+#[cfg(target_os = "linux")]
+#[allow(clippy::unnecessary_wraps)]
+fn every_netns(
+    source: &dyn SocketSource,
+    request: &DumpRequest,
+    config: &WhoConfig,
+) -> Result<Listing, Error> {
+    let (dumped, netns_warnings) = dump_every_netns(source, request);
+    let (mut listed, unlisted) = select(dumped, config);
+    let mut warnings = sockets::describe_owners(&mut listed);
+    warnings.extend(netns_warnings);
+    Ok((listed, unlisted, warnings))
+}
+
+/// Network namespaces are Linux's.
+#[cfg(not(target_os = "linux"))]
+fn every_netns(
+    _source: &dyn SocketSource,
+    _request: &DumpRequest,
+    _config: &WhoConfig,
+) -> Result<Listing, Error> {
+    Err(Error::Unsupported(
+        "--all-netns: network namespaces exist only on Linux".into(),
+    ))
+}
+
+/// The `ip netns` name of the namespace the sockets were read in.
+#[cfg(target_os = "linux")]
+fn name_netns(listed: &mut [Socket]) {
+    if let Some(name) = listed
+        .first()
+        .and_then(|s| s.netns.as_deref())
+        .and_then(netns::name_of)
+    {
+        for socket in listed {
+            socket.netns_name = Some(name.clone());
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn name_netns(_listed: &mut [Socket]) {}
+
 /// `--probe`: probes every listed TCP listener this host can reach (a
 /// wildcard through an address of its family that reaches it, the
 /// loopback first), concurrently. A socket of another network namespace
 /// or bound to a device other than lo is skipped, with the reason.
 pub fn probe(result: &mut WhoResult) {
-    let here = names::current_netns();
+    let here = sockets::current_netns();
     let local = local_addresses();
     let mut targets = Vec::new();
     let mut slots = Vec::new();
@@ -166,8 +202,19 @@ fn local_addresses() -> Vec<IpAddr> {
     addresses
 }
 
+/// Off Linux there are no other namespaces or NAT tools to ask.
+#[cfg(not(target_os = "linux"))]
+fn held_elsewhere(
+    _source: &dyn SocketSource,
+    _request: &DumpRequest,
+    _config: &WhoConfig,
+) -> Vec<Warning> {
+    Vec::new()
+}
+
 /// Nothing holds the port here: say whether another network namespace
 /// (a container) holds it, and which NAT rules forward it.
+#[cfg(target_os = "linux")]
 fn held_elsewhere(
     source: &dyn SocketSource,
     request: &DumpRequest,
@@ -213,6 +260,7 @@ fn held_elsewhere(
 
 /// The sockets of every network namespace a process here is in, each
 /// named in its own namespace (devices, netns) on a thread of its own.
+#[cfg(target_os = "linux")]
 fn dump_every_netns(
     source: &dyn SocketSource,
     request: &DumpRequest,

@@ -39,7 +39,7 @@ fn describe_holder(holder: Holder, live: &[Socket], candidates: &[Candidate]) ->
             || ("?".into(), "?".into()),
             |s| {
                 (
-                    endpoint(s.local_address, s.local_port, s.interface.as_deref()),
+                    endpoint(s.local_address, s.local_port, s.device_shown()),
                     format!("held by {}", holder_name(s)),
                 )
             },
@@ -66,6 +66,14 @@ pub fn message(
 ) -> String {
     let me = candidate.endpoint();
     match verdict.rule {
+        super::rules::NO_MODEL => format!(
+            "no prediction on {}: the trial bind alone answers",
+            std::env::consts::OS
+        ),
+        "depends_on_unlisted_sockets" => format!(
+            "no listed socket is in the way of {me}, but this socket source cannot list TCP sockets that are bound without listening, and one may hold port {}",
+            candidate.port
+        ),
         "port_unused" => format!(
             "nothing holds {} port {}",
             candidate.protocol.name(),
@@ -129,6 +137,13 @@ fn conflict_message(
         Overlap::CandidateWildcard => format!("{me} covers {them}, {held}"),
         Overlap::CandidateDualStack => {
             format!("{me} without IPV6_V6ONLY also takes IPv4, and {them} is {held}")
+        }
+        // The flag may be unknown (netstat2 does not report it): then say
+        // what it hinges on rather than that it is unset.
+        Overlap::HolderDualStack if first.unknown.contains(&"v6only") => {
+            format!(
+                "{them} ({held}) covers {me} unless it has IPV6_V6ONLY (without it, [::] also takes IPv4)"
+            )
         }
         Overlap::HolderDualStack => {
             format!("{them} ({held}) has no IPV6_V6ONLY, so it also takes IPv4 and covers {me}")

@@ -31,8 +31,17 @@ pub fn bindv6only() -> bool {
     sysctl_flag("/proc/sys/net/ipv6/bindv6only")
 }
 
+/// The effective uid. Windows has none: there it is 0, and nothing in
+/// the (Linux-only) bind model reads it.
+pub fn euid() -> u32 {
+    #[cfg(unix)]
+    return rustix::process::geteuid().as_raw();
+    #[cfg(not(unix))]
+    0
+}
+
 pub fn host() -> Host {
-    let euid = rustix::process::geteuid().as_raw();
+    let euid = euid();
     let can_bind_privileged = euid == 0 || has_effective_capability(CAP_NET_BIND_SERVICE);
     Host {
         euid,
@@ -82,9 +91,8 @@ pub fn local_address(address: IpAddr, device: Option<&str>) -> Tri {
         None,
     )
     .ok()?;
-    let scope_id = device
-        .and_then(|name| rustix::net::netdevice::name_to_index(&probe, name).ok())
-        .unwrap_or(0);
+    let scope_id = device.map_or(0, |name| super::trial::interface_index(&probe, name));
+    #[cfg(target_os = "linux")]
     if let Some(device) = device {
         // Without the right to bind a device the probe asks about every
         // device, which can only say "local" more often.

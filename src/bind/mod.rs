@@ -113,7 +113,14 @@ pub fn run_as(
         .enumerate()
         .filter_map(|(i, s)| Binding::from_socket(i, s))
         .collect();
-    let verdicts = rules::predict_plan(&host, &bindings, &candidates, &address_valid);
+    let os = std::env::consts::OS;
+    let verdicts: Vec<Verdict> = predict(os, &host, &bindings, &candidates, &address_valid)
+        .into_iter()
+        .zip(&candidates)
+        .map(|(verdict, candidate)| {
+            within_what_was_seen(verdict, candidate, &live, source.lists_bound_only_tcp())
+        })
+        .collect();
 
     let permissions: Vec<trial::Permission> = candidates
         .iter()
@@ -158,6 +165,82 @@ pub fn run_as(
     })
 }
 
+/// The OS whose bind() rules `rules.rs` models, when it is `os`.
+///
+/// The model is Linux's (read in the kernel's source, held to the kernel by
+/// a differential test); other systems differ where it matters: on BSD and
+/// macOS SO_REUSEADDR lets a specific address bind beside a wildcard on the
+/// same port (FreeBSD's `in_pcbbind_setup`, netinet/in_pcb.c), and Windows
+/// has SO_EXCLUSIVEADDRUSE and lets a second SO_REUSEADDR socket take a
+/// port outright ("Using SO_REUSEADDR and SO_EXCLUSIVEADDRUSE", Microsoft
+/// Learn). Rather than print Linux's verdict as theirs, `try` makes no
+/// prediction there and the trial bind alone answers. The choice follows
+/// the OS, not the socket source: Linux read through netstat2 is still
+/// Linux, and what netstat2 cannot say makes verdicts "depends".
+pub fn bind_model_for(os: &str) -> Option<&'static str> {
+    (os == "linux").then_some("linux")
+}
+
+/// The model's verdicts on `os`, or "no prediction" for every candidate.
+pub fn predict(
+    os: &str,
+    host: &Host,
+    bindings: &[Binding],
+    candidates: &[Candidate],
+    address_valid: &[rules::Tri],
+) -> Vec<Verdict> {
+    if bind_model_for(os).is_some() {
+        rules::predict_plan(host, bindings, candidates, address_valid)
+    } else {
+        candidates.iter().map(|_| Verdict::no_model()).collect()
+    }
+}
+
+/// A verdict limited to what the socket source could see: where it cannot
+/// list bound-only TCP sockets, "binds" becomes "depends" (one may hold the
+/// port); where it cannot read a socket's device, a conflict with it is not
+/// certain for a candidate bound to a device. Only verdicts that an unseen
+/// fact could overturn change.
+pub fn within_what_was_seen(
+    mut verdict: Verdict,
+    candidate: &Candidate,
+    live: &[Socket],
+    lists_bound_only_tcp: bool,
+) -> Verdict {
+    if !verdict.predicted() {
+        return verdict;
+    }
+    let decided_by_sockets = !matches!(verdict.rule, "ephemeral_port");
+    if verdict.ok == Some(true)
+        && candidate.protocol == Protocol::Tcp
+        && !lists_bound_only_tcp
+        && decided_by_sockets
+    {
+        verdict.ok = None;
+        verdict.error = Some(rules::Errno::AddrInUse);
+        verdict.stage = Some(Stage::Bind);
+        verdict.rule = "depends_on_unlisted_sockets";
+    }
+    let device_unknown = |conflict: &rules::Conflict| match conflict.holder {
+        rules::Holder::Live(index) => live.get(index).is_some_and(|s| !s.interface_known),
+        rules::Holder::Candidate(_) => false,
+    };
+    // A conflict with a socket whose device is known still stands.
+    if verdict.ok == Some(false)
+        && candidate.device().is_some()
+        && !verdict.conflicts.is_empty()
+        && verdict.conflicts.iter().all(device_unknown)
+    {
+        for conflict in &mut verdict.conflicts {
+            conflict.certain = false;
+            conflict.unknown.push("device");
+        }
+        verdict.ok = None;
+        verdict.rule = "depends_on_unknown_device";
+    }
+    verdict
+}
+
 /// Whether the trial saw what the model predicted, on the stages it tried.
 fn agreement(verdict: &Verdict, trial: &Observed, listens: bool) -> Option<bool> {
     if !trial.performed {
@@ -194,7 +277,19 @@ fn outcome_warnings(outcomes: &[Outcome], live: &[Socket]) -> Vec<Warning> {
             ),
         ));
     }
-    let unknown = outcomes.iter().filter(|o| o.verdict.ok.is_none()).count();
+    if outcomes.iter().any(|o| !o.verdict.predicted()) {
+        warnings.push(Warning::note(
+            "no_model_for_os",
+            format!(
+                "no prediction on {}: portcheck models Linux's bind rules only, and this OS's differ (SO_REUSEADDR, SO_EXCLUSIVEADDRUSE), so the trial bind alone answers",
+                std::env::consts::OS
+            ),
+        ));
+    }
+    let unknown = outcomes
+        .iter()
+        .filter(|o| o.verdict.ok.is_none() && o.verdict.predicted())
+        .count();
     if unknown > 0 {
         warnings.push(Warning::gap(
             "prediction_depends_on_unreadable_facts",
@@ -212,7 +307,7 @@ fn outcome_warnings(outcomes: &[Outcome], live: &[Socket]) -> Vec<Warning> {
                     format!(
                         "#{} shares {} through SO_REUSEADDR with a bound socket of {} that does not listen yet: once #{} listens, that socket's listen() will fail",
                         outcome.candidate.index,
-                        crate::model::endpoint(socket.local_address, socket.local_port, socket.interface.as_deref()),
+                        crate::model::endpoint(socket.local_address, socket.local_port, socket.device_shown()),
                         explain::holder_name(socket),
                         outcome.candidate.index
                     ),
@@ -230,4 +325,151 @@ fn outcome_warnings(outcomes: &[Outcome], live: &[Socket]) -> Vec<Warning> {
         }
     }
     warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(texts: &[&str]) -> Vec<Candidate> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                let spec = candidate::parse_candidate(text, "candidate").expect("candidate");
+                Candidate::from_spec(
+                    index,
+                    &spec,
+                    &OptionChoices::default(),
+                    Protocol::Tcp,
+                    false,
+                )
+            })
+            .collect()
+    }
+
+    fn host() -> Host {
+        Host {
+            euid: 0,
+            can_bind_privileged: true,
+            unprivileged_port_start: 1024,
+            ipv4_nonlocal_bind: false,
+            ipv6_nonlocal_bind: false,
+        }
+    }
+
+    #[test]
+    fn only_linux_gets_the_linux_model() {
+        assert_eq!(bind_model_for("linux"), Some("linux"));
+        for os in ["macos", "windows", "freebsd", "openbsd", "android"] {
+            assert_eq!(bind_model_for(os), None, "{os}");
+        }
+    }
+
+    #[test]
+    fn other_oses_get_no_prediction_rather_than_linuxs() {
+        let candidates = plan(&["[::]:8000", "0.0.0.0:8000"]);
+        let valid = vec![Some(true); candidates.len()];
+        // On Linux the second candidate fails on the dual-stack first one.
+        let linux = predict("linux", &host(), &[], &candidates, &valid);
+        assert_eq!(linux[1].ok, Some(false));
+        for os in ["macos", "windows", "freebsd"] {
+            let verdicts = predict(os, &host(), &[], &candidates, &valid);
+            assert_eq!(verdicts.len(), 2);
+            for verdict in verdicts {
+                assert_eq!(verdict.ok, None, "{os}");
+                assert_eq!(verdict.rule, rules::NO_MODEL);
+                assert!(!verdict.predicted());
+                assert!(verdict.conflicts.is_empty());
+            }
+        }
+    }
+
+    fn live_listener(interface_known: bool) -> Socket {
+        let mut socket = Socket::bare(
+            Protocol::Tcp,
+            "127.0.0.1".parse().expect("address"),
+            8000,
+            crate::model::State::Listen,
+        );
+        socket.interface_known = interface_known;
+        (socket.reuseaddr, socket.reuseport, socket.uid) = (Some(true), Some(false), Some(0));
+        socket
+    }
+
+    fn verdict_with(live: &[Socket], candidate: &str, lists_bound_only_tcp: bool) -> Verdict {
+        let candidates = plan(&[candidate]);
+        let bindings: Vec<Binding> = live
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Binding::from_socket(i, s))
+            .collect();
+        let verdict = predict("linux", &host(), &bindings, &candidates, &[Some(true)]).remove(0);
+        within_what_was_seen(verdict, &candidates[0], live, lists_bound_only_tcp)
+    }
+
+    #[test]
+    fn a_source_blind_to_bound_only_tcp_cannot_promise_a_free_port() {
+        let seen = verdict_with(&[], "127.0.0.1:8000", true);
+        assert_eq!((seen.ok, seen.rule), (Some(true), "port_unused"));
+        let blind = verdict_with(&[], "127.0.0.1:8000", false);
+        assert_eq!(blind.ok, None);
+        assert_eq!(blind.rule, "depends_on_unlisted_sockets");
+        assert_eq!(blind.error, Some(rules::Errno::AddrInUse));
+        // UDP has no bound-only state to miss; port 0 always binds.
+        assert_eq!(
+            verdict_with(&[], "udp:127.0.0.1:8000", false).ok,
+            Some(true)
+        );
+        assert_eq!(verdict_with(&[], "127.0.0.1:0", false).ok, Some(true));
+        // A conflict it does see still fails.
+        let held = verdict_with(&[live_listener(false)], "127.0.0.1:8000", false);
+        assert_eq!(held.ok, Some(false));
+    }
+
+    #[test]
+    fn an_unknown_device_makes_a_device_bound_candidates_conflict_depend() {
+        let unknown = verdict_with(&[live_listener(false)], "127.0.0.1:8000/device=lo", true);
+        assert_eq!(unknown.ok, None);
+        assert_eq!(unknown.rule, "depends_on_unknown_device");
+        assert!(unknown.conflicts.iter().all(|c| !c.certain));
+        assert!(
+            unknown
+                .conflicts
+                .iter()
+                .all(|c| c.unknown.contains(&"device"))
+        );
+        let known = verdict_with(&[live_listener(true)], "127.0.0.1:8000/device=lo", true);
+        assert_eq!(known.ok, Some(false));
+        // Without a device of its own the candidate overlaps any device.
+        let plain = verdict_with(&[live_listener(false)], "127.0.0.1:8000", true);
+        assert_eq!(plain.ok, Some(false));
+    }
+
+    #[test]
+    fn without_a_prediction_the_trial_answers_and_agreement_is_null() {
+        let verdict = Verdict::no_model();
+        let trial = Observed {
+            performed: true,
+            ok: Some(true),
+            error: None,
+            stage: None,
+            skipped: None,
+            listen_tried: true,
+            setup_error: None,
+        };
+        assert_eq!(agreement(&verdict, &trial, true), None);
+        let outcome = Outcome {
+            candidate: plan(&["127.0.0.1:8000"]).remove(0),
+            verdict,
+            message: String::new(),
+            trial,
+            agree: None,
+        };
+        assert_eq!(outcome.binds(), Some(true));
+        let warnings = outcome_warnings(std::slice::from_ref(&outcome), &[]);
+        let codes: Vec<&str> = warnings.iter().map(|w| w.code).collect();
+        assert_eq!(codes, ["no_model_for_os"]);
+        assert!(crate::warning::complete(&warnings));
+    }
 }

@@ -246,7 +246,28 @@ pub struct Verdict {
     pub breaks_listen_of: Vec<usize>,
 }
 
+/// The rule of a verdict that was not made: the OS is not one whose bind
+/// rules this module models.
+pub const NO_MODEL: &str = "no_model_for_os";
+
 impl Verdict {
+    /// No prediction: the model is Linux's, and these are not Linux's rules.
+    pub fn no_model() -> Verdict {
+        Verdict {
+            ok: None,
+            error: None,
+            stage: None,
+            rule: NO_MODEL,
+            conflicts: Vec::new(),
+            breaks_listen_of: Vec::new(),
+        }
+    }
+
+    /// Whether the model predicted anything.
+    pub fn predicted(&self) -> bool {
+        self.rule != NO_MODEL
+    }
+
     fn ok(rule: &'static str) -> Verdict {
         Verdict {
             ok: Some(true),
@@ -349,6 +370,18 @@ pub const RULES: &[(&str, &str)] = &[
         "the verdict depends on IPV6_V6ONLY of a [::] socket the kernel did not report",
     ),
     (
+        "depends_on_unlisted_sockets",
+        "nothing listed is in the way, but the socket source cannot list TCP sockets that are bound without listening (netstat2), and one may hold the port",
+    ),
+    (
+        "depends_on_unknown_device",
+        "the conflict depends on a socket's bound device (SO_BINDTODEVICE), which the socket source does not report (netstat2)",
+    ),
+    (
+        "no_model_for_os",
+        "no prediction: the model is Linux's, and this OS's bind rules differ; the trial bind alone answers",
+    ),
+    (
         "privileged_port",
         "ports below net.ipv4.ip_unprivileged_port_start need root or CAP_NET_BIND_SERVICE (EACCES)",
     ),
@@ -392,6 +425,9 @@ Rules (prediction.rule in JSON):
   depends_on_unreadable_options      depends on another socket's SO_REUSEADDR/SO_REUSEPORT, unreadable
   depends_on_bind_order              depends on the order the port's sockets were bound, not reported
   depends_on_unknown_v6only          depends on a [::] socket's IPV6_V6ONLY, not reported
+  depends_on_unlisted_sockets        nothing listed is in the way, but bound-only TCP sockets are not listed (netstat2)
+  depends_on_unknown_device          depends on a socket's bound device, not reported (netstat2)
+  no_model_for_os                    no prediction off Linux: the trial bind alone answers
   privileged_port                    below ip_unprivileged_port_start without CAP_NET_BIND_SERVICE (EACCES)
   address_not_local                  not an address of this host, no freebind/ip_nonlocal_bind (EADDRNOTAVAIL)
   mapped_address_on_v6only           an IPv4-mapped address with IPV6_V6ONLY (EINVAL)

@@ -16,15 +16,21 @@
 //!   is (or may be) in play there: the kernel caches the port's reuseport
 //!   state, and a trial bind could change what a live service's next bind
 //!   gets;
-//! - every trial socket carries a filter that drops every packet, so even a
-//!   mistaken trial would not consume a connection request or a datagram.
+//! - on Linux every trial socket carries a filter that drops every packet,
+//!   so even a mistaken trial would not consume a connection request or a
+//!   datagram. Other systems have no SO_ATTACH_FILTER; there the rules
+//!   above carry the safety alone, and since netstat2 reports no socket's
+//!   options, SO_REUSEPORT counts as "may be in play" on every held port,
+//!   so a port a live TCP socket holds is not touched at all.
 //!
 //! Every socket is closed when the trial returns, on success or error; if
 //! the process is killed the kernel closes them with it.
 
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 
-use socket2::{Domain, Protocol as RawProtocol, SockAddr, SockFilter, Socket as RawSocket, Type};
+#[cfg(target_os = "linux")]
+use socket2::SockFilter;
+use socket2::{Domain, Protocol as RawProtocol, SockAddr, Socket as RawSocket, Type};
 
 use super::candidate::Candidate;
 use super::rules::{Binding, Stage, Tri, Verdict, overlaps};
@@ -254,6 +260,7 @@ fn configured_socket(candidate: &Candidate) -> Result<RawSocket, String> {
     let socket =
         RawSocket::new(domain, kind, Some(protocol)).map_err(|e| format!("socket(): {e}"))?;
     // `ret #0`: accept nothing. The trial must never consume traffic.
+    #[cfg(target_os = "linux")]
     step(
         "SO_ATTACH_FILTER",
         socket.attach_filter(&[SockFilter::new(0x06, 0, 0, 0)]),
@@ -266,23 +273,77 @@ fn configured_socket(candidate: &Candidate) -> Result<RawSocket, String> {
         socket.set_reuse_address(candidate.options.reuseaddr),
     )?;
     if candidate.options.reuseport {
-        step("SO_REUSEPORT", socket.set_reuse_port(true))?;
+        step("SO_REUSEPORT", set_reuse_port(&socket))?;
     }
     if candidate.options.freebind {
-        let set = if candidate.address.is_ipv4() {
-            socket.set_freebind_v4(true)
-        } else {
-            socket.set_freebind_v6(true)
-        };
-        step("IP_FREEBIND", set)?;
-    }
-    if let Some(device) = candidate.options.device.as_deref() {
         step(
-            "SO_BINDTODEVICE",
-            socket.bind_device(Some(device.as_bytes())),
+            "IP_FREEBIND",
+            set_freebind(&socket, candidate.address.is_ipv4()),
         )?;
     }
+    if let Some(device) = candidate.options.device.as_deref() {
+        step("SO_BINDTODEVICE", bind_device(&socket, device))?;
+    }
     Ok(socket)
+}
+
+#[cfg(unix)]
+fn set_reuse_port(socket: &RawSocket) -> std::io::Result<()> {
+    socket.set_reuse_port(true)
+}
+
+/// Windows has no SO_REUSEPORT (SO_REUSEADDR there does what it does
+/// elsewhere and more).
+#[cfg(not(unix))]
+fn set_reuse_port(_socket: &RawSocket) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "Windows has no SO_REUSEPORT",
+    ))
+}
+
+#[cfg(target_os = "linux")]
+fn set_freebind(socket: &RawSocket, ipv4: bool) -> std::io::Result<()> {
+    if ipv4 {
+        socket.set_freebind_v4(true)
+    } else {
+        socket.set_freebind_v6(true)
+    }
+}
+
+/// IP_FREEBIND and SO_BINDTODEVICE are Linux's: elsewhere the trial says
+/// it could not set them up rather than bind without them.
+#[cfg(not(target_os = "linux"))]
+fn set_freebind(_socket: &RawSocket, _ipv4: bool) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "only Linux has IP_FREEBIND",
+    ))
+}
+
+#[cfg(target_os = "linux")]
+fn bind_device(socket: &RawSocket, device: &str) -> std::io::Result<()> {
+    socket.bind_device(Some(device.as_bytes()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn bind_device(_socket: &RawSocket, _device: &str) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "only Linux has SO_BINDTODEVICE",
+    ))
+}
+
+/// An interface's index for a link-local scope (`fe80::1%eth0`); 0 when
+/// unknown, which the kernel refuses for a link-local address.
+#[cfg(target_os = "linux")]
+pub fn interface_index(socket: &RawSocket, name: &str) -> u32 {
+    rustix::net::netdevice::name_to_index(socket, name).unwrap_or(0)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn interface_index(_socket: &RawSocket, _name: &str) -> u32 {
+    0
 }
 
 fn target(candidate: &Candidate, socket: &RawSocket) -> SockAddr {
@@ -291,8 +352,7 @@ fn target(candidate: &Candidate, socket: &RawSocket) -> SockAddr {
             let scope_id = candidate
                 .scope
                 .as_deref()
-                .and_then(|name| rustix::net::netdevice::name_to_index(socket, name).ok())
-                .unwrap_or(0);
+                .map_or(0, |name| interface_index(socket, name));
             SocketAddr::V6(SocketAddrV6::new(v6, candidate.port, 0, scope_id)).into()
         }
         IpAddr::V4(_) => SocketAddr::new(candidate.address, candidate.port).into(),

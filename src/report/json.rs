@@ -425,7 +425,8 @@ pub struct CandidateDoc {
     pub address: String,
     pub port: u16,
     pub options: OptionsDoc,
-    pub prediction: PredictionDoc,
+    /// null when `try` makes no prediction on this OS (`no_model_for_os`).
+    pub prediction: Option<PredictionDoc>,
     pub trial: TrialDoc,
     pub agree: Option<bool>,
 }
@@ -489,7 +490,9 @@ fn candidate_doc(outcome: &Outcome, live: &[Socket]) -> CandidateDoc {
             freebind: options.freebind,
             device: candidate.device().map(str::to_owned),
         },
-        prediction: PredictionDoc {
+        // null where no model applies (another OS): never Linux's verdict
+        // presented as that OS's.
+        prediction: verdict.predicted().then(|| PredictionDoc {
             ok: verdict.ok,
             error: verdict.error.map(Errno::name),
             stage: verdict.stage.map(Stage::name),
@@ -511,7 +514,7 @@ fn candidate_doc(outcome: &Outcome, live: &[Socket]) -> CandidateDoc {
                     }
                 })
                 .collect(),
-        },
+        }),
         trial: TrialDoc {
             performed: outcome.trial.performed,
             ok: outcome.trial.ok,
@@ -885,6 +888,67 @@ impl From<&WhyResult> for WhyBody {
                     description: f.description.clone(),
                 })
                 .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bind::candidate::{Candidate, OptionChoices, parse_candidate};
+    use crate::bind::rules::Verdict;
+    use crate::bind::trial::Observed;
+    use crate::model::{Protocol, State};
+
+    #[test]
+    fn no_model_is_a_null_prediction() {
+        let spec = parse_candidate("127.0.0.1:8000", "candidate").expect("candidate");
+        let outcome = Outcome {
+            candidate: Candidate::from_spec(
+                0,
+                &spec,
+                &OptionChoices::default(),
+                Protocol::Tcp,
+                false,
+            ),
+            verdict: Verdict::no_model(),
+            message: String::new(),
+            trial: Observed {
+                performed: true,
+                ok: Some(true),
+                error: None,
+                stage: None,
+                skipped: None,
+                listen_tried: true,
+                setup_error: None,
+            },
+            agree: None,
+        };
+        let doc = serde_json::to_value(candidate_doc(&outcome, &[])).expect("json");
+        assert!(doc["prediction"].is_null(), "{doc}");
+        assert_eq!(doc["trial"]["ok"], serde_json::Value::Bool(true));
+        assert!(doc["agree"].is_null());
+    }
+
+    #[test]
+    fn what_a_source_cannot_supply_is_null_never_a_default() {
+        let mut socket = Socket::bare(
+            Protocol::Tcp,
+            "::".parse().expect("address"),
+            8000,
+            State::Listen,
+        );
+        socket.interface_known = false;
+        let doc = serde_json::to_value(SocketDoc::from(&socket)).expect("json");
+        for key in [
+            "v6only",
+            "accepts_ipv4",
+            "interface",
+            "reuseaddr",
+            "reuseport",
+            "netns",
+        ] {
+            assert!(doc[key].is_null(), "{key}: {doc}");
         }
     }
 }

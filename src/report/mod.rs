@@ -33,6 +33,19 @@ impl Report {
         }
     }
 
+    /// The report's warnings, for what the run adds after the command
+    /// (the socket source's gaps).
+    pub fn warnings_mut(&mut self) -> &mut Vec<crate::warning::Warning> {
+        match self {
+            Report::Who(result) => &mut result.warnings,
+            Report::Try(result) => &mut result.warnings,
+            Report::Resolve(result) => &mut result.warnings,
+            Report::Free(result) => &mut result.warnings,
+            Report::Wait(result) => &mut result.final_view.warnings,
+            Report::Why(result) => &mut result.warnings,
+        }
+    }
+
     /// Writes the JSON document straight into `out` (a `who` document can
     /// hold every socket of the host: it is never built as one string) and
     /// flushes it.

@@ -84,7 +84,8 @@ pub fn resolve(host: &str, protocol: Protocol) -> Result<Vec<IpAddr>, Error> {
 }
 
 fn libc_sock_stream() -> i32 {
-    // SOCK_STREAM and SOCK_DGRAM are 1 and 2 on Linux.
+    // SOCK_STREAM and SOCK_DGRAM are 1 and 2 on Linux, the BSDs, macOS and
+    // Windows alike.
     1
 }
 

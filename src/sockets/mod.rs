@@ -4,21 +4,38 @@
 //! A [`SocketSource`] only lists sockets; everything that /proc and the
 //! owners' descriptors add is done here, the same for every source.
 
+// Linux's own readers: sock_diag, /proc, pidfd_getfd and cgroups.
+#[cfg(target_os = "linux")]
 mod bytecode;
+// Plain cgroup parsing; elsewhere its /proc reads find nothing.
 pub mod containers;
+#[cfg(target_os = "linux")]
 pub mod names;
+#[cfg(target_os = "linux")]
 pub mod netlink;
+#[cfg(any(not(target_os = "linux"), feature = "netstat2"))]
+pub mod netstat2;
+#[cfg(target_os = "linux")]
 pub mod options;
+#[cfg(target_os = "linux")]
 pub mod owners;
 
+#[cfg(target_os = "linux")]
 use std::collections::BTreeSet;
+#[cfg(target_os = "linux")]
 use std::path::Path;
 
 use crate::error::Error;
-use crate::model::{Family, OwnerGap, Protocol, Socket};
+#[cfg(target_os = "linux")]
+use crate::model::OwnerGap;
+use crate::model::{Family, Protocol, Socket};
 use crate::target::PortRange;
-use crate::warning::{Warning, counted};
+use crate::warning::Warning;
+#[cfg(target_os = "linux")]
+use crate::warning::counted;
+#[cfg(target_os = "linux")]
 use names::UserNames;
+#[cfg(target_os = "linux")]
 use options::OptionsGap;
 
 /// What to dump. Empty `ports` means every port.
@@ -35,16 +52,64 @@ pub struct DumpRequest {
 pub trait SocketSource: Sync {
     fn name(&self) -> &'static str;
     fn dump(&self, request: &DumpRequest) -> Result<Vec<Socket>, Error>;
+
+    /// What this source could not supply in this run (fields it leaves
+    /// `None`, sockets it cannot list), said once per run, not per dump.
+    fn warnings(&self) -> Vec<Warning> {
+        Vec::new()
+    }
+
+    /// Whether TCP sockets that are bound but do not listen are listed: a
+    /// source that cannot see them cannot promise a port is free.
+    fn lists_bound_only_tcp(&self) -> bool {
+        true
+    }
 }
+
+/// The variable that picks a source on Linux: a diagnostic aid, and how
+/// the netstat2 source is tested against the netlink one.
+pub const SOURCE_VARIABLE: &str = "PORTCHECK_SOCKET_SOURCE";
 
 /// The source for this platform, or the one `PORTCHECK_SOCKET_SOURCE` names.
 pub fn source_from_env() -> Result<Box<dyn SocketSource>, Error> {
-    match std::env::var("PORTCHECK_SOCKET_SOURCE").ok().as_deref() {
+    source_named(std::env::var(SOURCE_VARIABLE).ok().as_deref())
+}
+
+#[cfg(target_os = "linux")]
+fn source_named(name: Option<&str>) -> Result<Box<dyn SocketSource>, Error> {
+    match name {
         None | Some("" | "netlink") => Ok(Box::new(netlink::NetlinkSource)),
+        #[cfg(feature = "netstat2")]
+        Some("netstat2") => Ok(Box::<netstat2::Netstat2Source>::default()),
+        #[cfg(not(feature = "netstat2"))]
+        Some("netstat2") => Err(Error::Unsupported(format!(
+            "{SOURCE_VARIABLE}=netstat2: this build has no netstat2 source; build with `--features netstat2`"
+        ))),
         Some(other) => Err(Error::Unsupported(format!(
-            "PORTCHECK_SOCKET_SOURCE={other}: this build knows only 'netlink'"
+            "{SOURCE_VARIABLE}={other}: the sources are 'netlink' and 'netstat2'"
         ))),
     }
+}
+
+/// Off Linux netstat2 is the only source; naming another is an error, not
+/// a silent fallback.
+#[cfg(not(target_os = "linux"))]
+fn source_named(name: Option<&str>) -> Result<Box<dyn SocketSource>, Error> {
+    match name {
+        None | Some("" | "netstat2") => Ok(Box::<netstat2::Netstat2Source>::default()),
+        Some(other) => Err(Error::Unsupported(format!(
+            "{SOURCE_VARIABLE}={other}: on this OS the only source is 'netstat2'"
+        ))),
+    }
+}
+
+/// The network namespace sockets are read in (`net:[INODE]`); none
+/// outside Linux.
+pub fn current_netns() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    return names::current_netns();
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// The sockets of `protocols` on `ports` (both families) that `keep`
@@ -76,14 +141,25 @@ pub fn described_table(
 
 /// Fills owners, SO_REUSEADDR/SO_REUSEPORT and names of `sockets`, and says
 /// what could not be seen.
+#[cfg(target_os = "linux")]
 pub fn describe(sockets: &mut [Socket]) -> Vec<Warning> {
     names::attach_names(sockets, &mut UserNames::default());
     describe_owners(sockets)
 }
 
+/// Off Linux the owners' pids come with the table; only their names are
+/// looked up. What cannot be read stays `None` (the source's warnings say
+/// which fields).
+#[cfg(not(target_os = "linux"))]
+pub fn describe(sockets: &mut [Socket]) -> Vec<Warning> {
+    netstat2::attach_owner_details(sockets);
+    Vec::new()
+}
+
 /// Owners, options and containers, for sockets whose names were filled in
 /// their own network namespace (`--all-netns` reads each namespace on a
 /// thread of its own, then finds the owners of all of them in one pass).
+#[cfg(target_os = "linux")]
 pub fn describe_owners(sockets: &mut [Socket]) -> Vec<Warning> {
     let mut users = UserNames::default();
     let scan = owners::attach_owners(sockets, Path::new("/proc"), &mut users);
@@ -96,6 +172,7 @@ pub fn describe_owners(sockets: &mut [Socket]) -> Vec<Warning> {
     warnings
 }
 
+#[cfg(target_os = "linux")]
 fn owner_warnings(sockets: &[Socket], scan: &owners::OwnerScan) -> Vec<Warning> {
     let count = |gap| sockets.iter().filter(|s| s.owner_gap == Some(gap)).count();
     let mut warnings = Vec::new();
@@ -141,6 +218,7 @@ fn owner_warnings(sockets: &[Socket], scan: &owners::OwnerScan) -> Vec<Warning> 
     warnings
 }
 
+#[cfg(target_os = "linux")]
 fn option_warnings(sockets: &[Socket], gaps: &[(usize, OptionsGap)]) -> Vec<Warning> {
     let reasons: BTreeSet<OptionsGap> = gaps
         .iter()

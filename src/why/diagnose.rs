@@ -519,7 +519,7 @@ fn connect_why(
     let describe = |s: &Socket| {
         format!(
             "{} ({}), by {}",
-            endpoint(s.local_address, s.local_port, s.interface.as_deref()),
+            endpoint(s.local_address, s.local_port, s.device_shown()),
             crate::report::table::takes(s),
             crate::bind::explain::holder_name(s)
         )

@@ -227,7 +227,7 @@ fn stop_holder(process: &Process, own_unit: Option<&(String, bool)>) -> Vec<Fix>
         fix.unit = Some(unit.clone());
         fixes.push(fix);
     }
-    let sudo = match (process.uid, rustix::process::geteuid().as_raw()) {
+    let sudo = match (process.uid, crate::bind::facts::euid()) {
         (Some(owner), me) if me != 0 && owner != me => "sudo ",
         _ => "",
     };

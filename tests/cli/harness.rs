@@ -462,6 +462,15 @@ pub fn portcheck(args: &[&str]) -> Run {
     finish(command.output().expect("run portcheck"))
 }
 
+/// Runs `portcheck ARGS` reading sockets through `source`
+/// (`PORTCHECK_SOCKET_SOURCE`).
+pub fn portcheck_with_source(source: &str, args: &[&str]) -> Run {
+    let mut command = command(args);
+    command.env("PORTCHECK_SOCKET_SOURCE", source);
+    let _lock = processes_lock();
+    finish(command.output().expect("run portcheck"))
+}
+
 /// Runs `portcheck ARGS` as uid and gid `id`, without supplementary groups.
 pub fn portcheck_as(id: u32, args: &[&str]) -> Run {
     let mut command = command(args);

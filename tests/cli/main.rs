@@ -9,6 +9,7 @@ mod dns;
 mod generated;
 mod harness;
 mod namespaces;
+mod netstat2;
 mod probe;
 mod races;
 mod resolve;

@@ -98,6 +98,9 @@ fn predicted(outcome: &Outcome) -> String {
             verdict.stage.map_or("bind", Stage::name)
         )
     };
+    if !verdict.predicted() {
+        return "no prediction".into();
+    }
     match verdict.ok {
         Some(true) => "ok".into(),
         Some(false) => at(verdict.error),

@@ -31,7 +31,7 @@ pub fn resolve(result: &ResolveResult, style: Style) -> String {
                 .map(|s| {
                     format!(
                         "{} {}  {}",
-                        endpoint(s.local_address, s.local_port, s.interface.as_deref()),
+                        endpoint(s.local_address, s.local_port, s.device_shown()),
                         takes(s),
                         crate::bind::explain::holder_name(s)
                     )

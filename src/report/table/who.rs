@@ -109,7 +109,7 @@ fn probed_socket_table(
             Cell::new(endpoint(
                 socket.local_address,
                 socket.local_port,
-                socket.interface.as_deref(),
+                socket.device_shown(),
             )),
             takes_cell(socket, style),
             Cell::new(socket.state.name()),
@@ -236,4 +236,33 @@ fn process_line(process: &Process) -> String {
         let _ = write!(line, ": {shown}{ellipsis}");
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Protocol, State};
+
+    #[test]
+    fn unknowns_show_as_question_marks() {
+        let mut socket = Socket::bare(
+            Protocol::Udp,
+            "::".parse().expect("address"),
+            5353,
+            State::Unknown,
+        );
+        socket.interface_known = false;
+        assert_eq!(reuse(&socket), "?");
+        assert_eq!(takes(&socket), "IPv6 (+IPv4?)");
+        assert_eq!(
+            endpoint(
+                socket.local_address,
+                socket.local_port,
+                socket.device_shown()
+            ),
+            "[::]%?:5353"
+        );
+        socket.interface_known = true;
+        assert_eq!(socket.device_shown(), None);
+    }
 }
