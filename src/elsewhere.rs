@@ -101,7 +101,7 @@ pub fn describe_foreign(socket: &Socket) -> String {
                 .unwrap_or_default();
             format!(
                 "{} pid {}{container}",
-                p.name.as_deref().unwrap_or("?"),
+                p.shown_name().as_deref().unwrap_or("?"),
                 p.pid
             )
         })

@@ -7,6 +7,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use crate::sockets::containers::Container;
+use crate::text::Text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
@@ -142,16 +143,27 @@ impl OwnerGap {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
     pub pid: u32,
-    pub name: Option<String>,
+    /// The name (comm) and command line exactly as the process set them:
+    /// any bytes, UTF-8 or not, escape sequences included (`crate::text`).
+    pub name: Option<Text>,
     /// Shared: a process holding many sockets lists its command line once
     /// in memory.
-    pub cmdline: std::sync::Arc<[String]>,
+    pub cmdline: std::sync::Arc<[Text]>,
     /// Every descriptor of this process that refers to the socket, sorted.
     pub fds: Vec<u32>,
     pub uid: Option<u32>,
     pub user: Option<String>,
     /// The container the process runs in, from its cgroup.
     pub container: Option<Container>,
+}
+
+impl Process {
+    /// The name as prose and tables show it, escaped: a process chooses
+    /// its own name. (comm is at most 15 bytes; other sources may give
+    /// longer names.)
+    pub fn shown_name(&self) -> Option<String> {
+        self.name.as_ref().map(|name| name.escaped(64))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -406,7 +406,7 @@ fn programs(receivers: &[usize], live: &[Socket]) -> BTreeSet<(String, u32)> {
         .iter()
         .filter_map(|&i| live.get(i))
         .flat_map(|s| s.processes.iter())
-        .map(|p| (p.name.clone().unwrap_or_default(), p.pid))
+        .map(|p| (p.shown_name().unwrap_or_default(), p.pid))
         .collect()
 }
 

@@ -24,6 +24,7 @@ use rustix::io::{Errno, read};
 
 use crate::model::{OwnerGap, Process, Socket};
 use crate::sockets::names::UserNames;
+use crate::text::Text;
 
 /// What the scan could not see, for warnings.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -369,8 +370,8 @@ pub fn socket_inode_bytes(link: &[u8]) -> Option<u64> {
 
 #[derive(Debug, Default, Clone)]
 struct ProcessDetails {
-    name: Option<String>,
-    cmdline: std::sync::Arc<[String]>,
+    name: Option<Text>,
+    cmdline: std::sync::Arc<[Text]>,
     uid: Option<u32>,
 }
 
@@ -386,11 +387,9 @@ impl ProcessDetails {
         let uid = statat(proc_dir, path.dir(), AtFlags::empty())
             .ok()
             .map(|stat| stat.st_uid);
-        let name = read_file(proc_dir, path.with(b"comm"), buffer).then(|| {
-            String::from_utf8_lossy(buffer)
-                .trim_end_matches('\n')
-                .to_owned()
-        });
+        // The exact bytes: a name need not be UTF-8 (crate::text).
+        let name = read_file(proc_dir, path.with(b"comm"), buffer)
+            .then(|| Text::from_bytes(buffer.strip_suffix(b"\n").unwrap_or(buffer)));
         let cmdline = if read_file(proc_dir, path.with(b"cmdline"), buffer) {
             parse_cmdline(buffer)
         } else {
@@ -428,15 +427,13 @@ fn read_file(dir: BorrowedFd<'_>, path: &CStr, buffer: &mut Vec<u8>) -> bool {
 
 /// Splits /proc/PID/cmdline at NULs. A process may rewrite its command line
 /// (nginx, postgres) into one string without NULs; that stays one argument.
-pub fn parse_cmdline(bytes: &[u8]) -> Vec<String> {
+/// Each argument keeps its exact bytes.
+pub fn parse_cmdline(bytes: &[u8]) -> Vec<Text> {
     let trimmed = bytes.strip_suffix(b"\0").unwrap_or(bytes);
     if trimmed.is_empty() {
         return Vec::new();
     }
-    trimmed
-        .split(|&b| b == 0)
-        .map(|arg| String::from_utf8_lossy(arg).into_owned())
-        .collect()
+    trimmed.split(|&b| b == 0).map(Text::from_bytes).collect()
 }
 
 /// The effective uid from /proc/PID/status (`Uid: real effective saved fs`).
@@ -500,16 +497,20 @@ mod tests {
 
     #[test]
     fn cmdline_splits_on_nul_and_keeps_rewritten_titles() {
+        let args = |bytes: &[u8]| -> Vec<Vec<u8>> {
+            parse_cmdline(bytes)
+                .iter()
+                .map(|arg| arg.bytes().to_vec())
+                .collect()
+        };
+        assert_eq!(args(b"node\0server.js\0"), [&b"node"[..], b"server.js"]);
         assert_eq!(
-            parse_cmdline(b"node\0server.js\0"),
-            vec!["node", "server.js"]
-        );
-        assert_eq!(
-            parse_cmdline(b"nginx: master process /usr/sbin/nginx"),
-            vec!["nginx: master process /usr/sbin/nginx"]
+            args(b"nginx: master process /usr/sbin/nginx"),
+            [b"nginx: master process /usr/sbin/nginx"]
         );
         assert!(parse_cmdline(b"").is_empty());
-        assert_eq!(parse_cmdline(b"a\xff\0"), vec!["a\u{fffd}"]);
+        // Exact bytes, never replaced: JSON carries them (crate::text).
+        assert_eq!(args(b"a\xff\0\x1b[2J\0"), [&b"a\xff"[..], b"\x1b[2J"]);
     }
 
     #[test]
@@ -620,8 +621,11 @@ mod tests {
             .collect();
         assert_eq!(owners, vec![(100, vec![4, 9]), (200, vec![3])]);
         let server = &sockets[0].processes[0];
-        assert_eq!(server.name.as_deref(), Some("server"));
-        assert_eq!(&*server.cmdline, ["server", "--port", "8000"]);
+        assert_eq!(server.name, Some(Text::from("server")));
+        assert_eq!(
+            &*server.cmdline,
+            ["server", "--port", "8000"].map(Text::from)
+        );
         // The owner of the PID directory: here, whoever made it.
         assert_eq!(server.uid, Some(rustix::process::geteuid().as_raw()));
         assert_eq!(sockets[1].processes.len(), 1);
@@ -706,7 +710,7 @@ mod tests {
         );
         assert_eq!(details.uid, Some(65534));
         assert_eq!(status.as_deref().and_then(effective_uid), Some(65534));
-        assert_eq!(details.name.as_deref(), Some("python3"));
+        assert_eq!(details.name, Some(Text::from("python3")));
     }
 
     #[test]

@@ -612,7 +612,13 @@ pub struct ProcessDoc {
     pub pid: u32,
     #[serde(deserialize_with = "present")]
     pub name: Option<String>,
+    /// The exact bytes of `name` in base64 when they are not UTF-8.
+    #[serde(deserialize_with = "present")]
+    pub name_bytes: Option<String>,
     pub cmdline: Vec<String>,
+    /// Every argument's exact bytes in base64 when one is not UTF-8.
+    #[serde(deserialize_with = "present")]
+    pub cmdline_bytes: Option<Vec<String>>,
     #[serde(deserialize_with = "present")]
     pub fd: Option<u32>,
     pub fds: Vec<u32>,
