@@ -26,6 +26,21 @@ fn sysctl_flag(path: &str) -> bool {
     sysctl(path).is_some_and(|v| v != "0")
 }
 
+/// Why IPv6 cannot be used in this network namespace, if it cannot: the
+/// kernel has none (booted with ipv6.disable=1, or built without), or
+/// `net.ipv6.conf.all.disable_ipv6` took every IPv6 address away. Nothing
+/// is claimed when /proc/sys/net cannot be read.
+pub fn ipv6_unavailable() -> Option<&'static str> {
+    if !std::path::Path::new("/proc/sys/net/ipv4").exists() {
+        return None;
+    }
+    if !std::path::Path::new("/proc/sys/net/ipv6").exists() {
+        return Some("this kernel has no IPv6 (booted with ipv6.disable=1, or built without it)");
+    }
+    sysctl_flag("/proc/sys/net/ipv6/conf/all/disable_ipv6")
+        .then_some("IPv6 is disabled in this network namespace (net.ipv6.conf.all.disable_ipv6=1)")
+}
+
 /// `net.ipv6.bindv6only`: the IPV6_V6ONLY a new IPv6 socket starts with.
 pub fn bindv6only() -> bool {
     sysctl_flag("/proc/sys/net/ipv6/bindv6only")

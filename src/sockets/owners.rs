@@ -33,8 +33,14 @@ pub struct OwnerScan {
     pub unreadable_processes: usize,
     /// The uids of those processes.
     pub unreadable_uids: BTreeSet<u32>,
-    /// Whether /proc could be listed at all.
+    /// Whether /proc could be listed at all: it exists and is the proc
+    /// file system (an empty directory or a tmpfs over it, as some
+    /// containers have, is not).
     pub proc_readable: bool,
+    /// The `hidepid=` mode of the proc mount when it hides other users'
+    /// processes from this one (`invisible`, `noaccess`, `ptraceable`, or
+    /// the older `1`, `2`): their sockets' owners cannot be found.
+    pub hidepid: Option<String>,
 }
 
 /// Fills `processes` (and `owner_gap` where none is found) for every socket
@@ -62,7 +68,8 @@ pub fn attach_owners(sockets: &mut [Socket], proc_root: &Path, users: &mut UserN
         let start = holders.partition_point(|&(held, _, _)| held < inode);
         let count = holders[start..].partition_point(|&(held, _, _)| held == inode);
         if count == 0 {
-            socket.owner_gap = Some(if scan.unreadable_processes > 0 || !scan.proc_readable {
+            let hidden = scan.unreadable_processes > 0 || !scan.proc_readable;
+            socket.owner_gap = Some(if hidden || scan.hidepid.is_some() {
                 OwnerGap::Unreadable
             } else {
                 OwnerGap::NotVisible
@@ -129,7 +136,18 @@ fn scan_proc(proc_root: &Path, wanted: &HashSet<u64>, scan: &mut OwnerScan) -> F
     ) else {
         return Found::default();
     };
+    // Only the proc file system has processes: an empty directory or a
+    // tmpfs in its place would read as "no process owns anything". (A
+    // made-up tree elsewhere, as the tests build, is taken as it is.)
+    if proc_root == Path::new("/proc") && !is_proc_fs(&proc_dir) {
+        return Found::default();
+    }
     scan.proc_readable = true;
+    if !rustix::process::geteuid().is_root() {
+        scan.hidepid = std::fs::read(proc_root.join("self/mountinfo"))
+            .ok()
+            .and_then(|text| hidepid(&String::from_utf8_lossy(&text), proc_root));
+    }
     let pids = list_pids(proc_dir.as_fd());
 
     let threads = thread_count(pids.len(), PROCESSES_PER_THREAD);
@@ -344,6 +362,43 @@ impl PidPath {
     }
 }
 
+/// Whether /proc is the proc file system (and not missing, or an empty
+/// directory or a tmpfs in its place, as some containers have).
+pub fn proc_mounted() -> bool {
+    openat(
+        CWD,
+        "/proc",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .is_ok_and(|dir| is_proc_fs(&dir))
+}
+
+fn is_proc_fs(dir: &impl AsFd) -> bool {
+    rustix::fs::fstatfs(dir).is_ok_and(|fs| fs.f_type == rustix::fs::PROC_SUPER_MAGIC)
+}
+
+/// The `hidepid=` option of the proc file system mounted at `mount_point`
+/// (the last such mount in /proc/self/mountinfo, the one on top), unless
+/// it hides nothing (`0`, `off`). Root sees every process whatever it says.
+pub fn hidepid(mountinfo: &str, mount_point: &Path) -> Option<String> {
+    let mount_point = mount_point.to_str()?;
+    // ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [TAGS...] - TYPE SOURCE SUPER_OPTIONS
+    let (_, fs) = mountinfo.lines().rev().find_map(|line| {
+        let (mount, fs) = line.split_once(" - ")?;
+        (mount.split(' ').nth(4)? == mount_point).then_some((mount, fs))
+    })?;
+    let mut fs = fs.split(' ');
+    if fs.next()? != "proc" {
+        return None;
+    }
+    fs.nth(1)?
+        .split(',')
+        .find_map(|option| option.strip_prefix("hidepid="))
+        .filter(|mode| !matches!(*mode, "0" | "off"))
+        .map(str::to_owned)
+}
+
 /// A decimal number made of ASCII digits only (a pid, a descriptor).
 pub fn parse_decimal(bytes: &[u8]) -> Option<u64> {
     if bytes.is_empty() || bytes.len() > 20 {
@@ -469,6 +524,23 @@ mod tests {
         assert_eq!(socket_inode_bytes(b"socket:[5]x"), None);
         assert_eq!(socket_inode_bytes(b"/tmp/socket:[5]"), None);
         assert_eq!(socket_inode_bytes(b"anon_inode:[eventpoll]"), None);
+    }
+
+    #[test]
+    fn hidepid_is_read_from_the_top_proc_mount() {
+        let root = Path::new("/proc");
+        let plain = "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:5 - proc proc rw\n";
+        assert_eq!(hidepid(plain, root), None);
+        let hidden = format!(
+            "{plain}300 22 0:55 / /proc rw,relatime - proc proc rw,hidepid=invisible,subset=pid\n"
+        );
+        assert_eq!(hidepid(&hidden, root).as_deref(), Some("invisible"));
+        assert_eq!(hidepid(&hidden, Path::new("/other")), None);
+        let off = "1 0 0:5 / /proc rw - proc proc rw,hidepid=off\n";
+        assert_eq!(hidepid(off, root), None);
+        let tmpfs = "1 0 0:5 / /proc rw - tmpfs none rw,hidepid=2\n";
+        assert_eq!(hidepid(tmpfs, root), None);
+        assert_eq!(hidepid("garbage\n - \n", root), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod bind;
 mod dns;
+mod environment;
 mod generated;
 mod harness;
 mod namespaces;
