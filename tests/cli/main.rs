@@ -12,6 +12,7 @@ mod harness;
 mod namespaces;
 mod probe;
 mod resolve;
+mod signals;
 mod untrusted;
 mod who;
 mod why;
