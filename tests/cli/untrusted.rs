@@ -124,6 +124,23 @@ fn untrusted_names_and_command_lines_are_escaped_in_tables_and_exact_in_json() {
         wait_for_exec(holder.pid());
         let expected = argv();
 
+        // The table: escaped, one line, cut.
+        let run = portcheck(&["who", "9700"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert!(run.stderr.is_empty(), "{run:#?}");
+        assert_terminal_safe(&run.stdout);
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "a header and one row:\n{}", run.stdout);
+        let row = lines[1];
+        assert!(
+            row.contains(&format!(
+                "\\u{{1b}}]0;pwned\\u{{7}}\\xff (pid {}, fd 1): \\u{{1b}}[2J\\xfe -c read line \\u{{1b}}]0;pwned\\u{{7}} line1\\nline2…",
+                holder.pid()
+            )),
+            "{row}"
+        );
+        assert!(row.chars().count() < 200, "cut: {row}");
+
         // JSON: UTF-8 strings every reader takes, and the exact bytes.
         let (run, doc) = who_json(&["9700"]);
         assert_eq!(run.code, 0, "{run:#?}");
@@ -158,23 +175,6 @@ fn untrusted_names_and_command_lines_are_escaped_in_tables_and_exact_in_json() {
         assert_eq!(exact, expected, "the exact bytes of every argument");
         // Control characters are escaped by JSON itself: none is raw.
         assert_terminal_safe(&run.stdout);
-
-        // The table: escaped, one line, cut.
-        let run = portcheck(&["who", "9700"]);
-        assert_eq!(run.code, 0, "{run:#?}");
-        assert!(run.stderr.is_empty(), "{run:#?}");
-        assert_terminal_safe(&run.stdout);
-        let lines: Vec<&str> = run.stdout.lines().collect();
-        assert_eq!(lines.len(), 2, "a header and one row:\n{}", run.stdout);
-        let row = lines[1];
-        assert!(
-            row.contains(&format!(
-                "\\u{{1b}}]0;pwned\\u{{7}}\\xff (pid {}, fd 1): \\u{{1b}}[2J\\xfe -c read line \\u{{1b}}]0;pwned\\u{{7}} line1\\nline2…",
-                holder.pid()
-            )),
-            "{row}"
-        );
-        assert!(row.chars().count() < 200, "cut: {row}");
 
         // Prose that names the holder escapes it too.
         for args in [
