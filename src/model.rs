@@ -315,7 +315,11 @@ pub fn canonical(address: IpAddr) -> IpAddr {
 /// How an address and port are written: `127.0.0.1:80`, `[::1]:80`, and
 /// `%dev` after the address when bound to a device, as `ss` does.
 pub fn endpoint(address: IpAddr, port: u16, interface: Option<&str>) -> String {
-    let device = interface.map(|name| format!("%{name}")).unwrap_or_default();
+    // A device name may hold an escape character: the kernel forbids only
+    // '/', ':' and white space, and a container's root names its own.
+    let device = interface
+        .map(|name| format!("%{}", crate::text::untrusted(name, 16)))
+        .unwrap_or_default();
     match address {
         IpAddr::V4(v4) => format!("{v4}{device}:{port}"),
         IpAddr::V6(v6) => format!("[{v6}]{device}:{port}"),

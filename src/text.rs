@@ -171,6 +171,20 @@ mod tests {
         assert_eq!(untrusted(&long, 60).chars().count(), 61);
     }
 
+    proptest::proptest! {
+        /// Whatever the bytes, nothing a terminal acts on comes out, and
+        /// the line is at most `max` characters and the ellipsis.
+        #[test]
+        fn escaped_text_is_always_safe_and_bounded(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            max in 0usize..100,
+        ) {
+            let out = escape(&bytes, max);
+            proptest::prop_assert!(!out.chars().any(hides_text));
+            proptest::prop_assert!(out.chars().count() <= max + 1);
+        }
+    }
+
     #[test]
     fn text_keeps_the_exact_bytes() {
         let text = Text::from_bytes(b"a\xff\x1b");

@@ -211,3 +211,27 @@ fn exact_bytes_are_null_when_the_text_is_utf8() {
         assert_eq!(process.cmdline_bytes, None, "{process:#?}");
     });
 }
+
+/// What is typed or pasted is echoed escaped too: a target in an error
+/// message, a log line given to `why` (colours are removed; any other
+/// control character stays visible but harmless).
+#[test]
+fn untrusted_input_is_escaped_where_it_is_echoed() {
+    in_netns("untrusted_input_is_escaped_where_it_is_echoed", || {
+        let _held = listener("127.0.0.1:9710", Opts::new());
+        let run = portcheck(&["who", "97\u{1b}]0;pwned\u{7}10"]);
+        assert_eq!(run.code, 2, "{run:#?}");
+        assert_terminal_safe(&run.stderr);
+        assert!(run.stderr.contains("\\u{1b}]0;pwned\\u{7}"), "{run:#?}");
+
+        let line =
+            "\u{9b}2J\u{7}Error: listen EADDRINUSE: address already in use 127.0.0.1:9710\u{202e}";
+        let run = portcheck(&["why", line]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert_terminal_safe(&run.stdout);
+        assert!(
+            run.stdout.contains("\\u{9b}2J\\u{7}Error: listen"),
+            "{run:#?}"
+        );
+    });
+}
