@@ -148,6 +148,7 @@ pub fn run_as(
         })
         .collect();
     warnings.extend(outcome_warnings(&outcomes, &live));
+    warnings.extend(facts::unreadable_sysctls(&facts::BIND_SYSCTLS));
     if outcomes
         .iter()
         .any(|o| crate::model::canonical(o.candidate.address).is_ipv6())

@@ -116,6 +116,17 @@ fn env_proc_missing_still_lists_sockets_and_says_so() {
                 "{doc:#?}"
             );
 
+            // What try and free assume without /proc/sys is said.
+            for args in [
+                &["try", "[::]:9811", "--json"][..],
+                &["free", "--range", "9811-9820", "--json"][..],
+            ] {
+                let run = portcheck_after(setup, args);
+                assert_eq!(run.code, 0, "{setup}: {args:?}: {run:#?}");
+                let doc = json(&run);
+                assert!(codes(&doc).contains(&"sysctl_unreadable"), "{doc:#}");
+                assert_eq!(doc["complete"], false, "{doc:#}");
+            }
             for (args, code) in [
                 (&["try", "127.0.0.1:9811"][..], 0),
                 (&["try", "127.0.0.1:9810"][..], 1),
