@@ -130,8 +130,10 @@ pub fn run_probing(
 ) -> Result<ResolveResult, Error> {
     let query = &config.query;
     let addresses = system::resolve(&query.host, config.protocol)?;
-    let hosts = std::fs::read_to_string("/etc/hosts")
-        .map(|t| system::hosts_file(&t))
+    // Bytes, as glibc reads it: one line that is not UTF-8 (a comment in
+    // Latin-1) must not make every hosts answer look like DNS's.
+    let hosts = std::fs::read("/etc/hosts")
+        .map(|bytes| system::hosts_file(&String::from_utf8_lossy(&bytes)))
         .unwrap_or_default();
     let mut warnings = Vec::new();
     let policy = system_policy(&mut warnings);

@@ -260,6 +260,26 @@ fn env_empty_or_broken_gai_conf_keeps_the_answer() {
     });
 }
 
+/// A hosts file with a line that is not UTF-8 (a Latin-1 comment) is read
+/// as glibc reads it: its names still come from `hosts`.
+#[test]
+fn env_hosts_file_not_utf8_still_gives_origins() {
+    in_netns("env_hosts_file_not_utf8", || {
+        let _held = listener("127.0.0.1:9860", Opts::new());
+        let hosts = b"# caf\xe9\n127.0.0.1 localhost somename\n";
+        let Some(etc) = Etc::new("env_hosts_file_not_utf8", "").with_bytes(
+            "env_hosts_file_not_utf8",
+            "/etc/hosts",
+            hosts,
+        ) else {
+            return;
+        };
+        let run = etc.portcheck(&["resolve", "somename:9860", "--json"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert_eq!(json(&run)["destinations"][0]["origin"], "hosts", "{run:#?}");
+    });
+}
+
 // ---------------------------------------------------------------------------
 // A nameserver that never answers
 

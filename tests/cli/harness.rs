@@ -711,7 +711,12 @@ impl Etc {
     /// Also covers `target`, an /etc file that must exist, with `text`
     /// (in place of what covered it before); `None` (the reason printed)
     /// when this host has no such file to mount over.
-    pub fn with(mut self, test: &str, target: &'static str, content: &str) -> Option<Etc> {
+    pub fn with(self, test: &str, target: &'static str, content: &str) -> Option<Etc> {
+        self.with_bytes(test, target, content.as_bytes())
+    }
+
+    /// [`Etc::with`], for a file that need not be UTF-8.
+    pub fn with_bytes(mut self, test: &str, target: &'static str, content: &[u8]) -> Option<Etc> {
         if !Path::new(target).is_file() {
             eprintln!(
                 "skipping {test}: there is no {target} to bind-mount over (the real /etc is never changed)"
