@@ -128,13 +128,16 @@ pub enum OwnerGap {
     /// Every readable process was searched: the owner lives outside our
     /// view (another PID namespace) or the socket is held by the kernel.
     NotVisible,
+    /// There is no /proc to search (missing, or not the proc file system):
+    /// `owner_unreadable` in JSON, but root would not see more.
+    NoProc,
 }
 
 impl OwnerGap {
     pub fn code(self) -> &'static str {
         match self {
             OwnerGap::KernelOwned => "kernel_owned",
-            OwnerGap::Unreadable => "owner_unreadable",
+            OwnerGap::Unreadable | OwnerGap::NoProc => "owner_unreadable",
             OwnerGap::NotVisible => "owner_not_visible",
         }
     }

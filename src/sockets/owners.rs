@@ -68,8 +68,10 @@ pub fn attach_owners(sockets: &mut [Socket], proc_root: &Path, users: &mut UserN
         let start = holders.partition_point(|&(held, _, _)| held < inode);
         let count = holders[start..].partition_point(|&(held, _, _)| held == inode);
         if count == 0 {
-            let hidden = scan.unreadable_processes > 0 || !scan.proc_readable;
-            socket.owner_gap = Some(if hidden || scan.hidepid.is_some() {
+            let hidden = scan.unreadable_processes > 0 || scan.hidepid.is_some();
+            socket.owner_gap = Some(if !scan.proc_readable {
+                OwnerGap::NoProc
+            } else if hidden {
                 OwnerGap::Unreadable
             } else {
                 OwnerGap::NotVisible
@@ -717,7 +719,7 @@ mod tests {
             &mut UserNames::default(),
         );
         assert!(!scan.proc_readable);
-        assert_eq!(sockets[0].owner_gap, Some(OwnerGap::Unreadable));
+        assert_eq!(sockets[0].owner_gap, Some(OwnerGap::NoProc));
     }
 
     /// The uid comes from the owner of /proc/PID, which the kernel keeps at

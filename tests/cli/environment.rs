@@ -105,6 +105,13 @@ fn env_proc_missing_still_lists_sockets_and_says_so() {
                 Some("owner_unreadable")
             );
 
+            // Root would see no more: the table does not say "run as root".
+            let run = portcheck_after(setup, &["who", "9810"]);
+            assert!(
+                run.stdout.contains("(owner unreadable: no /proc here)"),
+                "{run:#?}"
+            );
+
             // Other namespaces are found through /proc: this one is still
             // searched, and the gap is said.
             let run = portcheck_after(setup, &["who", "9810", "--all-netns", "--json"]);

@@ -201,6 +201,7 @@ fn owners(socket: &Socket) -> String {
                 format!("(no process: the kernel keeps this {} entry)", socket.state)
             }
             Some(OwnerGap::Unreadable) => "(owner unreadable: run as root)".into(),
+            Some(OwnerGap::NoProc) => "(owner unreadable: no /proc here)".into(),
             Some(OwnerGap::NotVisible) => {
                 "(owner not visible: another PID namespace or the kernel)".into()
             }
