@@ -34,7 +34,20 @@ and `try` makes no prediction there (no_model_for_os), only the trial bind.
 
 Environment: PORTCHECK_SOCKET_SOURCE=netlink|netstat2 picks the socket source \
 on Linux, as a diagnostic aid (netstat2 needs a build with `--features \
-netstat2`).";
+netstat2`).
+
+Process names and command lines are any bytes a process chose; they never \
+reach the terminal raw. In tables, control characters, escape sequences, \
+bidirectional overrides and bytes that are not UTF-8 are escaped (\\u{1b}, \
+\\n, \\xff) and a long command line is cut. In JSON, `name` and `cmdline` are \
+UTF-8 strings (a byte that is not UTF-8 becomes U+FFFD; control characters, \
+DEL, C1 controls and bidirectional overrides are \\u escapes, so the \
+document is safe to print), and only when the bytes were not UTF-8, \
+`name_bytes` and `cmdline_bytes` (one string per argument) give the exact \
+bytes in base64; they are null otherwise. Nothing is cut in JSON.
+
+Ctrl-C ends portcheck at once, by the signal (a shell reports 130), with \
+nothing printed; the kernel closes its trial sockets, which never connect.";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 something matched (or the command succeeded), 1 nothing matched, 2 error.";
@@ -92,7 +105,9 @@ below the table; --all lists them too.
 
 A socket whose owner cannot be seen is still listed, with the reason: \
 TIME_WAIT entries belong to the kernel, other users' processes need root, \
-and an owner in another PID namespace is out of view. Then the JSON \
+and an owner in another PID namespace is out of view; /proc mounted with \
+hidepid hides other users' processes (warning proc_hidepid), and a missing \
+/proc, or an empty one, every owner (proc_unreadable). Then the JSON \
 `complete` is false and a warning says what is missing.",
         after_help = "\
 Examples:
@@ -162,7 +177,13 @@ rules: an exact address beats a wildcard, for IPv4 an IPv4 socket beats an \
 IPv6 one, a v6only [::] never takes IPv4, a bound device must match. \
 reached is the first destination in system order that accepts: what a \
 client that tries addresses in order reaches. --connect makes real \
-connections to local destinations and names the process that accepted.",
+connections to local destinations and names the process that accepted.
+
+The system resolver is given 10 s (glibc's own timeout and attempts from \
+resolv.conf usually end it sooner: `options timeout:1 attempts:1` gives up on \
+a silent nameserver in about 1 s); --dns gives up on a silent nameserver \
+within 6 s. An /etc/gai.conf that cannot be parsed is read as \
+glibc reads it, skipping the lines it cannot parse, with a note.",
         after_help = "\
 Examples:
   portcheck resolve localhost:8000

@@ -79,9 +79,11 @@ fn port_spec_overlaps(spec: &str, ports: &[PortRange]) -> bool {
 
 /// `pcB (python3 pid 812)`: where a socket of another namespace is.
 pub fn describe_foreign(socket: &Socket) -> String {
+    // A namespace name is a file name under /run/netns: any bytes.
     let namespace = socket
         .netns_name
-        .clone()
+        .as_deref()
+        .map(|name| crate::text::untrusted(name, 64))
         .or_else(|| socket.netns.clone())
         .unwrap_or_else(|| "another namespace".into());
     let owners: Vec<String> = socket
@@ -101,7 +103,7 @@ pub fn describe_foreign(socket: &Socket) -> String {
                 .unwrap_or_default();
             format!(
                 "{} pid {}{container}",
-                p.name.as_deref().unwrap_or("?"),
+                p.shown_name().as_deref().unwrap_or("?"),
                 p.pid
             )
         })

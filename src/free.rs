@@ -143,10 +143,15 @@ pub fn run(config: &FreeConfig, source: &dyn SocketSource) -> Result<FreeResult,
             ports.push(port);
         }
     }
-    let warnings = vec![Warning::note(
+    let mut warnings = vec![Warning::note(
         "pick_then_bind_race",
         "a port free now can be taken before your program binds it; where the program can, bind port 0 and read the port back instead",
     )];
+    warnings.extend(facts::unreadable_sysctls(&[
+        "/proc/sys/net/ipv4/ip_local_port_range",
+        "/proc/sys/net/ipv4/ip_local_reserved_ports",
+        "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+    ]));
     Ok(FreeResult {
         config: config.clone(),
         range,

@@ -18,6 +18,7 @@ pub mod report;
 pub mod resolve;
 pub mod sockets;
 pub mod target;
+pub mod text;
 pub mod wait;
 pub mod warning;
 pub mod who;

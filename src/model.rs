@@ -7,6 +7,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use crate::sockets::containers::Container;
+use crate::text::Text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
@@ -127,13 +128,16 @@ pub enum OwnerGap {
     /// Every readable process was searched: the owner lives outside our
     /// view (another PID namespace) or the socket is held by the kernel.
     NotVisible,
+    /// There is no /proc to search (missing, or not the proc file system):
+    /// `owner_unreadable` in JSON, but root would not see more.
+    NoProc,
 }
 
 impl OwnerGap {
     pub fn code(self) -> &'static str {
         match self {
             OwnerGap::KernelOwned => "kernel_owned",
-            OwnerGap::Unreadable => "owner_unreadable",
+            OwnerGap::Unreadable | OwnerGap::NoProc => "owner_unreadable",
             OwnerGap::NotVisible => "owner_not_visible",
         }
     }
@@ -142,16 +146,27 @@ impl OwnerGap {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
     pub pid: u32,
-    pub name: Option<String>,
+    /// The name (comm) and command line exactly as the process set them:
+    /// any bytes, UTF-8 or not, escape sequences included (`crate::text`).
+    pub name: Option<Text>,
     /// Shared: a process holding many sockets lists its command line once
     /// in memory.
-    pub cmdline: std::sync::Arc<[String]>,
+    pub cmdline: std::sync::Arc<[Text]>,
     /// Every descriptor of this process that refers to the socket, sorted.
     pub fds: Vec<u32>,
     pub uid: Option<u32>,
     pub user: Option<String>,
     /// The container the process runs in, from its cgroup.
     pub container: Option<Container>,
+}
+
+impl Process {
+    /// The name as prose and tables show it, escaped: a process chooses
+    /// its own name. (comm is at most 15 bytes; other sources may give
+    /// longer names.)
+    pub fn shown_name(&self) -> Option<String> {
+        self.name.as_ref().map(|name| name.escaped(64))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,7 +332,11 @@ pub fn canonical(address: IpAddr) -> IpAddr {
 /// How an address and port are written: `127.0.0.1:80`, `[::1]:80`, and
 /// `%dev` after the address when bound to a device, as `ss` does.
 pub fn endpoint(address: IpAddr, port: u16, interface: Option<&str>) -> String {
-    let device = interface.map(|name| format!("%{name}")).unwrap_or_default();
+    // A device name may hold an escape character: the kernel forbids only
+    // '/', ':' and white space, and a container's root names its own.
+    let device = interface
+        .map(|name| format!("%{}", crate::text::untrusted(name, 16)))
+        .unwrap_or_default();
     match address {
         IpAddr::V4(v4) => format!("{v4}{device}:{port}"),
         IpAddr::V6(v6) => format!("[{v6}]{device}:{port}"),

@@ -81,19 +81,22 @@ pub fn run(config: &WaitConfig, source: &dyn SocketSource) -> Result<WaitResult,
         ports: who.targets.iter().filter_map(|t| t.ports).collect(),
     };
     let start = Instant::now();
-    let deadline = start + config.timeout;
-    let mut polls = 0;
+    // A timeout too long for the clock to add (`--timeout 500000000000y`)
+    // is no deadline at all, which is what it means.
+    let deadline = start.checked_add(config.timeout);
+    let mut polls: u32 = 0;
     let met = loop {
-        polls += 1;
+        polls = polls.saturating_add(1);
         let sockets = source.dump(&request)?;
         if condition_met(&sockets, &who.targets, config.until) {
             break true;
         }
         let now = Instant::now();
-        if now >= deadline {
+        let left = deadline.map(|deadline| deadline.saturating_duration_since(now));
+        if left == Some(Duration::ZERO) {
             break false;
         }
-        thread::sleep(config.interval.min(deadline - now));
+        thread::sleep(left.map_or(config.interval, |left| config.interval.min(left)));
     };
     let waited = start.elapsed();
     let final_view = who::run(who, source)?;

@@ -265,6 +265,27 @@ fn dump_every_netns(
     source: &dyn SocketSource,
     request: &DumpRequest,
 ) -> (Vec<Socket>, Vec<Warning>) {
+    if !crate::sockets::owners::proc_mounted() {
+        // The namespaces are found through /proc/PID/ns/net: without /proc
+        // only this one can be searched, and that is said, not implied.
+        let warning = Warning::gap(
+            "netns_unreadable",
+            "/proc is missing or not the proc file system here, so no other network namespace could be found: only this one was searched",
+        );
+        return match source.dump(request) {
+            Ok(mut found) => {
+                names::attach_names(&mut found, &mut names::UserNames::default());
+                (found, vec![warning])
+            }
+            Err(error) => (
+                Vec::new(),
+                vec![
+                    warning,
+                    Warning::gap("netns_unreadable", format!("this namespace: {error}")),
+                ],
+            ),
+        };
+    }
     let (namespaces, hidden) = netns::all();
     let mut sockets = Vec::new();
     let mut unreadable = Vec::new();

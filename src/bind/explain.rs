@@ -21,12 +21,16 @@ pub fn holder_name(socket: &Socket) -> String {
             ),
             None => "an owner that cannot be seen".into(),
         },
-        [one] => format!("{} (pid {})", one.name.as_deref().unwrap_or("?"), one.pid),
+        [one] => format!(
+            "{} (pid {})",
+            one.shown_name().as_deref().unwrap_or("?"),
+            one.pid
+        ),
         many => {
             let pids: Vec<String> = many.iter().map(|p| p.pid.to_string()).collect();
             format!(
                 "{} (pids {})",
-                many[0].name.as_deref().unwrap_or("?"),
+                many[0].shown_name().as_deref().unwrap_or("?"),
                 pids.join(", ")
             )
         }

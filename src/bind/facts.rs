@@ -26,6 +26,52 @@ fn sysctl_flag(path: &str) -> bool {
     sysctl(path).is_some_and(|v| v != "0")
 }
 
+/// Why IPv6 cannot be used in this network namespace, if it cannot: the
+/// kernel has none (booted with ipv6.disable=1, or built without), or
+/// `net.ipv6.conf.all.disable_ipv6` took every IPv6 address away. Nothing
+/// is claimed when /proc/sys/net cannot be read.
+pub fn ipv6_unavailable() -> Option<&'static str> {
+    if !std::path::Path::new("/proc/sys/net/ipv4").exists() {
+        return None;
+    }
+    if !std::path::Path::new("/proc/sys/net/ipv6").exists() {
+        return Some("this kernel has no IPv6 (booted with ipv6.disable=1, or built without it)");
+    }
+    sysctl_flag("/proc/sys/net/ipv6/conf/all/disable_ipv6")
+        .then_some("IPv6 is disabled in this network namespace (net.ipv6.conf.all.disable_ipv6=1)")
+}
+
+/// The sysctls `try` reads; the kernel's defaults stand in for them.
+pub const BIND_SYSCTLS: [&str; 4] = [
+    "/proc/sys/net/ipv6/bindv6only",
+    "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+    "/proc/sys/net/ipv4/ip_nonlocal_bind",
+    "/proc/sys/net/ipv6/ip_nonlocal_bind",
+];
+
+/// A warning naming the sysctls in `paths` that could not be read (/proc
+/// missing in a container, /proc/sys not mounted), whose kernel defaults
+/// were assumed instead. IPv6's are not missed on a kernel without IPv6.
+pub fn unreadable_sysctls(paths: &[&str]) -> Option<Warning> {
+    let no_ipv6 = std::path::Path::new("/proc/sys/net/ipv4").exists()
+        && !std::path::Path::new("/proc/sys/net/ipv6").exists();
+    let unread: Vec<String> = paths
+        .iter()
+        .filter(|path| !(no_ipv6 && path.starts_with("/proc/sys/net/ipv6/")))
+        .filter(|path| sysctl(path).is_none())
+        .map(|path| path.trim_start_matches("/proc/sys/").replace('/', "."))
+        .collect();
+    (!unread.is_empty()).then(|| {
+        Warning::gap(
+            "sysctl_unreadable",
+            format!(
+                "{} could not be read (is /proc/sys mounted?): the kernel's defaults were assumed",
+                unread.join(", ")
+            ),
+        )
+    })
+}
+
 /// `net.ipv6.bindv6only`: the IPV6_V6ONLY a new IPv6 socket starts with.
 pub fn bindv6only() -> bool {
     sysctl_flag("/proc/sys/net/ipv6/bindv6only")

@@ -155,6 +155,17 @@ pub fn run_as(
         })
         .collect();
     warnings.extend(outcome_warnings(&outcomes, &live));
+    warnings.extend(facts::unreadable_sysctls(&facts::BIND_SYSCTLS));
+    if outcomes
+        .iter()
+        .any(|o| crate::model::canonical(o.candidate.address).is_ipv6())
+        && let Some(why) = facts::ipv6_unavailable()
+    {
+        warnings.push(Warning::note(
+            "ipv6_disabled",
+            format!("{why}: no IPv6 address but [::] can be bound"),
+        ));
+    }
     warnings.sort();
     Ok(TryResult {
         outcomes,

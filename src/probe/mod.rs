@@ -13,6 +13,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+pub use crate::text::untrusted;
+
 pub use http::HttpInfo;
 pub use tls::TlsInfo;
 
@@ -503,33 +505,9 @@ pub fn reachable_address(address: IpAddr) -> IpAddr {
     }
 }
 
-/// Text from the network, made safe for one line of a table: control
-/// characters escaped, at most `max` characters.
-pub fn untrusted(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (count, c) in text.chars().enumerate() {
-        if count >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn untrusted_text_is_escaped_and_cut() {
-        assert_eq!(untrusted("a\x1b[31mb\n", 100), "a\\u{1b}[31mb\\n");
-        assert_eq!(untrusted("abcdef", 3), "abc…");
-    }
 
     #[test]
     fn wildcards_are_probed_through_loopback() {

@@ -14,6 +14,7 @@ use crate::model::{Family, OwnerGap, Process, Socket};
 use crate::probe::{Cut, Probe};
 use crate::resolve::{Reach, ResolveResult};
 use crate::target::PortRange;
+use crate::text::Text;
 use crate::wait::WaitResult;
 use crate::warning::Warning;
 use crate::who::WhoResult;
@@ -100,11 +101,19 @@ impl From<&Warning> for WarningDoc {
     }
 }
 
+/// A process's name and command line are any bytes it chose. `name` and
+/// `cmdline` are UTF-8 strings every JSON reader can take (a byte that is
+/// not UTF-8 becomes U+FFFD; control characters are escaped by JSON, and
+/// exact); only when some bytes were not UTF-8, `name_bytes` and
+/// `cmdline_bytes` (every argument, in order) give the exact bytes in
+/// base64. Otherwise they are null.
 #[derive(Serialize)]
 pub struct ProcessDoc {
     pub pid: u32,
-    pub name: Option<String>,
-    pub cmdline: std::sync::Arc<[String]>,
+    pub name: Option<Text>,
+    pub name_bytes: Option<String>,
+    pub cmdline: std::sync::Arc<[Text]>,
+    pub cmdline_bytes: CmdlineBytes,
     /// The lowest descriptor; `fds` has them all.
     pub fd: Option<u32>,
     pub fds: Vec<u32>,
@@ -112,6 +121,20 @@ pub struct ProcessDoc {
     pub user: Option<String>,
     /// `{"runtime","id"}` when the process runs in a container.
     pub container: Option<ContainerDoc>,
+}
+
+/// `cmdline_bytes`: null when every argument is UTF-8, else each
+/// argument's exact bytes in base64. Shares the command line (encoded only
+/// while the document is written) rather than copying it per socket.
+pub struct CmdlineBytes(pub std::sync::Arc<[Text]>);
+
+impl Serialize for CmdlineBytes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.iter().all(Text::is_utf8) {
+            return serializer.serialize_none();
+        }
+        serializer.collect_seq(self.0.iter().map(Text::base64))
+    }
 }
 
 #[derive(Serialize)]
@@ -125,7 +148,13 @@ impl From<&Process> for ProcessDoc {
         ProcessDoc {
             pid: process.pid,
             name: process.name.clone(),
+            name_bytes: process
+                .name
+                .as_ref()
+                .filter(|name| !name.is_utf8())
+                .map(Text::base64),
             cmdline: std::sync::Arc::clone(&process.cmdline),
+            cmdline_bytes: CmdlineBytes(std::sync::Arc::clone(&process.cmdline)),
             fd: process.fds.first().copied(),
             fds: process.fds.clone(),
             uid: process.uid,
@@ -368,9 +397,17 @@ pub struct ErrorDoc {
     pub error: ErrorBody,
 }
 
-/// Serializes a document into `out`, pretty, with a trailing newline.
+/// Serializes a document into `out`, pretty, with a trailing newline, and
+/// with nothing a terminal would act on left raw in a string
+/// (`json_format`).
 pub fn write<T: Serialize>(out: &mut dyn std::io::Write, document: &T) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, document).map_err(std::io::Error::from)?;
+    let mut serializer = serde_json::Serializer::with_formatter(
+        &mut *out,
+        super::json_format::TerminalSafe::default(),
+    );
+    document
+        .serialize(&mut serializer)
+        .map_err(std::io::Error::from)?;
     out.write_all(b"\n")
 }
 

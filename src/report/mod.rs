@@ -1,6 +1,7 @@
 //! Rendering results: one file per output format.
 
 pub mod json;
+mod json_format;
 pub mod table;
 
 use crate::bind::TryResult;

@@ -130,8 +130,10 @@ pub fn run_probing(
 ) -> Result<ResolveResult, Error> {
     let query = &config.query;
     let addresses = system::resolve(&query.host, config.protocol)?;
-    let hosts = std::fs::read_to_string("/etc/hosts")
-        .map(|t| system::hosts_file(&t))
+    // Bytes, as glibc reads it: one line that is not UTF-8 (a comment in
+    // Latin-1) must not make every hosts answer look like DNS's.
+    let hosts = std::fs::read("/etc/hosts")
+        .map(|bytes| system::hosts_file(&String::from_utf8_lossy(&bytes)))
         .unwrap_or_default();
     let mut warnings = Vec::new();
     let policy = system_policy(&mut warnings);
@@ -174,6 +176,16 @@ pub fn run_probing(
         ));
     }
     warnings.extend(split_warning(&destinations, &live));
+    if addresses
+        .iter()
+        .any(|&a| crate::model::canonical(a).is_ipv6())
+        && let Some(why) = crate::bind::facts::ipv6_unavailable()
+    {
+        warnings.push(Warning::note(
+            "ipv6_disabled",
+            format!("{why}: IPv6 destinations cannot be reached from here"),
+        ));
+    }
     if destinations
         .iter()
         .any(|d| d.outcome == Some(Reach::NotLocal))
@@ -258,17 +270,36 @@ fn dns_warnings(view: &dns::DnsView, system: &[IpAddr]) -> Vec<Warning> {
 }
 
 /// The RFC 6724 policy: /etc/gai.conf where it exists, else the default.
+/// glibc reads the file as bytes and skips the lines it cannot parse; so
+/// does this, saying which (a few, escaped: the file may hold anything).
 fn system_policy(warnings: &mut Vec<Warning>) -> Policy {
-    let Ok(text) = std::fs::read_to_string("/etc/gai.conf") else {
-        return Policy::default();
+    const SHOWN: usize = 5;
+    let bytes = match std::fs::read("/etc/gai.conf") {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Policy::default(),
+        Err(error) => {
+            warnings.push(Warning::note(
+                "gai_conf_unreadable",
+                format!("/etc/gai.conf could not be read ({error}): RFC 6724's default policy is assumed"),
+            ));
+            return Policy::default();
+        }
     };
-    let (policy, problems) = Policy::from_gai_conf(&text);
+    let (policy, problems) = Policy::from_gai_conf(&String::from_utf8_lossy(&bytes));
     if !problems.is_empty() {
+        let mut shown: Vec<String> = problems
+            .iter()
+            .take(SHOWN)
+            .map(|problem| crate::text::untrusted(problem, 100))
+            .collect();
+        if problems.len() > SHOWN {
+            shown.push(format!("and {} more", problems.len() - SHOWN));
+        }
         warnings.push(Warning::note(
             "gai_conf_unreadable_lines",
             format!(
-                "/etc/gai.conf lines portcheck could not read: {}",
-                problems.join("; ")
+                "/etc/gai.conf lines portcheck could not read (glibc skips them too): {}",
+                shown.join("; ")
             ),
         ));
     }
@@ -406,7 +437,7 @@ fn programs(receivers: &[usize], live: &[Socket]) -> BTreeSet<(String, u32)> {
         .iter()
         .filter_map(|&i| live.get(i))
         .flat_map(|s| s.processes.iter())
-        .map(|p| (p.name.clone().unwrap_or_default(), p.pid))
+        .map(|p| (p.shown_name().unwrap_or_default(), p.pid))
         .collect()
 }
 

@@ -69,7 +69,12 @@ pub fn resolve(host: &str, protocol: Protocol) -> Result<Vec<IpAddr>, Error> {
         Err(error) => Err(match error.kind() {
             LookupErrorKind::NoName | LookupErrorKind::NoData => Error::HostNotFound {
                 host: host.to_owned(),
-                why: "name not found (hosts file and DNS have no address for it)".into(),
+                why: if std::path::Path::new("/etc/hosts").exists() {
+                    "name not found (hosts file and DNS have no address for it)".into()
+                } else {
+                    "name not found (DNS has no address for it, and there is no /etc/hosts here)"
+                        .into()
+                },
             },
             LookupErrorKind::Again => Error::ResolverFailed {
                 host: host.to_owned(),

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::model::Socket;
+use crate::text::Text;
 
 /// Fills each owner's container (from /proc/PID/cgroup) and each socket's
 /// forwarding target when its owner is `docker-proxy`.
@@ -33,7 +34,11 @@ pub fn attach_containers(sockets: &mut [Socket]) {
         socket.forwards_to = socket
             .processes
             .iter()
-            .filter(|p| p.name.as_deref() == Some("docker-proxy"))
+            .filter(|p| {
+                p.name
+                    .as_ref()
+                    .is_some_and(|n| n.bytes() == b"docker-proxy")
+            })
             .find_map(|p| docker_proxy_target(&p.cmdline));
     }
 }
@@ -91,23 +96,22 @@ fn is_container_id(text: &str) -> bool {
 }
 
 /// Where `docker-proxy` forwards, from its command line
-/// (`-container-ip 172.17.0.2 -container-port 80`).
-pub fn docker_proxy_target(cmdline: &[String]) -> Option<String> {
+/// (`-container-ip 172.17.0.2 -container-port 80`). Any process may call
+/// itself docker-proxy: only an address and a port are taken from it.
+pub fn docker_proxy_target(cmdline: &[Text]) -> Option<String> {
     let value = |flag: &str| {
         cmdline
             .iter()
-            .position(|arg| arg == flag || arg == &format!("-{flag}"))
+            .position(|arg| {
+                let arg = arg.bytes();
+                arg == flag.as_bytes() || arg.strip_prefix(b"-") == Some(flag.as_bytes())
+            })
             .and_then(|i| cmdline.get(i + 1))
-            .cloned()
+            .map(|arg| arg.lossy())
     };
-    let address = value("-container-ip")?;
-    let port = value("-container-port")?;
-    let address = if address.contains(':') {
-        format!("[{address}]")
-    } else {
-        address
-    };
-    Some(format!("{address}:{port}"))
+    let address: std::net::IpAddr = value("-container-ip")?.parse().ok()?;
+    let port: u16 = value("-container-port")?.parse().ok()?;
+    Some(crate::model::endpoint(address, port, None))
 }
 
 #[cfg(test)]
@@ -155,21 +159,30 @@ mod tests {
 
     #[test]
     fn docker_proxy_command_lines_give_the_target() {
-        let args: Vec<String> = "/usr/bin/docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2 -container-port 80"
+        let args: Vec<Text> = "/usr/bin/docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2 -container-port 80"
             .split(' ')
-            .map(str::to_owned)
+            .map(Text::from)
             .collect();
         assert_eq!(docker_proxy_target(&args).as_deref(), Some("172.17.0.2:80"));
-        let v6: Vec<String> = [
+        let v6: Vec<Text> = [
             "docker-proxy",
             "--container-ip",
             "fd00::2",
             "--container-port",
             "443",
         ]
-        .map(str::to_owned)
+        .map(Text::from)
         .to_vec();
         assert_eq!(docker_proxy_target(&v6).as_deref(), Some("[fd00::2]:443"));
-        assert_eq!(docker_proxy_target(&["docker-proxy".to_owned()]), None);
+        assert_eq!(docker_proxy_target(&[Text::from("docker-proxy")]), None);
+        // A process that only calls itself docker-proxy gives no text.
+        let forged = [
+            "docker-proxy",
+            "-container-ip",
+            "\x1b[2J",
+            "-container-port",
+            "80",
+        ];
+        assert_eq!(docker_proxy_target(&forged.map(Text::from)), None);
     }
 }

@@ -179,7 +179,18 @@ fn owner_warnings(sockets: &[Socket], scan: &owners::OwnerScan) -> Vec<Warning> 
     if !scan.proc_readable && sockets.iter().any(|s| s.inode.is_some()) {
         warnings.push(Warning::gap(
             "proc_unreadable",
-            "/proc could not be listed, so no socket's owner could be found",
+            "/proc is missing, unreadable or not the proc file system here (a container's odd mount?), so no socket's owner could be found; the sockets themselves come from the kernel and are all listed",
+        ));
+    }
+    if let Some(mode) = &scan.hidepid
+        && count(OwnerGap::Unreadable) > 0
+    {
+        warnings.push(Warning::gap(
+            "proc_hidepid",
+            format!(
+                "/proc is mounted with hidepid={mode}: other users' processes are hidden from this user, and {} without a visible owner may belong to them; run as root to see every owner",
+                counted(count(OwnerGap::Unreadable), "socket", "sockets"),
+            ),
         ));
     }
     if scan.unreadable_processes > 0 {

@@ -24,6 +24,7 @@ use rustix::io::{Errno, read};
 
 use crate::model::{OwnerGap, Process, Socket};
 use crate::sockets::names::UserNames;
+use crate::text::Text;
 
 /// What the scan could not see, for warnings.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -32,8 +33,14 @@ pub struct OwnerScan {
     pub unreadable_processes: usize,
     /// The uids of those processes.
     pub unreadable_uids: BTreeSet<u32>,
-    /// Whether /proc could be listed at all.
+    /// Whether /proc could be listed at all: it exists and is the proc
+    /// file system (an empty directory or a tmpfs over it, as some
+    /// containers have, is not).
     pub proc_readable: bool,
+    /// The `hidepid=` mode of the proc mount when it hides other users'
+    /// processes from this one (`invisible`, `noaccess`, `ptraceable`, or
+    /// the older `1`, `2`): their sockets' owners cannot be found.
+    pub hidepid: Option<String>,
 }
 
 /// Fills `processes` (and `owner_gap` where none is found) for every socket
@@ -61,7 +68,10 @@ pub fn attach_owners(sockets: &mut [Socket], proc_root: &Path, users: &mut UserN
         let start = holders.partition_point(|&(held, _, _)| held < inode);
         let count = holders[start..].partition_point(|&(held, _, _)| held == inode);
         if count == 0 {
-            socket.owner_gap = Some(if scan.unreadable_processes > 0 || !scan.proc_readable {
+            let hidden = scan.unreadable_processes > 0 || scan.hidepid.is_some();
+            socket.owner_gap = Some(if !scan.proc_readable {
+                OwnerGap::NoProc
+            } else if hidden {
                 OwnerGap::Unreadable
             } else {
                 OwnerGap::NotVisible
@@ -128,7 +138,18 @@ fn scan_proc(proc_root: &Path, wanted: &HashSet<u64>, scan: &mut OwnerScan) -> F
     ) else {
         return Found::default();
     };
+    // Only the proc file system has processes: an empty directory or a
+    // tmpfs in its place would read as "no process owns anything". (A
+    // made-up tree elsewhere, as the tests build, is taken as it is.)
+    if proc_root == Path::new("/proc") && !is_proc_fs(&proc_dir) {
+        return Found::default();
+    }
     scan.proc_readable = true;
+    if !rustix::process::geteuid().is_root() {
+        scan.hidepid = std::fs::read(proc_root.join("self/mountinfo"))
+            .ok()
+            .and_then(|text| hidepid(&String::from_utf8_lossy(&text), proc_root));
+    }
     let pids = list_pids(proc_dir.as_fd());
 
     let threads = thread_count(pids.len(), PROCESSES_PER_THREAD);
@@ -344,6 +365,43 @@ impl PidName {
     }
 }
 
+/// Whether /proc is the proc file system (and not missing, or an empty
+/// directory or a tmpfs in its place, as some containers have).
+pub fn proc_mounted() -> bool {
+    openat(
+        CWD,
+        "/proc",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .is_ok_and(|dir| is_proc_fs(&dir))
+}
+
+fn is_proc_fs(dir: &impl AsFd) -> bool {
+    rustix::fs::fstatfs(dir).is_ok_and(|fs| fs.f_type == rustix::fs::PROC_SUPER_MAGIC)
+}
+
+/// The `hidepid=` option of the proc file system mounted at `mount_point`
+/// (the last such mount in /proc/self/mountinfo, the one on top), unless
+/// it hides nothing (`0`, `off`). Root sees every process whatever it says.
+pub fn hidepid(mountinfo: &str, mount_point: &Path) -> Option<String> {
+    let mount_point = mount_point.to_str()?;
+    // ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [TAGS...] - TYPE SOURCE SUPER_OPTIONS
+    let (_, fs) = mountinfo.lines().rev().find_map(|line| {
+        let (mount, fs) = line.split_once(" - ")?;
+        (mount.split(' ').nth(4)? == mount_point).then_some((mount, fs))
+    })?;
+    let mut fs = fs.split(' ');
+    if fs.next()? != "proc" {
+        return None;
+    }
+    fs.nth(1)?
+        .split(',')
+        .find_map(|option| option.strip_prefix("hidepid="))
+        .filter(|mode| !matches!(*mode, "0" | "off"))
+        .map(str::to_owned)
+}
+
 /// A decimal number made of ASCII digits only (a pid, a descriptor).
 pub fn parse_decimal(bytes: &[u8]) -> Option<u64> {
     if bytes.is_empty() || bytes.len() > 20 {
@@ -370,8 +428,8 @@ pub fn socket_inode_bytes(link: &[u8]) -> Option<u64> {
 
 #[derive(Debug, Default, Clone)]
 struct ProcessDetails {
-    name: Option<String>,
-    cmdline: std::sync::Arc<[String]>,
+    name: Option<Text>,
+    cmdline: std::sync::Arc<[Text]>,
     uid: Option<u32>,
 }
 
@@ -387,11 +445,9 @@ impl ProcessDetails {
     /// once the process has exited, whoever has its pid now.
     fn read(pid_dir: BorrowedFd<'_>, buffer: &mut Vec<u8>) -> ProcessDetails {
         let uid = fstat(pid_dir).ok().map(|stat| stat.st_uid);
-        let name = read_file(pid_dir, c"comm", buffer).then(|| {
-            String::from_utf8_lossy(buffer)
-                .trim_end_matches('\n')
-                .to_owned()
-        });
+        // The exact bytes: a name need not be UTF-8 (crate::text).
+        let name = read_file(pid_dir, c"comm", buffer)
+            .then(|| Text::from_bytes(buffer.strip_suffix(b"\n").unwrap_or(buffer)));
         let cmdline = if read_file(pid_dir, c"cmdline", buffer) {
             parse_cmdline(buffer)
         } else {
@@ -429,15 +485,13 @@ fn read_file(dir: BorrowedFd<'_>, path: &CStr, buffer: &mut Vec<u8>) -> bool {
 
 /// Splits /proc/PID/cmdline at NULs. A process may rewrite its command line
 /// (nginx, postgres) into one string without NULs; that stays one argument.
-pub fn parse_cmdline(bytes: &[u8]) -> Vec<String> {
+/// Each argument keeps its exact bytes.
+pub fn parse_cmdline(bytes: &[u8]) -> Vec<Text> {
     let trimmed = bytes.strip_suffix(b"\0").unwrap_or(bytes);
     if trimmed.is_empty() {
         return Vec::new();
     }
-    trimmed
-        .split(|&b| b == 0)
-        .map(|arg| String::from_utf8_lossy(arg).into_owned())
-        .collect()
+    trimmed.split(|&b| b == 0).map(Text::from_bytes).collect()
 }
 
 /// The effective uid from /proc/PID/status (`Uid: real effective saved fs`).
@@ -477,6 +531,23 @@ mod tests {
     }
 
     #[test]
+    fn hidepid_is_read_from_the_top_proc_mount() {
+        let root = Path::new("/proc");
+        let plain = "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:5 - proc proc rw\n";
+        assert_eq!(hidepid(plain, root), None);
+        let hidden = format!(
+            "{plain}300 22 0:55 / /proc rw,relatime - proc proc rw,hidepid=invisible,subset=pid\n"
+        );
+        assert_eq!(hidepid(&hidden, root).as_deref(), Some("invisible"));
+        assert_eq!(hidepid(&hidden, Path::new("/other")), None);
+        let off = "1 0 0:5 / /proc rw - proc proc rw,hidepid=off\n";
+        assert_eq!(hidepid(off, root), None);
+        let tmpfs = "1 0 0:5 / /proc rw - tmpfs none rw,hidepid=2\n";
+        assert_eq!(hidepid(tmpfs, root), None);
+        assert_eq!(hidepid("garbage\n - \n", root), None);
+    }
+
+    #[test]
     fn decimals_are_digits_only() {
         assert_eq!(parse_decimal(b"0"), Some(0));
         assert_eq!(parse_decimal(b"4194304"), Some(4_194_304));
@@ -498,16 +569,20 @@ mod tests {
 
     #[test]
     fn cmdline_splits_on_nul_and_keeps_rewritten_titles() {
+        let args = |bytes: &[u8]| -> Vec<Vec<u8>> {
+            parse_cmdline(bytes)
+                .iter()
+                .map(|arg| arg.bytes().to_vec())
+                .collect()
+        };
+        assert_eq!(args(b"node\0server.js\0"), [&b"node"[..], b"server.js"]);
         assert_eq!(
-            parse_cmdline(b"node\0server.js\0"),
-            vec!["node", "server.js"]
-        );
-        assert_eq!(
-            parse_cmdline(b"nginx: master process /usr/sbin/nginx"),
-            vec!["nginx: master process /usr/sbin/nginx"]
+            args(b"nginx: master process /usr/sbin/nginx"),
+            [b"nginx: master process /usr/sbin/nginx"]
         );
         assert!(parse_cmdline(b"").is_empty());
-        assert_eq!(parse_cmdline(b"a\xff\0"), vec!["a\u{fffd}"]);
+        // Exact bytes, never replaced: JSON carries them (crate::text).
+        assert_eq!(args(b"a\xff\0\x1b[2J\0"), [&b"a\xff"[..], b"\x1b[2J"]);
     }
 
     #[test]
@@ -618,8 +693,11 @@ mod tests {
             .collect();
         assert_eq!(owners, vec![(100, vec![4, 9]), (200, vec![3])]);
         let server = &sockets[0].processes[0];
-        assert_eq!(server.name.as_deref(), Some("server"));
-        assert_eq!(&*server.cmdline, ["server", "--port", "8000"]);
+        assert_eq!(server.name, Some(Text::from("server")));
+        assert_eq!(
+            &*server.cmdline,
+            ["server", "--port", "8000"].map(Text::from)
+        );
         // The owner of the PID directory: here, whoever made it.
         assert_eq!(server.uid, Some(rustix::process::geteuid().as_raw()));
         assert_eq!(sockets[1].processes.len(), 1);
@@ -666,8 +744,11 @@ mod tests {
             panic!("one owner's details: {:?}", partial.found.details);
         };
         assert_eq!(*pid, 100);
-        assert_eq!(details.name.as_deref(), Some("server"));
-        assert_eq!(&*details.cmdline, ["server", "--port", "8000"]);
+        assert_eq!(details.name, Some(Text::from("server")));
+        assert_eq!(
+            &*details.cmdline,
+            ["server", "--port", "8000"].map(Text::from)
+        );
     }
 
     #[test]
@@ -679,7 +760,7 @@ mod tests {
             &mut UserNames::default(),
         );
         assert!(!scan.proc_readable);
-        assert_eq!(sockets[0].owner_gap, Some(OwnerGap::Unreadable));
+        assert_eq!(sockets[0].owner_gap, Some(OwnerGap::NoProc));
     }
 
     /// The uid comes from the owner of /proc/PID, which the kernel keeps at
@@ -745,7 +826,7 @@ mod tests {
         );
         assert_eq!(details.uid, Some(65534));
         assert_eq!(status.as_deref().and_then(effective_uid), Some(65534));
-        assert_eq!(details.name.as_deref(), Some("python3"));
+        assert_eq!(details.name, Some(Text::from("python3")));
     }
 
     #[test]

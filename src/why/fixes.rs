@@ -182,7 +182,9 @@ fn address_in_use(
 
 /// `kill PID`, and before it the unit or container the process runs in.
 fn stop_holder(process: &Process, own_unit: Option<&(String, bool)>) -> Vec<Fix> {
-    let name = process.name.as_deref().unwrap_or("the holder");
+    let name = process
+        .shown_name()
+        .unwrap_or_else(|| "the holder".to_owned());
     let mut fixes = Vec::new();
     if let Some(container) = &process.container {
         let short: String = container.id.chars().take(12).collect();

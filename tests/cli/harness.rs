@@ -621,7 +621,13 @@ pub struct ProcessDoc {
     pub pid: u32,
     #[serde(deserialize_with = "present")]
     pub name: Option<String>,
+    /// The exact bytes of `name` in base64 when they are not UTF-8.
+    #[serde(deserialize_with = "present")]
+    pub name_bytes: Option<String>,
     pub cmdline: Vec<String>,
+    /// Every argument's exact bytes in base64 when one is not UTF-8.
+    #[serde(deserialize_with = "present")]
+    pub cmdline_bytes: Option<Vec<String>>,
     #[serde(deserialize_with = "present")]
     pub fd: Option<u32>,
     pub fds: Vec<u32>,
@@ -698,7 +704,7 @@ impl Etc {
 
     /// The same, with `gai` as /etc/gai.conf; `None` (the reason printed)
     /// when this host has no /etc/gai.conf to mount over.
-    pub fn with_gai_conf(test: &str, hosts: &str, gai: &str) -> Option<Etc> {
+    pub fn with_gai_conf(test: &str, hosts: &str, gai: impl AsRef<[u8]>) -> Option<Etc> {
         if !Path::new("/etc/gai.conf").exists() {
             eprintln!(
                 "skipping {test}: there is no /etc/gai.conf to bind-mount over (the real /etc is never changed)"
@@ -711,7 +717,31 @@ impl Etc {
         Some(etc)
     }
 
-    fn cover(&mut self, name: &str, target: &'static str, text: &str) {
+    /// Also covers `target`, an /etc file that must exist, with `text`
+    /// (in place of what covered it before); `None` (the reason printed)
+    /// when this host has no such file to mount over.
+    pub fn with(self, test: &str, target: &'static str, content: &str) -> Option<Etc> {
+        self.with_bytes(test, target, content.as_bytes())
+    }
+
+    /// [`Etc::with`], for a file that need not be UTF-8.
+    pub fn with_bytes(mut self, test: &str, target: &'static str, content: &[u8]) -> Option<Etc> {
+        if !Path::new(target).is_file() {
+            eprintln!(
+                "skipping {test}: there is no {target} to bind-mount over (the real /etc is never changed)"
+            );
+            return None;
+        }
+        self.mounts.retain(|(_, covered)| *covered != target);
+        let name = Path::new(target)
+            .file_name()
+            .and_then(|name| name.to_str())
+            .expect("an /etc file name");
+        self.cover(name, target, content);
+        Some(self)
+    }
+
+    fn cover(&mut self, name: &str, target: &'static str, text: impl AsRef<[u8]>) {
         let path = self.dir.join(name);
         std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         self.mounts.push((path, target));
@@ -726,50 +756,16 @@ impl Etc {
                 mount --bind "$1" "$2" || { echo "private /etc: mount --bind $1 $2 failed" >&2; exit 125; }
                 shift 2
             done
-            shift
-            exec "$@""#;
-        let mut command = Command::new("unshare");
-        command
-            .args([
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                SCRIPT,
-                "sh",
-            ])
-            .args(
-                self.mounts
-                    .iter()
-                    .flat_map(|(file, target)| [file.as_os_str(), target.as_ref()]),
-            )
-            .arg("--")
-            .arg(program)
-            .args(args)
-            .env_remove("PORTCHECK_SOCKET_SOURCE")
-            .env_remove("NO_COLOR")
-            .current_dir("/")
-            .stdin(Stdio::null());
-        let output = without_new_processes(|| command.output())
-            .unwrap_or_else(|e| panic!("run unshare for {program}: {e}"));
-        let run = Run {
-            code: output
-                .status
-                .code()
-                .unwrap_or_else(|| panic!("{program} ended by a signal: {:?}", output.status)),
-            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        };
-        assert_ne!(
-            run.code, 125,
-            "the private /etc could not be set up: {run:#?}"
-        );
-        assert!(
-            !run.stderr.starts_with("unshare:"),
-            "unshare failed: {run:#?}"
-        );
-        run
+            shift"#;
+        let mut setup_args: Vec<&std::ffi::OsStr> = self
+            .mounts
+            .iter()
+            .flat_map(|(file, target)| [file.as_os_str(), target.as_ref()])
+            .collect();
+        setup_args.push("--".as_ref());
+        let mut command = vec![program];
+        command.extend_from_slice(args);
+        with_private_mounts(SCRIPT, &setup_args, &command)
     }
 
     pub fn portcheck(&self, args: &[&str]) -> Run {
@@ -790,6 +786,52 @@ impl Etc {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// Runs `ARGV` in a private mount namespace (`unshare --mount
+/// --propagation private`: nothing mounted there is seen outside) after the
+/// shell script `setup` has run there with `setup_args` as its `$@` (it
+/// must `shift` them away; exit 125 says it failed), in the calling
+/// thread's network namespace, under the harness's process lock. How a
+/// test gives portcheck an odd /proc or /etc without touching the host's.
+pub fn with_private_mounts(setup: &str, setup_args: &[&std::ffi::OsStr], argv: &[&str]) -> Run {
+    let script = format!("{setup}\nexec \"$@\"");
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+            "sh",
+        ])
+        .args(setup_args)
+        .args(argv)
+        .env_remove("PORTCHECK_SOCKET_SOURCE")
+        .env_remove("NO_COLOR")
+        .current_dir("/")
+        .stdin(Stdio::null());
+    let output = without_new_processes(|| command.output())
+        .unwrap_or_else(|e| panic!("run unshare for {argv:?}: {e}"));
+    let run = Run {
+        code: output
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("{argv:?} ended by a signal: {:?}", output.status)),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    };
+    assert_ne!(
+        run.code, 125,
+        "the private mounts could not be set up: {run:#?}"
+    );
+    assert!(
+        !run.stderr.starts_with("unshare:"),
+        "unshare failed: {run:#?}"
+    );
+    run
 }
 
 impl Drop for Etc {

@@ -6,6 +6,7 @@
 
 mod bind;
 mod dns;
+mod environment;
 mod generated;
 mod harness;
 mod namespaces;
@@ -14,5 +15,7 @@ mod probe;
 mod races;
 mod resolve;
 mod scale;
+mod signals;
+mod untrusted;
 mod who;
 mod why;

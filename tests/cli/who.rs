@@ -91,7 +91,9 @@ fn us(socket: &Socket) -> ProcessDoc {
     ProcessDoc {
         pid: this_pid(),
         name: Some(this_comm()),
+        name_bytes: None,
         cmdline: this_cmdline(),
+        cmdline_bytes: None,
         fd: Some(fd_of(socket)),
         fds: vec![fd_of(socket)],
         uid: Some(0),

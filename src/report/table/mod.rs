@@ -64,5 +64,11 @@ pub fn error(message: &str, style: Style) -> String {
     let red = anstyle::Style::new()
         .fg_color(Some(anstyle::AnsiColor::Red.into()))
         .bold();
-    format!("{} {message}\n", style.paint("portcheck: error:", red))
+    // A message may quote what was typed or pasted (a target, a log line):
+    // escaped, as all text from outside is (crate::text).
+    format!(
+        "{} {}\n",
+        style.paint("portcheck: error:", red),
+        crate::text::untrusted(message, 2000)
+    )
 }

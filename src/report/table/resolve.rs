@@ -75,8 +75,16 @@ pub fn resolve(result: &ResolveResult, style: Style) -> String {
         let _ = writeln!(out, "{loud}");
     }
     if let Some(view) = &result.dns {
-        let list = |addresses: &[std::net::IpAddr]| {
-            if addresses.is_empty() {
+        // "none" only when DNS said so: a question it never answered is
+        // not an empty answer.
+        let list = |record: &str, addresses: &[std::net::IpAddr]| {
+            let unanswered = view.errors.iter().any(|e| {
+                e.strip_prefix(record)
+                    .is_some_and(|rest| rest.starts_with(':'))
+            });
+            if addresses.is_empty() && unanswered {
+                "no answer".to_owned()
+            } else if addresses.is_empty() {
                 "none".to_owned()
             } else {
                 addresses
@@ -90,8 +98,8 @@ pub fn resolve(result: &ResolveResult, style: Style) -> String {
             out,
             "dns ({}): A {}; AAAA {}",
             view.servers.join(", "),
-            list(&view.a),
-            list(&view.aaaa)
+            list("A", &view.a),
+            list("AAAA", &view.aaaa)
         );
     }
     if let Some(reports) = &result.connect {

@@ -96,10 +96,12 @@ fn probed_socket_table(
     let row = |(index, socket): (usize, &Socket)| {
         let mut row = Vec::new();
         if show_netns {
+            // A namespace name is a file name under /run/netns: any bytes.
             row.push(Cell::new(
                 socket
                     .netns_name
-                    .clone()
+                    .as_deref()
+                    .map(|name| crate::text::untrusted(name, 64))
                     .or_else(|| socket.netns.clone())
                     .unwrap_or_else(|| "?".into()),
             ));
@@ -197,6 +199,7 @@ fn owners(socket: &Socket) -> String {
                 format!("(no process: the kernel keeps this {} entry)", socket.state)
             }
             Some(OwnerGap::Unreadable) => "(owner unreadable: run as root)".into(),
+            Some(OwnerGap::NoProc) => "(owner unreadable: no /proc here)".into(),
             Some(OwnerGap::NotVisible) => {
                 "(owner not visible: another PID namespace or the kernel)".into()
             }
@@ -210,30 +213,37 @@ fn owners(socket: &Socket) -> String {
     lines.join("\n")
 }
 
+/// The command line shown after the name: one line of at most this many
+/// characters (JSON has it whole).
+const CMDLINE_WIDTH: usize = 60;
+
 fn process_line(process: &Process) -> String {
-    let name = process.name.as_deref().unwrap_or("?");
+    let name = process.shown_name().unwrap_or_else(|| "?".to_owned());
     let fds: Vec<String> = process.fds.iter().map(u32::to_string).collect();
     let mut line = format!("{name} (pid {}, fd {})", process.pid, fds.join(","));
     if let Some(container) = &process.container {
         let short: String = container.id.chars().take(12).collect();
         let _ = write!(line, " [{} {short}]", container.runtime);
     }
-    // A command line may hold newlines and escapes; one table line each.
-    let cmdline: String = process
-        .cmdline
-        .join(" ")
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if !cmdline.is_empty() {
-        const MAX: usize = 60;
-        let shown: String = cmdline.chars().take(MAX).collect();
-        let ellipsis = if cmdline.chars().count() > MAX {
-            "…"
-        } else {
-            ""
-        };
-        let _ = write!(line, ": {shown}{ellipsis}");
+    // A process writes its own command line: newlines, escape sequences
+    // and bytes that are not UTF-8 are escaped, and a long one is cut.
+    if !process.cmdline.is_empty() {
+        // A character shown takes at most 4 bytes: however long the command
+        // line, no more than this is joined, and one byte more is enough
+        // for `escape` to see that it must cut.
+        const ENOUGH: usize = CMDLINE_WIDTH * 4 + 1;
+        let mut joined = Vec::with_capacity(ENOUGH);
+        for (index, arg) in process.cmdline.iter().enumerate() {
+            if index > 0 {
+                joined.push(b' ');
+            }
+            let room = ENOUGH.saturating_sub(joined.len());
+            joined.extend_from_slice(&arg.bytes()[..arg.bytes().len().min(room)]);
+            if joined.len() >= ENOUGH {
+                break;
+            }
+        }
+        let _ = write!(line, ": {}", crate::text::escape(&joined, CMDLINE_WIDTH));
     }
     line
 }

@@ -13,7 +13,13 @@ pub fn why(result: &WhyResult, style: Style) -> String {
     let mut out = String::new();
 
     let _ = writeln!(out, "{}", heading("what happened"));
-    let _ = writeln!(out, "  line {}: {}", recognised.line, recognised.input);
+    // A pasted log line: colours are gone, other controls are escaped.
+    let _ = writeln!(
+        out,
+        "  line {}: {}",
+        recognised.line,
+        crate::text::untrusted(&recognised.input, 500)
+    );
     for line in &diagnosis.happened {
         let _ = writeln!(out, "  {line}");
     }
