@@ -11,7 +11,14 @@ use crate::target::PortRange;
 /// NAT tools get this long before portcheck stops waiting for them.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// At most this much of a tool's output is read (a kube-proxy host's rule
+/// set is megabytes).
+const MAX_TOOL_OUTPUT: u64 = 64 << 20;
+
 /// Runs `program args` if it is installed, with a deadline; its stdout.
+/// The output is read while the tool runs: a tool that writes more than a
+/// pipe holds (64 KiB) would otherwise wait for a reader until the
+/// deadline, and its answer would be lost.
 fn run_tool(program: &str, args: &[&str]) -> Option<String> {
     let mut child = Command::new(program)
         .args(args)
@@ -20,22 +27,31 @@ fn run_tool(program: &str, args: &[&str]) -> Option<String> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
+    let stdout = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stdout
+            .take(MAX_TOOL_OUTPUT)
+            .read_to_end(&mut bytes)
+            .map(|_| bytes)
+    });
     let deadline = Instant::now() + TOOL_TIMEOUT;
-    loop {
+    let succeeded = loop {
         match child.try_wait() {
-            Ok(Some(status)) if status.success() => break,
-            Ok(Some(_)) | Err(_) => return None,
+            Ok(Some(status)) => break status.success(),
+            Err(_) => break false,
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return None;
+                break false;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
         }
-    }
-    let mut text = String::new();
-    child.stdout.take()?.read_to_string(&mut text).ok()?;
-    Some(text)
+    };
+    // The tool has exited (or been killed): its end of the pipe is closed,
+    // unless a child of its own keeps it; the reader then ends with it.
+    let bytes = reader.join().ok()?.ok()?;
+    succeeded.then(|| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// DNAT rules for any of `ports`, from `iptables-save -t nat` and
@@ -119,6 +135,20 @@ pub fn describe_foreign(socket: &Socket) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tool_that_writes_more_than_a_pipe_holds_is_read_whole_and_in_time() {
+        let started = Instant::now();
+        let text = run_tool("sh", &["-c", "head -c 300000 /dev/zero | tr '\\0' x"]);
+        assert_eq!(text.map(|t| t.len()), Some(300_000));
+        assert!(started.elapsed() < TOOL_TIMEOUT, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_failing_or_missing_tool_gives_nothing() {
+        assert_eq!(run_tool("sh", &["-c", "echo partial; exit 3"]), None);
+        assert_eq!(run_tool("/nonexistent/iptables-save", &[]), None);
+    }
 
     #[test]
     fn dnat_rules_for_the_port_are_found() {
