@@ -21,41 +21,8 @@ const FIRST_PORT: usize = 10_000;
 /// room for the allocator, not for a second copy of the table.
 const MAX_RSS_KIB: i64 = 160 * 1024;
 
-/// Forks holders of `SOCKETS` TCP listeners, alternately on 127.0.0.1 and
-/// ::1, one port per pair. Prints each holder's pid, then "ready". Holders
-/// die with this process (PR_SET_PDEATHSIG), which ends when its standard
-/// input closes.
-const HOLDER: &str = r#"
-import ctypes, os, resource, signal, socket, sys
-total, per, first = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-libc = ctypes.CDLL(None)
-for start in range(0, total, per):
-    ready_read, ready_write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        libc.prctl(1, 9)  # PR_SET_PDEATHSIG: SIGKILL when the parent dies
-        os.close(ready_read)
-        held = []
-        for i in range(start, min(total, start + per)):
-            family, address = (socket.AF_INET, "127.0.0.1") if i % 2 == 0 else (socket.AF_INET6, "::1")
-            s = socket.socket(family, socket.SOCK_STREAM)
-            s.bind((address, first + i // 2))
-            s.listen(1)
-            held.append(s)
-        os.write(ready_write, b"x")
-        os.close(ready_write)
-        while True:
-            signal.pause()
-    os.close(ready_write)
-    if os.read(ready_read, 1) != b"x":
-        sys.exit("a holder failed")
-    os.close(ready_read)
-    print(pid, flush=True)
-print("ready", flush=True)
-sys.stdin.read()
-"#;
+/// The holders (benches/scale.sh uses the same script).
+const HOLDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/scale_fixture.py");
 
 /// Peak memory and wall time of one finished portcheck run.
 struct Measured {
@@ -96,14 +63,10 @@ fn measured_run(args: &[&str], out: File) -> Measured {
     })
 }
 
-/// Starts the holders from a script file: with `-c` the script would be
-/// every owner's command line, a kilobyte more per socket in the output.
-fn start_holders(dir: &std::path::Path) -> (Child, Vec<u32>) {
-    let script = dir.join("holder.py");
-    std::fs::write(&script, HOLDER).expect("holder script");
+fn start_holders() -> (Child, Vec<u32>) {
     let mut holder = without_new_processes(|| {
         Command::new("python3")
-            .arg(&script)
+            .arg(HOLDER)
             .args([
                 SOCKETS.to_string(),
                 PER_PROCESS.to_string(),
@@ -136,7 +99,7 @@ fn who_lists_a_hundred_thousand_sockets_in_bounded_memory() {
         let dir = std::env::temp_dir().join(format!("portcheck-scale-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let started = Instant::now();
-        let (mut holder, pids) = start_holders(&dir);
+        let (mut holder, pids) = start_holders();
         let fixture_seconds = started.elapsed().as_secs_f64();
         let json_path = dir.join("who.json");
         let table_path = dir.join("who.txt");
