@@ -204,6 +204,22 @@ fn outcome_warnings(outcomes: &[Outcome], live: &[Socket]) -> Vec<Warning> {
             ),
         ));
     }
+    let unfiltered: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.trial.skipped == Some(Skip::FilterNotPermitted))
+        .map(|o| format!("#{}", o.candidate.index))
+        .collect();
+    if !unfiltered.is_empty() {
+        // One note for the run, not one per candidate: the cause is the
+        // same for all of them.
+        warnings.push(Warning::note(
+            "trial_not_permitted",
+            format!(
+                "no trial for {}: this kernel does not let this process attach the filter that keeps a trial socket from taking any traffic (SO_ATTACH_FILTER), and no trial is made without it; run as root to have the predictions confirmed",
+                unfiltered.join(", ")
+            ),
+        ));
+    }
     for outcome in outcomes {
         for &index in &outcome.verdict.breaks_listen_of {
             if let Some(socket) = live.get(index) {
