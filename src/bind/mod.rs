@@ -223,10 +223,24 @@ fn outcome_warnings(outcomes: &[Outcome], live: &[Socket]) -> Vec<Warning> {
     for outcome in outcomes {
         for &index in &outcome.verdict.breaks_listen_of {
             if let Some(socket) = live.get(index) {
+                // A candidate whose bind "depends" may not share the port
+                // at all: say so rather than state the sharing as a fact.
+                let shares = if outcome.verdict.ok.is_none() {
+                    "may share"
+                } else {
+                    "shares"
+                };
+                // Without SO_REUSEADDR a candidate can only have come in
+                // through the kernel's SO_REUSEPORT shortcut.
+                let through = if outcome.candidate.options.reuseaddr {
+                    "SO_REUSEADDR"
+                } else {
+                    "the kernel's SO_REUSEPORT shortcut"
+                };
                 warnings.push(Warning::note(
                     "breaks_live_listen",
                     format!(
-                        "#{} shares {} through SO_REUSEADDR with a bound socket of {} that does not listen yet: once #{} listens, that socket's listen() will fail",
+                        "#{} {shares} {} through {through} with a bound socket of {} that does not listen yet: once #{} listens, that socket's listen() will fail",
                         outcome.candidate.index,
                         crate::model::endpoint(socket.local_address, socket.local_port, socket.interface.as_deref()),
                         explain::holder_name(socket),
