@@ -11,5 +11,6 @@ mod harness;
 mod namespaces;
 mod probe;
 mod resolve;
+mod shadow;
 mod who;
 mod why;
