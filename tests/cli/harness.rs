@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::fs::Permissions;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
@@ -534,6 +534,39 @@ fn world_executable(path: &Path) -> bool {
             .skip(1)
             .filter(|dir| !dir.as_os_str().is_empty())
             .all(|dir| mode(dir) & 0o001 != 0)
+}
+
+/// Runs `portcheck ARGS` with `input` on its standard input, shadowed as
+/// [`portcheck`] is (the unprivileged twin gets the same input).
+pub fn portcheck_fed(args: &[&str], input: &[u8]) -> Run {
+    let run = fed(Command::new(BIN), args, input);
+    shadow::after(args, &run, |args| {
+        let mut command = Command::new(unprivileged_bin());
+        command.uid(NOBODY).gid(NOBODY);
+        fed(command, args, input)
+    });
+    run
+}
+
+fn fed(mut command: Command, args: &[&str], input: &[u8]) -> Run {
+    command.args(args);
+    configure(&mut command);
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let _lock = processes_lock();
+    let mut child = command.spawn().expect("spawn portcheck");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let output = std::thread::scope(|scope| {
+        // portcheck may stop reading early (a match, the 16 MiB cap): a
+        // broken pipe here is expected.
+        scope.spawn(move || {
+            let _ = stdin.write_all(input);
+        });
+        child.wait_with_output().expect("wait for portcheck")
+    });
+    finish(output)
 }
 
 /// Runs `portcheck ARGS` with its standard output a pipe whose read end is

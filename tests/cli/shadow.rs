@@ -1,7 +1,8 @@
 //! Shadow runs: portcheck without privileges, next to every root run.
 //!
-//! Every `who`, `try` and `resolve` command line a test runs as root (through
-//! [`crate::harness::portcheck`] or [`crate::harness::Etc::portcheck`]) is run
+//! Every `who`, `try`, `resolve` and `why` command line a test runs as root
+//! (through [`crate::harness::portcheck`], [`crate::harness::portcheck_fed`]
+//! or [`crate::harness::Etc::portcheck`]) is run
 //! again, right after, with portcheck as uid 65534 in the same network
 //! namespace (and the same private /etc), and the two outputs are held to
 //! the invariants below. So the whole suite also says what an ordinary user
@@ -20,6 +21,7 @@
 //!   the unreadable fact, with a possible outcome that includes root's; a
 //!   trial never contradicts it;
 //! - `resolve` gives the same destinations, order, outcomes and listeners;
+//!   `why` recognises the same message and finds the same holders;
 //! - nothing about permissions on stderr, and no panic.
 //!
 //! Not shadowed, by command line: `free` and `wait` (their answer is the
@@ -55,7 +57,7 @@ fn shadowed_command<'a>(args: &[&'a str]) -> Option<&'a str> {
             words.next();
         } else if !word.starts_with('-') {
             return match word {
-                "who" | "try" | "resolve" | "reach" => Some(word),
+                "who" | "try" | "resolve" | "reach" | "why" => Some(word),
                 _ => None,
             };
         }
@@ -206,6 +208,7 @@ fn compare(command: &str, json: bool, root: &Run, shadow: &Run) -> Vec<String> {
     match command {
         "who" => check.who(root, shadow),
         "try" => check.try_documents(&root_doc, &shadow_doc, root.code, shadow.code),
+        "why" => check.why(&root_doc, &shadow_doc, root.code, shadow.code),
         _ => check.resolve(&root_doc, &shadow_doc, root.code, shadow.code),
     }
     check.completeness(&root_doc, &shadow_doc);
@@ -467,6 +470,31 @@ impl Check {
             self.fail(format!("reached {s} where root's is {r}"));
         } else if !r.is_null() {
             self.socket_values("reached socket", &r["socket"], &s["socket"]);
+        }
+    }
+
+    /// `why`: the same message recognised, the same diagnosis status and
+    /// holders (owners hidden as in `who`), the same exit code. The
+    /// diagnosis itself asks as the program that failed, not as portcheck.
+    fn why(&mut self, root: &Value, shadow: &Value, root_code: i32, shadow_code: i32) {
+        if shadow_code != root_code {
+            self.fail(format!("exit {shadow_code} where root's is {root_code}"));
+        }
+        for pointer in ["/input", "/recognised", "/diagnosis/status"] {
+            if shadow.pointer(pointer) != root.pointer(pointer) {
+                self.fail(format!("{pointer} differs from root's"));
+            }
+        }
+        let (rh, sh) = (
+            array(&root["diagnosis"]["holders"]),
+            array(&shadow["diagnosis"]["holders"]),
+        );
+        if rh.len() == sh.len() {
+            for (index, (r, s)) in rh.iter().zip(sh).enumerate() {
+                self.socket_values(&format!("holder {index}"), r, s);
+            }
+        } else {
+            self.fail(format!("{} holders where root has {}", sh.len(), rh.len()));
         }
     }
 
