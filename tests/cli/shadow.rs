@@ -28,9 +28,10 @@
 //! uid's own or a matter of time), `--netns`/`--all-netns` (entering a
 //! namespace needs CAP_SYS_ADMIN, so the difference is the point; the
 //! namespace tests say what an unprivileged run reports there), and
-//! `--connect`, `--probe`, `--dns` (they contact servers of the test, which
-//! count what reaches them). No test opts out otherwise: where root and uid
-//! 65534 legitimately differ, the invariants say how.
+//! `--connect`, `--probe`, `--dns`, `--dns-server` (they contact servers of
+//! the test, which count what reaches them, or wait out one that is silent).
+//! No test opts out otherwise: where root and uid 65534 legitimately
+//! differ, the invariants say how.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -42,7 +43,14 @@ use crate::harness::{NOBODY, Run, SocketDoc, WhoDoc};
 
 /// The command of a command line that is shadowed, if it is.
 fn shadowed_command<'a>(args: &[&'a str]) -> Option<&'a str> {
-    let contacts_or_enters = ["--netns", "--all-netns", "--connect", "--probe", "--dns"];
+    let contacts_or_enters = [
+        "--netns",
+        "--all-netns",
+        "--connect",
+        "--probe",
+        "--dns",
+        "--dns-server",
+    ];
     if args.iter().any(|arg| {
         contacts_or_enters
             .iter()
