@@ -902,3 +902,28 @@ impl Drop for Etc {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The check behind [`unprivileged_bin`]: a file other users may read and
+/// execute is still closed to them when a directory above it is.
+#[test]
+fn harness_tells_when_other_users_cannot_execute_a_file() {
+    let dir = std::env::temp_dir().join(format!("portcheck-exec-check-{}", std::process::id()));
+    let inner = dir.join("inner");
+    std::fs::create_dir_all(&inner).expect("mkdir");
+    let file = inner.join("program");
+    std::fs::write(&file, "#!/bin/sh\n").expect("write");
+    let set = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, Permissions::from_mode(mode)).expect("chmod our own file");
+    };
+    set(&dir, 0o755);
+    set(&inner, 0o755);
+    set(&file, 0o755);
+    let open = world_executable(&file);
+    set(&inner, 0o700);
+    let closed_dir = world_executable(&file);
+    set(&inner, 0o755);
+    set(&file, 0o750);
+    let closed_file = world_executable(&file);
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+    assert!(open && !closed_dir && !closed_file);
+}
