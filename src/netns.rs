@@ -142,12 +142,25 @@ pub fn run_in<T: Send>(
                         namespace.path.display()
                     )
                 })?;
-                enter_file(&file)?;
+                // setns(2) wants CAP_SYS_ADMIN even into the namespace the
+                // thread is already in: without root, the own namespace is
+                // read where it is instead of being reported unreadable.
+                if !already_in(&file) {
+                    enter_file(&file)?;
+                }
                 Ok(work())
             })
             .join()
             .unwrap_or_else(|_| Err("the namespace's reader panicked".into()))
     })
+}
+
+/// Whether `file` is the network namespace the calling thread is in.
+fn already_in(file: &File) -> bool {
+    match (fs::metadata("/proc/thread-self/ns/net"), file.metadata()) {
+        (Ok(here), Ok(there)) => here.ino() == there.ino() && here.dev() == there.dev(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::candidate::Candidate;
 use super::rules::{Conflict, Holder, Host, NotShared, Overlap, Verdict};
-use crate::model::{Socket, State, endpoint};
+use crate::model::{OwnerGap, Socket, State, endpoint};
 use crate::warning::counted;
 
 /// Who holds a live socket, in words: `nginx (pid 812)`, `a TIME_WAIT
@@ -16,8 +16,15 @@ pub fn holder_name(socket: &Socket) -> String {
     match socket.processes.as_slice() {
         [] => match socket.uid {
             Some(uid) => format!(
-                "{} (owner not visible)",
-                socket.user.clone().unwrap_or_else(|| format!("uid {uid}"))
+                "{} ({})",
+                socket.user.clone().unwrap_or_else(|| format!("uid {uid}")),
+                // Unreadable (another user's process, without root) is not
+                // the same as nowhere to be seen (another PID namespace).
+                if socket.owner_gap == Some(OwnerGap::Unreadable) {
+                    "owner unreadable"
+                } else {
+                    "owner not visible"
+                }
             ),
             None => "an owner that cannot be seen".into(),
         },
@@ -192,5 +199,30 @@ fn sharing_reason(conflict: &Conflict) -> &'static str {
         NotShared::TimeWait => {
             "a TIME_WAIT entry yields only when both it and the new socket have SO_REUSEADDR"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Protocol;
+
+    /// Without root another user's owner is unreadable, which is not the
+    /// same as an owner in another PID namespace: the words say which.
+    #[test]
+    fn a_hidden_holder_is_named_by_why_it_is_hidden() {
+        let mut socket = Socket::bare(
+            Protocol::Tcp,
+            "127.0.0.1".parse().expect("address"),
+            8000,
+            State::Listen,
+        );
+        socket.uid = Some(0);
+        socket.user = Some("root".into());
+        socket.owner_gap = Some(OwnerGap::Unreadable);
+        assert_eq!(holder_name(&socket), "root (owner unreadable)");
+        socket.owner_gap = Some(OwnerGap::NotVisible);
+        socket.user = None;
+        assert_eq!(holder_name(&socket), "uid 0 (owner not visible)");
     }
 }

@@ -310,13 +310,43 @@ fn outcome_warnings(outcomes: &[Outcome], live: &[Socket]) -> Vec<Warning> {
             ),
         ));
     }
+    let unfiltered: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.trial.skipped == Some(Skip::FilterNotPermitted))
+        .map(|o| format!("#{}", o.candidate.index))
+        .collect();
+    if !unfiltered.is_empty() {
+        // One note for the run, not one per candidate: the cause is the
+        // same for all of them.
+        warnings.push(Warning::note(
+            "trial_not_permitted",
+            format!(
+                "no trial for {}: this kernel does not let this process attach the filter that keeps a trial socket from taking any traffic (SO_ATTACH_FILTER), and no trial is made without it; run as root to have the predictions confirmed",
+                unfiltered.join(", ")
+            ),
+        ));
+    }
     for outcome in outcomes {
         for &index in &outcome.verdict.breaks_listen_of {
             if let Some(socket) = live.get(index) {
+                // A candidate whose bind "depends" may not share the port
+                // at all: say so rather than state the sharing as a fact.
+                let shares = if outcome.verdict.ok.is_none() {
+                    "may share"
+                } else {
+                    "shares"
+                };
+                // Without SO_REUSEADDR a candidate can only have come in
+                // through the kernel's SO_REUSEPORT shortcut.
+                let through = if outcome.candidate.options.reuseaddr {
+                    "SO_REUSEADDR"
+                } else {
+                    "the kernel's SO_REUSEPORT shortcut"
+                };
                 warnings.push(Warning::note(
                     "breaks_live_listen",
                     format!(
-                        "#{} shares {} through SO_REUSEADDR with a bound socket of {} that does not listen yet: once #{} listens, that socket's listen() will fail",
+                        "#{} {shares} {} through {through} with a bound socket of {} that does not listen yet: once #{} listens, that socket's listen() will fail",
                         outcome.candidate.index,
                         crate::model::endpoint(socket.local_address, socket.local_port, socket.device_shown()),
                         explain::holder_name(socket),

@@ -1384,6 +1384,19 @@ fn sharing_rule(new: &Binding, on_port: &[&Binding]) -> &'static str {
 
 /// Live bound-only sockets sharing the address through SO_REUSEADDR: once
 /// this candidate listens, their own listen() fails with EADDRINUSE.
+/// Whether `old`'s own listen() fails once `new` listens beside it: a
+/// listener shares its port only through SO_REUSEPORT on both under one
+/// uid (SO_REUSEADDR never shares with a listener), so the live socket's
+/// SO_REUSEPORT alone does not save it. Three-valued: with its options or
+/// owner unknown nothing is promised, and only a sure break is reported.
+fn listen_breaks(new: &Binding, old: &Binding) -> Tri {
+    let same_uid = match (new.uid, old.uid) {
+        (Some(a), Some(b)) => Some(a == b),
+        _ => None,
+    };
+    not(and(and(new.reuseport, old.reuseport), same_uid))
+}
+
 fn broken_listens(new: &Binding, live: &[Binding]) -> Vec<usize> {
     live.iter()
         .filter(|old| {
@@ -1394,7 +1407,7 @@ fn broken_listens(new: &Binding, live: &[Binding]) -> Vec<usize> {
                 && !old.connected
                 && devices_overlap(new, old)
                 && addresses_overlap(new, old) == Some(true)
-                && old.reuseport != Some(true)
+                && listen_breaks(new, old) == Some(true)
         })
         .filter_map(|old| match old.holder {
             Holder::Live(index) => Some(index),
@@ -1829,6 +1842,45 @@ mod tests {
         assert_eq!(v[0].ok, None, "{v:?}");
         // Refused by #0 only if #0 bound.
         assert_eq!(v[1].ok, None, "{v:?}");
+    }
+
+    /// The live socket's SO_REUSEPORT saves its listen() only when the new
+    /// listener has it too, under the same uid (checked on Linux 6.18:
+    /// 127.0.0.1:P bound with both options, then 127.0.0.1:P with
+    /// SO_REUSEADDR alone listening, and the first one's listen() fails).
+    /// Options that could not be read promise nothing either way.
+    #[test]
+    fn a_live_bound_socket_keeps_its_listen_only_in_a_reuseport_group() {
+        let both = live("127.0.0.1:7000/reuseport,nolisten", 0, false, 0);
+        let v = one(std::slice::from_ref(&both), "127.0.0.1:7000");
+        assert_eq!((v.ok, v.rule), (Some(true), "shared_reuseaddr"), "{v:?}");
+        assert_eq!(v.breaks_listen_of, vec![0], "{v:?}");
+        let v = one(std::slice::from_ref(&both), "127.0.0.1:7000/reuseport");
+        assert_eq!(v.ok, Some(true), "{v:?}");
+        assert!(v.breaks_listen_of.is_empty(), "one group: {v:?}");
+        let other_uid = live("127.0.0.1:7000/reuseport,nolisten", 0, false, 65534);
+        let v = one(&[other_uid], "127.0.0.1:7000/reuseport");
+        assert_eq!(v.ok, Some(true), "{v:?}");
+        assert_eq!(v.breaks_listen_of, vec![0], "another uid's group: {v:?}");
+
+        // Unreadable options (another user's socket, seen without root):
+        // the candidate with SO_REUSEPORT alone may share through it and
+        // then listen beside it in one group, so no break is promised.
+        let mut unread = live("127.0.0.1:7000/nolisten", 0, false, 65534);
+        (unread.reuseaddr, unread.reuseport) = (None, None);
+        let nobody = Host {
+            euid: 65534,
+            can_bind_privileged: false,
+            ..ROOT
+        };
+        let v = verdicts(
+            &nobody,
+            std::slice::from_ref(&unread),
+            &["127.0.0.1:7000/noreuseaddr,reuseport"],
+        )
+        .remove(0);
+        assert_eq!(v.ok, None, "{v:?}");
+        assert!(v.breaks_listen_of.is_empty(), "{v:?}");
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub enum Skip {
     OverlapsLiveSocket,
     WouldShareLiveUdpPort,
     WouldChangeReuseportState,
+    /// The kernel refused the drop-everything filter to this process (some
+    /// kernels keep SO_ATTACH_FILTER on TCP sockets from unprivileged
+    /// users): a trial socket is made only with it.
+    FilterNotPermitted,
 }
 
 impl Skip {
@@ -54,6 +58,7 @@ impl Skip {
             Skip::OverlapsLiveSocket => "overlaps_live_socket",
             Skip::WouldShareLiveUdpPort => "would_share_live_udp_port",
             Skip::WouldChangeReuseportState => "would_change_reuseport_state",
+            Skip::FilterNotPermitted => "filter_not_permitted",
         }
     }
 }
@@ -228,7 +233,10 @@ fn bind_one(candidate: &Candidate) -> (Option<RawSocket>, Observed) {
     };
     let socket = match configured_socket(candidate) {
         Ok(socket) => socket,
-        Err(error) => {
+        Err(Setup::FilterNotPermitted) => {
+            return (None, Observed::skipped(Skip::FilterNotPermitted));
+        }
+        Err(Setup::Failed(error)) => {
             result.performed = false;
             result.ok = None;
             result.setup_error = Some(error);
@@ -246,7 +254,19 @@ fn bind_one(candidate: &Candidate) -> (Option<RawSocket>, Observed) {
     }
 }
 
-fn configured_socket(candidate: &Candidate) -> Result<RawSocket, String> {
+/// Why a trial socket could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Setup {
+    /// The filter that keeps the trial from taking traffic was refused for
+    /// lack of privileges: no trial, for a reason `skipped` can name. (No
+    /// such filter exists off Linux: see the trial's safety rules there.)
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    FilterNotPermitted,
+    /// Any other step failed, with what it said.
+    Failed(String),
+}
+
+fn configured_socket(candidate: &Candidate) -> Result<RawSocket, Setup> {
     let domain = if candidate.address.is_ipv4() {
         Domain::IPV4
     } else {
@@ -256,15 +276,13 @@ fn configured_socket(candidate: &Candidate) -> Result<RawSocket, String> {
         Protocol::Tcp => (Type::STREAM, RawProtocol::TCP),
         Protocol::Udp => (Type::DGRAM, RawProtocol::UDP),
     };
-    let step = |what: &str, r: std::io::Result<()>| r.map_err(|e| format!("{what}: {e}"));
-    let socket =
-        RawSocket::new(domain, kind, Some(protocol)).map_err(|e| format!("socket(): {e}"))?;
+    let step =
+        |what: &str, r: std::io::Result<()>| r.map_err(|e| Setup::Failed(format!("{what}: {e}")));
+    let socket = RawSocket::new(domain, kind, Some(protocol))
+        .map_err(|e| Setup::Failed(format!("socket(): {e}")))?;
     // `ret #0`: accept nothing. The trial must never consume traffic.
     #[cfg(target_os = "linux")]
-    step(
-        "SO_ATTACH_FILTER",
-        socket.attach_filter(&[SockFilter::new(0x06, 0, 0, 0)]),
-    )?;
+    attach_drop_filter(&socket)?;
     if candidate.address.is_ipv6() {
         step("IPV6_V6ONLY", socket.set_only_v6(candidate.options.v6only))?;
     }
@@ -346,6 +364,32 @@ pub fn interface_index(_socket: &RawSocket, _name: &str) -> u32 {
     0
 }
 
+/// The filter that drops every packet (`ret #0`). A refusal for want of
+/// privileges (EPERM, EACCES) is told apart from other failures: it is what
+/// an unprivileged user meets on kernels that keep socket filters on TCP to
+/// privileged processes, and it means "no trial", not an error.
+#[cfg(target_os = "linux")]
+fn attach_drop_filter(socket: &RawSocket) -> Result<(), Setup> {
+    socket
+        .attach_filter(&[SockFilter::new(0x06, 0, 0, 0)])
+        .map_err(|error| filter_refusal(&error))
+}
+
+#[cfg(target_os = "linux")]
+fn filter_refusal(error: &std::io::Error) -> Setup {
+    let errno = error
+        .raw_os_error()
+        .map(rustix::io::Errno::from_raw_os_error);
+    if matches!(
+        errno,
+        Some(rustix::io::Errno::PERM | rustix::io::Errno::ACCESS)
+    ) {
+        Setup::FilterNotPermitted
+    } else {
+        Setup::Failed(format!("SO_ATTACH_FILTER: {error}"))
+    }
+}
+
 fn target(candidate: &Candidate, socket: &RawSocket) -> SockAddr {
     match candidate.address {
         IpAddr::V6(v6) => {
@@ -379,4 +423,25 @@ pub fn errno_name(error: &std::io::Error) -> String {
         _ => return format!("errno {code}"),
     };
     name.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A filter refused for want of privileges means "no trial, skipped
+    /// for this reason", never a setup error with the errno's words in it.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_refused_filter_skips_the_trial_and_other_failures_stay_errors() {
+        for errno in [libc::EPERM, libc::EACCES] {
+            let refused = std::io::Error::from_raw_os_error(errno);
+            assert_eq!(filter_refusal(&refused), Setup::FilterNotPermitted);
+        }
+        let other = std::io::Error::from_raw_os_error(libc::ENOMEM);
+        assert!(
+            matches!(filter_refusal(&other), Setup::Failed(text) if text.starts_with("SO_ATTACH_FILTER"))
+        );
+        assert_eq!(Skip::FilterNotPermitted.code(), "filter_not_permitted");
+    }
 }

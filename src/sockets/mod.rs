@@ -199,7 +199,7 @@ fn owner_warnings(sockets: &[Socket], scan: &owners::OwnerScan) -> Vec<Warning> 
         warnings.push(Warning::gap(
             "owners_unreadable",
             format!(
-                "{} (uid {}) could not be read; {} without a visible owner may belong to them: run as root to see every owner",
+                "{} (uid {}) could not be read; {} without a visible owner (or with owners of another uid only) may belong to them: run as root to see every owner",
                 counted(scan.unreadable_processes, "process", "processes"),
                 uids.join(", "),
                 counted(unowned, "socket", "sockets"),

@@ -331,6 +331,8 @@ pub fn to_socket(entry: &Entry) -> Socket {
 pub fn attach_owner_details(sockets: &mut [Socket]) {
     use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind, Users};
 
+    use crate::text::Text;
+
     let mut pids: Vec<Pid> = sockets
         .iter()
         .flat_map(|s| s.processes.iter().map(|p| Pid::from_u32(p.pid)))
@@ -353,11 +355,13 @@ pub fn attach_owner_details(sockets: &mut [Socket]) {
         let Some(found) = system.process(Pid::from_u32(process.pid)) else {
             continue;
         };
-        process.name = Some(found.name().to_string_lossy().into_owned());
+        // The exact bytes (raw on Unix, WTF-8 on Windows), as the /proc
+        // reader keeps them: escaped in tables, base64 in JSON when not UTF-8.
+        process.name = Some(Text::from_bytes(found.name().as_encoded_bytes()));
         process.cmdline = found
             .cmd()
             .iter()
-            .map(|arg| arg.to_string_lossy().into_owned())
+            .map(|arg| Text::from_bytes(arg.as_encoded_bytes()))
             .collect::<Vec<_>>()
             .into();
         process.user = found

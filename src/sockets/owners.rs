@@ -97,7 +97,14 @@ pub fn attach_owners(sockets: &mut [Socket], proc_root: &Path, users: &mut UserN
                 container: None,
             }
         }));
-        socket.owner_gap = None;
+        // The socket's uid (its creator's, from the kernel) has processes
+        // this run could not read, and no listed owner runs as it: one of
+        // those may hold the socket too, so the list may not be whole.
+        let creator_hidden = socket.uid.is_some_and(|uid| {
+            scan.unreadable_uids.contains(&uid)
+                && !socket.processes.iter().any(|p| p.uid == Some(uid))
+        });
+        socket.owner_gap = creator_hidden.then_some(OwnerGap::Unreadable);
     }
     scan
 }

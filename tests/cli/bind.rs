@@ -2201,3 +2201,61 @@ fn try_privileged_ports_as_nobody_match_the_kernel() {
         assert_eq!(run.code, 1);
     });
 }
+
+/// Without privileges the trial either runs or says why not, once: some
+/// kernels refuse SO_ATTACH_FILTER on TCP sockets to unprivileged users,
+/// and portcheck makes no trial socket without its drop-everything filter.
+/// Before the fix every such candidate carried a `trial_setup_failed` note
+/// with "Operation not permitted" in it and `skipped: null`.
+#[test]
+fn try_unprivileged_trial_runs_or_says_why_not() {
+    in_netns("try_unprivileged_trial_runs_or_says_why_not", || {
+        let args = [
+            "try",
+            "127.0.0.1:7700",
+            "[::]:7701",
+            "udp:127.0.0.1:7702",
+            "--json",
+        ];
+        let run = portcheck_as(NOBODY, &args);
+        assert!(run.stderr.is_empty(), "{run:#?}");
+        let doc = parse_try(&run);
+        assert_eq!(run.code, 0, "nothing holds these ports: {run:#?}");
+        for c in &doc.candidates {
+            assert_eq!(c.prediction.ok, Some(true), "{c:#?}");
+            assert!(
+                c.trial.performed || c.trial.skipped.is_some(),
+                "no trial and no reason: {c:#?}"
+            );
+            if !c.trial.performed {
+                assert_eq!(
+                    c.trial.skipped.as_deref(),
+                    Some("filter_not_permitted"),
+                    "{c:#?}"
+                );
+            }
+        }
+        assert!(
+            !doc.warning_codes().contains(&"trial_setup_failed"),
+            "{doc:#?}"
+        );
+        let skipped = doc.candidates.iter().filter(|c| !c.trial.performed).count();
+        let notes = doc
+            .warnings
+            .iter()
+            .filter(|w| w.code == "trial_not_permitted")
+            .count();
+        assert_eq!(
+            notes,
+            usize::from(skipped > 0),
+            "one note for all: {doc:#?}"
+        );
+        for w in &doc.warnings {
+            assert!(
+                !w.message.contains("os error"),
+                "no raw errno text: {doc:#?}"
+            );
+        }
+        assert_port_free(7700);
+    });
+}

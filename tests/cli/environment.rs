@@ -296,8 +296,10 @@ fn with_resolver(hosts: &str, resolv: &str, args: &[&str]) -> Option<(Run, Durat
     let etc = Etc::new("env_silent_dns", hosts)
         .with("env_silent_dns", "/etc/nsswitch.conf", "hosts: files dns\n")?
         .with("env_silent_dns", "/etc/resolv.conf", resolv)?;
+    // Timed, so not shadowed: the uid-65534 twin would wait out the silent
+    // server a second time inside the measurement.
     let start = Instant::now();
-    let run = etc.portcheck(args);
+    let run = etc.run(crate::harness::BIN, args);
     Some((run, start.elapsed()))
 }
 

@@ -9,17 +9,21 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::fs::Permissions;
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use serde::{Deserialize, Deserializer};
 use socket2::{Domain, SockAddr, Socket, Type};
+
+use crate::shadow;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_portcheck");
@@ -434,13 +438,18 @@ pub struct Run {
 
 fn command(args: &[&str]) -> Command {
     let mut command = Command::new(BIN);
+    command.args(args);
+    configure(&mut command);
     command
-        .args(args)
+}
+
+/// The environment every portcheck run gets.
+fn configure(command: &mut Command) {
+    command
         .env_remove("PORTCHECK_SOCKET_SOURCE")
         .env_remove("NO_COLOR")
         .current_dir("/")
         .stdin(Stdio::null());
-    command
 }
 
 fn finish(output: std::process::Output) -> Run {
@@ -455,11 +464,17 @@ fn finish(output: std::process::Output) -> Run {
     }
 }
 
-/// Runs `portcheck ARGS` (in the calling thread's network namespace).
+/// Runs `portcheck ARGS` (in the calling thread's network namespace), then,
+/// for the command lines the shadow covers, the same as uid 65534, held to
+/// the shadow's invariants (see shadow.rs).
 pub fn portcheck(args: &[&str]) -> Run {
     let mut command = command(args);
-    let _lock = processes_lock();
-    finish(command.output().expect("run portcheck"))
+    let run = {
+        let _lock = processes_lock();
+        finish(command.output().expect("run portcheck"))
+    };
+    shadow::after(args, &run, |args| portcheck_as(NOBODY, args));
+    run
 }
 
 /// Runs `portcheck ARGS` reading sockets through `source`
@@ -473,11 +488,94 @@ pub fn portcheck_with_source(source: &str, args: &[&str]) -> Run {
 
 /// Runs `portcheck ARGS` as uid and gid `id`, without supplementary groups.
 pub fn portcheck_as(id: u32, args: &[&str]) -> Run {
-    let mut command = command(args);
+    let mut command = Command::new(unprivileged_bin());
+    command.args(args);
+    configure(&mut command);
     // std drops the supplementary groups when root changes uid.
     command.uid(id).gid(id);
     let _lock = processes_lock();
     finish(command.output().expect("run portcheck as another user"))
+}
+
+/// The binary under test, at a path any user may execute: [`BIN`] itself
+/// when every directory above it lets others through and the file is
+/// world-readable and -executable; otherwise a copy made once, in a
+/// directory of this test binary's own under the temporary directory
+/// (nothing outside the tests' own files has its mode changed).
+pub fn unprivileged_bin() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let bin = Path::new(BIN);
+        if world_executable(bin) {
+            return bin.to_owned();
+        }
+        let dir = std::env::temp_dir().join(format!("portcheck-unprivileged-{}", std::process::id()));
+        let copy = dir.join("portcheck");
+        let made = std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::set_permissions(&dir, Permissions::from_mode(0o755)))
+            .and_then(|()| std::fs::copy(bin, &copy))
+            .and_then(|_| std::fs::set_permissions(&copy, Permissions::from_mode(0o755)));
+        if let Err(e) = made {
+            panic!(
+                "{BIN} cannot be run by uid {NOBODY} (a directory above it or the file itself is closed to other users), and copying it to {} failed: {e}",
+                copy.display()
+            );
+        }
+        assert!(
+            world_executable(&copy),
+            "{} is still not executable by other users (is the temporary directory {} closed to them?)",
+            copy.display(),
+            std::env::temp_dir().display()
+        );
+        eprintln!("{BIN} is closed to other users: unprivileged runs use a copy, {}", copy.display());
+        copy
+    })
+}
+
+/// Whether a user with no rights of its own may execute `path`: every
+/// directory above it searchable by others, the file readable and
+/// executable by them.
+fn world_executable(path: &Path) -> bool {
+    let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode());
+    mode(path) & 0o005 == 0o005
+        && path
+            .ancestors()
+            .skip(1)
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .all(|dir| mode(dir) & 0o001 != 0)
+}
+
+/// Runs `portcheck ARGS` with `input` on its standard input, shadowed as
+/// [`portcheck`] is (the unprivileged twin gets the same input).
+pub fn portcheck_fed(args: &[&str], input: &[u8]) -> Run {
+    let run = fed(Command::new(BIN), args, input);
+    shadow::after(args, &run, |args| {
+        let mut command = Command::new(unprivileged_bin());
+        command.uid(NOBODY).gid(NOBODY);
+        fed(command, args, input)
+    });
+    run
+}
+
+fn fed(mut command: Command, args: &[&str], input: &[u8]) -> Run {
+    command.args(args);
+    configure(&mut command);
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let _lock = processes_lock();
+    let mut child = command.spawn().expect("spawn portcheck");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let output = std::thread::scope(|scope| {
+        // portcheck may stop reading early (a match, the 16 MiB cap): a
+        // broken pipe here is expected.
+        scope.spawn(move || {
+            let _ = stdin.write_all(input);
+        });
+        child.wait_with_output().expect("wait for portcheck")
+    });
+    finish(output)
 }
 
 /// Runs `portcheck ARGS` with its standard output a pipe whose read end is
@@ -768,8 +866,24 @@ impl Etc {
         with_private_mounts(SCRIPT, &setup_args, &command)
     }
 
+    /// `portcheck ARGS` in the private /etc, shadowed as [`portcheck`] is:
+    /// the unprivileged twin runs in a private /etc of its own with the same
+    /// files, dropping privileges (setpriv) after the mounts.
     pub fn portcheck(&self, args: &[&str]) -> Run {
-        self.run(BIN, args)
+        let run = self.run(BIN, args);
+        shadow::after(args, &run, |args| {
+            let id = format!("{NOBODY}");
+            let mut line = vec![
+                format!("--reuid={id}"),
+                format!("--regid={id}"),
+                "--clear-groups".to_owned(),
+            ];
+            line.push(unprivileged_bin().to_string_lossy().into_owned());
+            line.extend(args.iter().map(|a| (*a).to_owned()));
+            let line: Vec<&str> = line.iter().map(String::as_str).collect();
+            self.run("setpriv", &line)
+        });
+        run
     }
 
     /// The order glibc's getaddrinfo gives `name` (`getent ahosts`, one
@@ -838,4 +952,29 @@ impl Drop for Etc {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The check behind [`unprivileged_bin`]: a file other users may read and
+/// execute is still closed to them when a directory above it is.
+#[test]
+fn harness_tells_when_other_users_cannot_execute_a_file() {
+    let dir = std::env::temp_dir().join(format!("portcheck-exec-check-{}", std::process::id()));
+    let inner = dir.join("inner");
+    std::fs::create_dir_all(&inner).expect("mkdir");
+    let file = inner.join("program");
+    std::fs::write(&file, "#!/bin/sh\n").expect("write");
+    let set = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, Permissions::from_mode(mode)).expect("chmod our own file");
+    };
+    set(&dir, 0o755);
+    set(&inner, 0o755);
+    set(&file, 0o755);
+    let open = world_executable(&file);
+    set(&inner, 0o700);
+    let closed_dir = world_executable(&file);
+    set(&inner, 0o755);
+    set(&file, 0o750);
+    let closed_file = world_executable(&file);
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+    assert!(open && !closed_dir && !closed_file);
 }

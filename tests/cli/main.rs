@@ -15,6 +15,7 @@ mod probe;
 mod races;
 mod resolve;
 mod scale;
+mod shadow;
 mod signals;
 mod untrusted;
 mod who;

@@ -19,9 +19,9 @@ use serde::Deserialize;
 use socket2::{Domain, Socket, Type};
 
 use crate::harness::{
-    BIN, ContainerDoc, Holder, Opts, Run, SocketDoc, SummaryDoc, WarningDoc, fork_sharing,
-    in_netns, inode_of, is_root, listener, parse_error, parse_who, portcheck, socket_address,
-    thread_netns, udp, who_json, without_new_processes,
+    BIN, ContainerDoc, Holder, NOBODY, Opts, Run, SocketDoc, SummaryDoc, WarningDoc, fork_sharing,
+    in_netns, inode_of, is_root, listener, parse_error, parse_who, portcheck, portcheck_as,
+    socket_address, thread_netns, udp, who_json, without_new_processes,
 };
 
 // ---------------------------------------------------------------------------
@@ -540,6 +540,40 @@ fn all_netns_lists_every_namespace_with_its_own_id_and_name() {
 
 // ---------------------------------------------------------------------------
 // 4. Container hint
+
+/// Without privileges no other namespace can be entered, but the one
+/// portcheck runs in needs no entering: its sockets are still listed (before
+/// the fix setns(2) into it failed like the others and `--all-netns` said
+/// the port was free).
+#[test]
+fn all_netns_unprivileged_still_lists_its_own_namespace() {
+    in_netns(
+        "all_netns_unprivileged_still_lists_its_own_namespace",
+        || {
+            let _held = listener("127.0.0.1:7350", Opts::new());
+            let run = portcheck_as(NOBODY, &["who", "7350", "--all-netns", "--json"]);
+            assert_eq!(run.code, 0, "the port is held: {run:#?}");
+            assert!(run.stderr.is_empty(), "{run:#?}");
+            let doc = parse_who(&run);
+            let here: Vec<(&str, u16, Option<&str>)> = doc
+                .sockets
+                .iter()
+                .map(|s| (s.local_address.as_str(), s.local_port, s.netns.as_deref()))
+                .collect();
+            assert_eq!(
+                here,
+                [("127.0.0.1", 7350, Some(thread_netns().as_str()))],
+                "{doc:#?}"
+            );
+            assert!(!doc.complete, "other namespaces were not read: {doc:#?}");
+            let codes = doc.warning_codes();
+            assert!(
+                codes.contains(&"netns_hidden") || codes.contains(&"netns_unreadable"),
+                "{doc:#?}"
+            );
+        },
+    );
+}
 
 #[test]
 fn who_gives_the_owners_container_from_its_cgroup() {

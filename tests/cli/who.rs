@@ -5,6 +5,7 @@
 //! reports is one the test made.
 
 use std::collections::BTreeSet;
+use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Socket, Type};
 
@@ -667,6 +668,88 @@ fn who_unprivileged_still_lists_every_socket_and_says_what_it_missed() {
         assert!(run.stdout.contains("[owners_unreadable]"), "{run:#?}");
         assert!(row(&run.stdout, "0.0.0.0:8900").contains("owner unreadable"));
     });
+}
+
+/// A socket shared by this test (root: unreadable to uid 65534) and by a
+/// `sleep` exec'd as uid 65534 (dumpable, so its descriptors are readable
+/// to that uid): without privileges the readable owner is listed, and the
+/// socket says its owners may not all be visible instead of passing one
+/// owner off as every owner.
+#[test]
+fn who_unprivileged_says_a_socket_may_have_owners_it_cannot_see() {
+    in_netns("who_unprivileged_partial_owners", || {
+        let socket = listener("127.0.0.1:8910", Opts::new());
+        let mut sleeper = share_with_sleep_as_nobody(&socket);
+
+        let (run, as_root) = who_json(&["8910"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        let held = the(&as_root, "tcp", "127.0.0.1", 8910);
+        let pids: BTreeSet<u32> = held.processes.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, [this_pid(), sleeper.id()].into(), "{held:#?}");
+
+        let run = portcheck_as(NOBODY, &["who", "8910", "--json"]);
+        assert!(run.stderr.is_empty(), "{run:#?}");
+        let doc = parse_who(&run);
+        let seen = the(&doc, "tcp", "127.0.0.1", 8910);
+        let pids: Vec<u32> = seen.processes.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, [sleeper.id()], "{seen:#?}");
+        assert_eq!(
+            seen.owner_gap.as_deref(),
+            Some("owner_unreadable"),
+            "one of two owners is hidden: {seen:#?}"
+        );
+        assert!(!doc.complete, "{doc:#?}");
+        assert!(
+            doc.warning_codes().contains(&"owners_unreadable"),
+            "{doc:#?}"
+        );
+
+        let run = portcheck_as(NOBODY, &["who", "8910"]);
+        assert!(
+            row(&run.stdout, "127.0.0.1:8910").contains("sleep"),
+            "{run:#?}"
+        );
+        assert!(run.stdout.contains("more owners unreadable"), "{run:#?}");
+
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+    });
+}
+
+/// `sleep 60` as uid 65534, holding a copy of `socket` at the same
+/// descriptor number; returns once it runs `sleep` itself.
+fn share_with_sleep_as_nobody(socket: &Socket) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let fd = socket.as_raw_fd();
+    let id = format!("{NOBODY}");
+    let mut command = std::process::Command::new("setpriv");
+    command
+        .args([
+            format!("--reuid={id}"),
+            format!("--regid={id}"),
+            "--clear-groups".to_owned(),
+        ])
+        .args(["sleep", "60"])
+        .stdin(std::process::Stdio::null());
+    // SAFETY: fcntl on a descriptor this (forked) child owns a copy of;
+    // async-signal-safe. Only this socket loses close-on-exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let child = without_new_processes(|| command.spawn()).expect("run setpriv sleep");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let comm = format!("/proc/{}/comm", child.id());
+    while !std::fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "sleep") {
+        assert!(std::time::Instant::now() < deadline, "sleep did not start");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child
 }
 
 // ---------------------------------------------------------------------------

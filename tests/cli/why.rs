@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::harness::{
-    BIN, Holder, NOBODY, Opts, Run, SocketDoc, WarningDoc, fork_sharing, in_netns, listener,
-    parse_error, present, udp, without_new_processes,
+    Holder, NOBODY, Opts, Run, SocketDoc, WarningDoc, fork_sharing, in_netns, listener,
+    parse_error, portcheck_fed, present, udp, without_new_processes,
 };
 
 // ---------------------------------------------------------------------------
@@ -161,35 +161,12 @@ fn runtime_stderr(program: &str, args: &[&str], uid: Option<u32>) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// `portcheck why ARGS` with `input` on its standard input.
+/// `portcheck why ARGS` with `input` on its standard input (shadowed by
+/// the same run as uid 65534, as every run through the harness is).
 fn why_stdin(args: &[&str], input: &[u8]) -> Run {
-    without_new_processes(|| {
-        let mut child = Command::new(BIN)
-            .arg("why")
-            .args(args)
-            .env_remove("PORTCHECK_SOCKET_SOURCE")
-            .env_remove("NO_COLOR")
-            .current_dir("/")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn portcheck");
-        let mut stdin = child.stdin.take().expect("piped stdin");
-        let output = std::thread::scope(|scope| {
-            // portcheck may stop reading early (a match, the 16 MiB cap):
-            // a broken pipe here is expected.
-            scope.spawn(move || {
-                let _ = stdin.write_all(input);
-            });
-            child.wait_with_output().expect("wait for portcheck")
-        });
-        Run {
-            code: output.status.code().expect("portcheck exited"),
-            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        }
-    })
+    let mut full = vec!["why"];
+    full.extend_from_slice(args);
+    portcheck_fed(&full, input)
 }
 
 fn parse_why(run: &Run) -> WhyDoc {

@@ -207,6 +207,9 @@ fn owners(socket: &Socket) -> String {
         };
     }
     let mut lines: Vec<String> = socket.processes.iter().map(process_line).collect();
+    if socket.owner_gap == Some(OwnerGap::Unreadable) {
+        lines.push("(maybe more owners unreadable: run as root)".into());
+    }
     if let Some(target) = &socket.forwards_to {
         lines.push(format!("→ forwards to container {target}"));
     }
