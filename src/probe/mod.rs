@@ -316,6 +316,18 @@ fn timed_out(error: &io::Error) -> bool {
     )
 }
 
+/// The server reset the connection. Writing our request after its RST
+/// arrived fails with EPIPE rather than ECONNRESET, so which of the two is
+/// seen depends only on how soon the server reset: both mean the same.
+fn was_reset(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
 /// The errno name of an I/O error where it has one (`ECONNREFUSED`), else
 /// its text.
 fn describe_error(error: &io::Error) -> String {
@@ -377,7 +389,7 @@ fn run(target: &Target, budget: &mut Budget, started: Instant) -> Probe {
             banner::read_line(&mut first, &mut seen);
             return banner::report(base, &seen, first.budget.cut);
         }
-        Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
+        Err(error) if was_reset(&error) => {
             base.kind = Kind::Closed;
             "reset without a word".clone_into(&mut base.summary);
             base.error = Some(describe_error(&error));
@@ -463,7 +475,7 @@ fn plain_http(mut base: Probe, budget: &mut Budget, target: &Target) -> Probe {
             base.kind = Kind::Silent;
             base.summary = "silent: no banner, no answer to TLS or HTTP".into();
         }
-        Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
+        Err(error) if was_reset(&error) => {
             base.kind = Kind::Closed;
             base.summary = "reset without a word".into();
             base.error = Some(describe_error(&error));

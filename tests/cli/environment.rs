@@ -14,13 +14,22 @@ use serde_json::Value;
 
 use crate::harness::{
     BIN, Etc, NOBODY, Opts, Run, in_netns, listener, parse_error, parse_who, portcheck,
-    with_private_mounts,
+    unprivileged_bin, with_private_mounts,
 };
 
 /// Runs portcheck after `setup` (a shell script run as root in a private
 /// mount namespace).
 fn portcheck_after(setup: &str, args: &[&str]) -> Run {
     let mut command = vec![BIN];
+    command.extend_from_slice(args);
+    with_private_mounts(setup, &[], &command)
+}
+
+/// [`portcheck_after`] for a setup that drops to another user: the binary
+/// at a path that user may execute.
+fn unprivileged_portcheck_after(setup: &str, args: &[&str]) -> Run {
+    let bin = unprivileged_bin().to_str().expect("a UTF-8 path");
+    let mut command = vec![bin];
     command.extend_from_slice(args);
     with_private_mounts(setup, &[], &command)
 }
@@ -56,7 +65,7 @@ fn env_proc_hidepid_still_lists_sockets_and_says_owners_are_hidden() {
             "mount -t proc -o hidepid=invisible proc /proc || exit 125\n\
              set -- setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups \"$@\""
         );
-        let run = portcheck_after(&setup, &["who", "9800", "--json"]);
+        let run = unprivileged_portcheck_after(&setup, &["who", "9800", "--json"]);
         assert_eq!(run.code, 0, "{run:#?}");
         assert!(run.stderr.is_empty(), "no permission noise: {run:#?}");
         let doc = parse_who(&run);
@@ -73,7 +82,7 @@ fn env_proc_hidepid_still_lists_sockets_and_says_owners_are_hidden() {
             Some("owner_unreadable")
         );
 
-        let run = portcheck_after(&setup, &["who", "9800"]);
+        let run = unprivileged_portcheck_after(&setup, &["who", "9800"]);
         assert_eq!(run.code, 0, "{run:#?}");
         assert!(run.stderr.is_empty(), "{run:#?}");
         assert!(run.stdout.contains("owner unreadable"), "{run:#?}");
@@ -88,11 +97,17 @@ fn env_proc_hidepid_still_lists_sockets_and_says_owners_are_hidden() {
 fn env_proc_missing_still_lists_sockets_and_says_so() {
     in_netns("env_proc_missing", || {
         let _held = listener("127.0.0.1:9810", Opts::new().reuseaddr(true));
-        for setup in [
-            "mount -t tmpfs none /proc || exit 125",
-            // An empty directory, on a tmpfs of this mount namespace only.
-            "mount -t tmpfs none /tmp && mkdir /tmp/empty && mount --bind /tmp/empty /proc || exit 125",
-        ] {
+        // An empty directory of the test's own, bound over /proc in the
+        // private mount namespace (not a tmpfs over /tmp: the binary under
+        // test may live there).
+        let empty = std::env::temp_dir().join(format!(
+            "portcheck-empty-proc-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&empty).expect("an empty directory");
+        let bind_empty = format!("mount --bind '{}' /proc || exit 125", empty.display());
+        for setup in ["mount -t tmpfs none /proc || exit 125", bind_empty.as_str()] {
             let run = portcheck_after(setup, &["who", "9810", "--json"]);
             assert_eq!(run.code, 0, "{setup}: {run:#?}");
             assert!(run.stderr.is_empty(), "{run:#?}");
@@ -146,6 +161,7 @@ fn env_proc_missing_still_lists_sockets_and_says_so() {
                 no_panic(&run);
             }
         }
+        let _ = std::fs::remove_dir(&empty);
     });
 }
 
