@@ -12,7 +12,7 @@ use crate::bind::Outcome;
 use crate::bind::explain::holder_name;
 use crate::bind::rules::{Holder, Overlap};
 use crate::free::{self, FreeConfig};
-use crate::model::{Family, Process, Socket, State, endpoint};
+use crate::model::{Family, OwnerGap, Process, Socket, State, endpoint};
 use crate::sockets::SocketSource;
 use crate::target::PortRange;
 
@@ -121,17 +121,7 @@ fn address_in_use(
         }
         if socket.processes.is_empty() {
             if seen.insert(0) {
-                fixes.push(
-                    Fix::new(
-                        "see_owner",
-                        format!(
-                            "{} holds {}: run as root to see which process",
-                            holder_name(socket),
-                            endpoint(socket.local_address, socket.local_port, None)
-                        ),
-                    )
-                    .command(format!("sudo portcheck who {port}")),
-                );
+                fixes.push(see_owner(socket, port));
             }
             continue;
         }
@@ -523,9 +513,59 @@ pub fn systemd_unit(cgroup: &str) -> Option<(String, bool)> {
     None
 }
 
+/// How to see the owner of a socket that lists none: root helps only when
+/// the owner was unreadable; an owner outside this PID namespace, or a
+/// missing /proc, needs a look from elsewhere.
+fn see_owner(socket: &Socket, port: u16) -> Fix {
+    let what = format!(
+        "{} holds {}",
+        holder_name(socket),
+        endpoint(socket.local_address, socket.local_port, None)
+    );
+    match socket.owner_gap {
+        Some(OwnerGap::NotVisible) => Fix::new(
+            "see_owner",
+            format!(
+                "{what}: its process is outside this PID namespace (in a container, or outside the container portcheck runs in): look from there"
+            ),
+        ),
+        Some(OwnerGap::NoProc) => Fix::new(
+            "see_owner",
+            format!(
+                "{what}: there is no /proc here to find its process: look from a system that has one"
+            ),
+        ),
+        _ => Fix::new(
+            "see_owner",
+            format!("{what}: run as root to see which process"),
+        )
+        .command(format!("sudo portcheck who {port}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn root_is_suggested_only_where_root_would_see_the_owner() {
+        let mut socket = Socket::bare(
+            crate::model::Protocol::Tcp,
+            "0.0.0.0".parse().expect("address"),
+            3000,
+            State::Listen,
+        );
+        socket.owner_gap = Some(OwnerGap::Unreadable);
+        let fix = see_owner(&socket, 3000);
+        assert!(fix.description.contains("run as root"), "{fix:?}");
+        assert_eq!(fix.command.as_deref(), Some("sudo portcheck who 3000"));
+        for gap in [OwnerGap::NotVisible, OwnerGap::NoProc] {
+            socket.owner_gap = Some(gap);
+            let fix = see_owner(&socket, 3000);
+            assert!(!fix.description.contains("root"), "{gap:?}: {fix:?}");
+            assert_eq!(fix.command, None, "{gap:?}");
+        }
+    }
 
     #[test]
     fn system_and_user_units_are_read_from_the_cgroup() {
