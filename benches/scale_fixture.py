@@ -3,8 +3,8 @@
 
 Usage: scale_fixture.py TOTAL PER_PROCESS FIRST_PORT
 
-Forks holders of TOTAL listeners, PER_PROCESS each (a process may hold only
-so many descriptors), alternately on 127.0.0.1 and ::1, pair i on port
+Forks holders of TOTAL listeners, PER_PROCESS each (fewer where the
+descriptor limit's hard value is lower), alternately on 127.0.0.1 and ::1, pair i on port
 FIRST_PORT + i. Prints each holder's pid, then "ready". The holders die with
 this process (PR_SET_PDEATHSIG), which ends when its standard input closes.
 Run it inside a private network namespace.
@@ -12,7 +12,11 @@ Run it inside a private network namespace.
 import ctypes, os, resource, signal, socket, sys
 total, per, first = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if hard == resource.RLIM_INFINITY:
+    hard = per + 64
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+# As many a process as its descriptor limit allows, leaving a few spare.
+per = max(1, min(per, hard - 64))
 libc = ctypes.CDLL(None)
 for start in range(0, total, per):
     ready_read, ready_write = os.pipe()
