@@ -52,7 +52,12 @@ pub const BIND_SYSCTLS: [&str; 4] = [
 /// A warning naming the sysctls in `paths` that could not be read (/proc
 /// missing in a container, /proc/sys not mounted), whose kernel defaults
 /// were assumed instead. IPv6's are not missed on a kernel without IPv6.
+/// Off Linux there are no such files to miss: these are Linux's sysctls,
+/// read for Linux's bind model, which is not applied there.
 pub fn unreadable_sysctls(paths: &[&str]) -> Option<Warning> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
     let no_ipv6 = std::path::Path::new("/proc/sys/net/ipv4").exists()
         && !std::path::Path::new("/proc/sys/net/ipv6").exists();
     let unread: Vec<String> = paths
