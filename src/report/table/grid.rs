@@ -1,47 +1,24 @@
-//! A borderless, left-aligned text table written in two passes over its
-//! rows: one to measure each column, one to write the lines.
+//! Borderless, left-aligned comfy-table tables drawn in bounded memory.
 //!
-//! The rows are made twice rather than kept: `who` on a host with a hundred
-//! thousand sockets then costs the output text and nothing more, where a
-//! table of cell objects cost several times the sockets themselves
-//! (README: memory). Columns are two spaces apart, lines carry no trailing
-//! blanks, and a cell may span several lines (one owner per line).
+//! comfy-table lays out a whole table at once, and a table of a hundred
+//! thousand sockets (`who` on a busy host) costs it several hundred MiB
+//! (README: memory). So the rows are made twice rather than kept: once to
+//! measure each column, then in chunks of [`CHUNK`] rows, each a comfy-table
+//! table whose columns are fixed at the widths measured over all rows, so
+//! the chunks line up as one table. Columns are two spaces apart, lines carry
+//! no trailing blanks, and a cell may span several lines (one owner a line).
 
-use std::fmt::Write as _;
-
+use comfy_table::{
+    Attribute, Cell, ColumnConstraint, ContentArrangement, Row, Table, Width, presets,
+};
 use unicode_width::UnicodeWidthStr;
 
 use super::Style;
 
-/// Space after every column but the last.
-const GAP: usize = 2;
-
-/// One cell: its text and, when colours are on, how it is painted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cell {
-    text: String,
-    paint: Option<anstyle::Style>,
-}
-
-impl Cell {
-    // By value so that numbers, strings and `Display` values all read the
-    // same at the call site.
-    #[allow(clippy::needless_pass_by_value)]
-    pub fn new(text: impl ToString) -> Cell {
-        Cell {
-            text: text.to_string(),
-            paint: None,
-        }
-    }
-
-    /// This cell painted with `paint` (only when the table is coloured).
-    pub fn painted(self, paint: anstyle::Style) -> Cell {
-        Cell {
-            paint: Some(paint),
-            ..self
-        }
-    }
-}
+/// Space after every column (trimmed at the end of a line).
+const GAP: u16 = 2;
+/// Rows laid out at a time.
+const CHUNK: usize = 1024;
 
 /// The table's lines under `headers`, the rows being what `rows` yields;
 /// `rows` is called twice and must yield the same rows both times.
@@ -49,63 +26,82 @@ pub fn render<I>(headers: &[&str], style: Style, rows: impl Fn() -> I) -> String
 where
     I: Iterator<Item = Vec<Cell>>,
 {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
+    let mut size = 0;
+    for row in rows() {
+        for (width, cell) in widths.iter_mut().zip(&row) {
+            let content = cell.content();
+            for line in content.lines() {
+                *width = (*width).max(line.width());
+            }
+            size += content.len() + usize::from(GAP);
+        }
+    }
+
     let header: Vec<Cell> = headers
         .iter()
         .map(|h| {
             let cell = Cell::new(h);
             if style.color {
-                cell.painted(anstyle::Style::new().bold())
+                cell.add_attribute(Attribute::Bold)
             } else {
                 cell
             }
         })
         .collect();
-
-    let mut widths = vec![0; headers.len()];
-    let mut size = 0;
-    for row in std::iter::once(header.clone()).chain(rows()) {
-        for (width, cell) in widths.iter_mut().zip(&row) {
-            for line in cell.text.lines() {
-                *width = (*width).max(line.width());
-            }
-            size += cell.text.len() + GAP;
+    let mut out = String::with_capacity(size);
+    let mut chunk = new_table(style);
+    chunk.set_header(header);
+    let mut count = 0;
+    for row in rows() {
+        chunk.add_row(Row::from(row));
+        count += 1;
+        if count == CHUNK {
+            write_chunk(&mut out, &mut chunk, &widths);
+            chunk = new_table(style);
+            count = 0;
         }
     }
-
-    let mut out = String::with_capacity(size);
-    for row in std::iter::once(header).chain(rows()) {
-        write_row(&mut out, &row, &widths, style);
+    if count > 0 || chunk.header().is_some() {
+        write_chunk(&mut out, &mut chunk, &widths);
     }
     out
 }
 
-/// The lines of one row: as many as its tallest cell has.
-fn write_row(out: &mut String, row: &[Cell], widths: &[usize], style: Style) {
-    let height = row
-        .iter()
-        .map(|c| c.text.lines().count())
-        .max()
-        .unwrap_or(0);
-    for index in 0..height.max(1) {
-        let start = out.len();
-        for (cell, &width) in row.iter().zip(widths) {
-            let line = cell.text.lines().nth(index).unwrap_or("");
-            match cell.paint.filter(|_| style.color && !line.is_empty()) {
-                Some(paint) => {
-                    let _ = write!(out, "{}{line}{}", paint.render(), paint.render_reset());
-                }
-                None => out.push_str(line),
-            }
-            let pad = width.saturating_sub(line.width()) + GAP;
-            out.extend(std::iter::repeat_n(' ', pad));
-        }
-        out.truncate(out[start..].trim_end().len() + start);
+fn new_table(style: Style) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if style.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table
+}
+
+/// Writes `table`'s lines with its columns at `widths` (content), two
+/// spaces after each. comfy-table makes its columns as rows arrive, so the
+/// widths are set once the chunk is full.
+fn write_chunk(out: &mut String, table: &mut Table, widths: &[usize]) {
+    table.set_constraints(widths.iter().map(|&width| {
+        let content = u16::try_from(width).unwrap_or(u16::MAX - GAP);
+        ColumnConstraint::Absolute(Width::Fixed(content.saturating_add(GAP)))
+    }));
+    for column in table.column_iter_mut() {
+        column.set_padding((0, GAP));
+    }
+    for line in table.lines() {
+        out.push_str(line.trim_end());
         out.push('\n');
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use comfy_table::Color;
+
     use super::*;
 
     const PLAIN: Style = Style { color: false };
@@ -161,29 +157,60 @@ mod tests {
     }
 
     #[test]
-    fn paint_is_applied_only_with_colour_and_never_counted_as_width() {
-        let cyan = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
-        let row = || vec![vec![Cell::new("ab").painted(cyan), Cell::new("c")]].into_iter();
+    fn colour_is_applied_only_with_colour_and_never_counted_as_width() {
+        let row = || vec![vec![Cell::new("ab").fg(Color::Cyan), Cell::new("c")]].into_iter();
         assert_eq!(render(&["H", "I"], PLAIN, row), "H   I\nab  c\n");
         let coloured = render(&["H", "I"], Style { color: true }, row);
-        let bold = anstyle::Style::new().bold();
-        assert_eq!(
-            coloured,
-            format!(
-                "{}H{}   {}I{}\n{}ab{}  c\n",
-                bold.render(),
-                bold.render_reset(),
-                bold.render(),
-                bold.render_reset(),
-                cyan.render(),
-                cyan.render_reset()
-            )
-        );
+        assert!(coloured.contains("\x1b["), "{coloured:?}");
+        // What a terminal shows (a styled last cell may keep its padding
+        // inside the styling, invisible).
+        let visible: Vec<String> = strip_ansi(&coloured)
+            .lines()
+            .map(|line| line.trim_end().to_owned())
+            .collect();
+        assert_eq!(visible, ["H   I", "ab  c"]);
+    }
+
+    fn strip_ansi(text: &str) -> String {
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     #[test]
     fn a_table_without_rows_is_its_header() {
         let text = render(&["ONLY"], PLAIN, std::iter::empty);
         assert_eq!(text, "ONLY\n");
+    }
+
+    /// Chunks line up as one table: the widest cell, in the last chunk,
+    /// sets the column for the first.
+    #[test]
+    fn chunks_are_laid_out_at_the_widths_of_the_whole_table() {
+        let count = CHUNK * 2 + 3;
+        let rows = || {
+            (0..count).map(|i| {
+                let name = if i == count - 1 { "widest-of-all" } else { "n" };
+                vec![Cell::new(name), Cell::new(i)]
+            })
+        };
+        let text = render(&["NAME", "I"], PLAIN, rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), count + 1);
+        assert_eq!(lines[0], "NAME           I");
+        assert_eq!(lines[1], "n              0");
+        assert_eq!(lines[CHUNK + 1], format!("n              {CHUNK}"));
+        assert_eq!(lines[count], format!("widest-of-all  {}", count - 1));
     }
 }

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::grid::{Cell, render};
+use comfy_table::Cell;
+
+use super::grid::render;
 use super::{Style, warnings};
 use crate::bind::candidate::Candidate;
 use crate::bind::rules::{Errno, Stage};

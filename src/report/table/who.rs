@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::grid::{Cell, render};
+use comfy_table::Cell;
+
+use super::grid::render;
 use super::{Style, warnings};
 use crate::model::{OwnerGap, Process, Socket, endpoint};
 use crate::probe::Probe;
@@ -165,7 +167,7 @@ pub fn takes(socket: &Socket) -> String {
 fn takes_cell(socket: &Socket, style: Style) -> Cell {
     let cell = Cell::new(takes(socket));
     if style.color && socket.is_dual_stack_wildcard() {
-        cell.painted(anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Cyan.into())))
+        cell.fg(comfy_table::Color::Cyan)
     } else {
         cell
     }
