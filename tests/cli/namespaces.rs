@@ -571,6 +571,18 @@ fn all_netns_unprivileged_still_lists_its_own_namespace() {
                 codes.contains(&"netns_hidden") || codes.contains(&"netns_unreadable"),
                 "{doc:#?}"
             );
+
+            // A port found nowhere it could look is not called free when it
+            // could not look everywhere (exit 1 is "nothing matched").
+            let run = portcheck_as(NOBODY, &["who", "7351", "--all-netns"]);
+            assert_eq!(run.code, 1, "{run:#?}");
+            assert!(!run.stdout.contains(": free."), "{run:#?}");
+            assert!(run.stdout.contains("may not be free"), "{run:#?}");
+            assert!(run.stdout.contains("incomplete:"), "{run:#?}");
+            // Where everything was seen, it is.
+            let run = portcheck(&["who", "7351"]);
+            assert_eq!(run.code, 1, "{run:#?}");
+            assert!(run.stdout.contains(": free."), "{run:#?}");
         },
     );
 }

@@ -59,10 +59,17 @@ fn nothing_listed(result: &WhoResult) -> String {
         .map(|p| p.name())
         .chain(result.config.families.iter().map(|f| f.name()))
         .collect();
-    if result.unlisted.is_empty() {
+    if !result.unlisted.is_empty() {
+        format!("{what} ({}).", kinds.join(", "))
+    } else if crate::warning::complete(&result.warnings) {
         format!("{what} ({}): free.", kinds.join(", "))
     } else {
-        format!("{what} ({}).", kinds.join(", "))
+        // Never "free" on a partial view (a namespace not entered): the
+        // lines below say what could not be seen.
+        format!(
+            "{what} ({}) in what could be seen; not everything could, so it may not be free.",
+            kinds.join(", ")
+        )
     }
 }
 
