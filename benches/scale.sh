@@ -14,28 +14,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 sockets="${1:-100000}"
 rounds="${2:-3}"
 
-if [[ "${PORTCHECK_BENCH_IN_NETNS:-}" != 1 ]]; then
-    if [[ "$(id -u)" != 0 ]]; then
-        echo "scale.sh: needs root (a network namespace, every process's /proc/PID/fd)" >&2
-        exit 2
-    fi
-    missing=()
-    command -v lsof >/dev/null 2>&1 || missing+=(lsof)
-    [[ -x /usr/bin/time ]] || missing+=(time)
-    command -v ss >/dev/null 2>&1 || missing+=(iproute2)
-    command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
-    command -v python3 >/dev/null 2>&1 || missing+=(python3)
-    if ((${#missing[@]})); then
-        apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-    cd "$here/.."
-    echo "building portcheck (release)..."
-    cargo build --release --quiet
-    target_dir="${CARGO_TARGET_DIR:-$here/../target}"
-    echo "machine: $(nproc) cores, $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
-    PORTCHECK_BENCH_IN_NETNS=1 PORTCHECK_BENCH_BIN="$(cd "$target_dir/release" && pwd)/portcheck" \
-        exec unshare --net -- "$BASH" "${BASH_SOURCE[0]}" "$@"
-fi
+bench_name=scale.sh
+# shellcheck source=benches/prepare.sh
+source "$here/prepare.sh"
 
 ip link set lo up
 portcheck="$PORTCHECK_BENCH_BIN"

@@ -14,32 +14,9 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-if [[ "${PORTCHECK_BENCH_IN_NETNS:-}" != 1 ]]; then
-    if [[ "$(id -u)" != 0 ]]; then
-        echo "who.sh: needs root (a network namespace, every process's /proc/PID/fd)" >&2
-        exit 2
-    fi
-    missing=()
-    command -v lsof >/dev/null 2>&1 || missing+=(lsof)
-    [[ -x /usr/bin/time ]] || missing+=(time)
-    command -v ss >/dev/null 2>&1 || missing+=(iproute2)
-    command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
-    command -v python3 >/dev/null 2>&1 || missing+=(python3)
-    if ((${#missing[@]})); then
-        apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-
-    cd "$here/.."
-    echo "building portcheck (release)..."
-    cargo build --release --quiet
-    target_dir="${CARGO_TARGET_DIR:-$here/../target}"
-    portcheck="$(cd "$target_dir/release" && pwd)/portcheck"
-
-    echo "machine: $(nproc) cores, $(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-    echo "versions: $("$portcheck" --version), $(ss -V 2>&1 | head -1), lsof $(lsof -v 2>&1 | awk '/revision/ {print $2; exit}')"
-    PORTCHECK_BENCH_IN_NETNS=1 PORTCHECK_BENCH_BIN="$portcheck" \
-        exec unshare --net -- "$BASH" "${BASH_SOURCE[0]}" "$@"
-fi
+bench_name=who.sh
+# shellcheck source=benches/prepare.sh
+source "$here/prepare.sh"
 
 # Inside the namespace: loopback up, then measure. measure.py kills its
 # fixtures itself; the trap kills measure.py (by pid) if this shell is

@@ -115,6 +115,27 @@ impl Candidate {
     pub fn endpoint(&self) -> String {
         endpoint(self.address, self.port, self.device())
     }
+
+    /// A plan of `texts` in candidate syntax, TCP unless a text says
+    /// otherwise, with the runtime's defaults: for the tests of the model
+    /// and of `try`.
+    #[cfg(test)]
+    pub fn plan(texts: &[&str]) -> Vec<Candidate> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                let spec = parse_candidate(text, "test").expect("candidate");
+                Candidate::from_spec(
+                    index,
+                    &spec,
+                    &OptionChoices::default(),
+                    Protocol::Tcp,
+                    false,
+                )
+            })
+            .collect()
+    }
 }
 
 impl fmt::Display for Candidate {

@@ -372,23 +372,6 @@ fn outcome_warnings(outcomes: &[Outcome], live: &[Socket]) -> Vec<Warning> {
 mod tests {
     use super::*;
 
-    fn plan(texts: &[&str]) -> Vec<Candidate> {
-        texts
-            .iter()
-            .enumerate()
-            .map(|(index, text)| {
-                let spec = candidate::parse_candidate(text, "candidate").expect("candidate");
-                Candidate::from_spec(
-                    index,
-                    &spec,
-                    &OptionChoices::default(),
-                    Protocol::Tcp,
-                    false,
-                )
-            })
-            .collect()
-    }
-
     fn host() -> Host {
         Host {
             euid: 0,
@@ -409,7 +392,7 @@ mod tests {
 
     #[test]
     fn other_oses_get_no_prediction_rather_than_linuxs() {
-        let candidates = plan(&["[::]:8000", "0.0.0.0:8000"]);
+        let candidates = Candidate::plan(&["[::]:8000", "0.0.0.0:8000"]);
         let valid = vec![Some(true); candidates.len()];
         // On Linux the second candidate fails on the dual-stack first one.
         let linux = predict("linux", &host(), &[], &candidates, &valid);
@@ -439,7 +422,7 @@ mod tests {
     }
 
     fn verdict_with(live: &[Socket], candidate: &str, lists_bound_only_tcp: bool) -> Verdict {
-        let candidates = plan(&[candidate]);
+        let candidates = Candidate::plan(&[candidate]);
         let bindings: Vec<Binding> = live
             .iter()
             .enumerate()
@@ -490,18 +473,10 @@ mod tests {
     #[test]
     fn without_a_prediction_the_trial_answers_and_agreement_is_null() {
         let verdict = Verdict::no_model();
-        let trial = Observed {
-            performed: true,
-            ok: Some(true),
-            error: None,
-            stage: None,
-            skipped: None,
-            listen_tried: true,
-            setup_error: None,
-        };
+        let trial = Observed::succeeded();
         assert_eq!(agreement(&verdict, &trial, true), None);
         let outcome = Outcome {
-            candidate: plan(&["127.0.0.1:8000"]).remove(0),
+            candidate: Candidate::plan(&["127.0.0.1:8000"]).remove(0),
             verdict,
             message: String::new(),
             trial,

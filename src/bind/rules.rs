@@ -1419,7 +1419,6 @@ fn broken_listens(new: &Binding, live: &[Binding]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bind::candidate::{OptionChoices, parse_candidate};
 
     const ROOT: Host = Host {
         euid: 0,
@@ -1429,33 +1428,16 @@ mod tests {
         ipv6_nonlocal_bind: false,
     };
 
-    fn candidates(texts: &[&str]) -> Vec<Candidate> {
-        texts
-            .iter()
-            .enumerate()
-            .map(|(index, text)| {
-                let spec = parse_candidate(text, "test").expect("candidate");
-                Candidate::from_spec(
-                    index,
-                    &spec,
-                    &OptionChoices::default(),
-                    Protocol::Tcp,
-                    false,
-                )
-            })
-            .collect()
-    }
-
     /// A live socket: `spec` in candidate syntax, plus its state.
     fn live(spec: &str, index: usize, listening: bool, uid: u32) -> Binding {
-        let c = &candidates(&[spec])[0];
+        let c = &Candidate::plan(&[spec])[0];
         let mut b = Binding::from_candidate(c, uid, listening);
         b.holder = Holder::Live(index);
         b
     }
 
     fn verdicts(host: &Host, live: &[Binding], plan: &[&str]) -> Vec<Verdict> {
-        let c = candidates(plan);
+        let c = Candidate::plan(plan);
         let valid = vec![Some(true); c.len()];
         predict_plan(host, live, &c, &valid)
     }
@@ -1671,7 +1653,7 @@ mod tests {
             can_bind_privileged: false,
             ..ROOT
         };
-        let c = candidates(&["192.0.2.9:80", "[2001:db8::9]:80", "127.0.0.1:80"]);
+        let c = Candidate::plan(&["192.0.2.9:80", "[2001:db8::9]:80", "127.0.0.1:80"]);
         let v = predict_plan(&user, &[], &c, &[Some(false), Some(false), Some(true)]);
         assert_eq!(
             (v[0].error, v[0].rule),
@@ -1685,7 +1667,7 @@ mod tests {
             (v[2].error, v[2].rule),
             (Some(Errno::Access), "privileged_port")
         );
-        let c = candidates(&[
+        let c = Candidate::plan(&[
             "[::ffff:127.0.0.1]:8000/v6only",
             "[fe80::1]:8000",
             "[fe80::1%lo]:8000",

@@ -178,6 +178,20 @@ impl Observed {
             setup_error: None,
         }
     }
+
+    /// A trial that bound and listened: what tests of the layers above need.
+    #[cfg(test)]
+    pub fn succeeded() -> Observed {
+        Observed {
+            performed: true,
+            ok: Some(true),
+            error: None,
+            stage: None,
+            skipped: None,
+            listen_tried: true,
+            setup_error: None,
+        }
+    }
 }
 
 /// Runs the plan for real: binds in order, then listens in order, then

@@ -950,15 +950,7 @@ mod tests {
             ),
             verdict: Verdict::no_model(),
             message: String::new(),
-            trial: Observed {
-                performed: true,
-                ok: Some(true),
-                error: None,
-                stage: None,
-                skipped: None,
-                listen_tried: true,
-                setup_error: None,
-            },
+            trial: Observed::succeeded(),
             agree: None,
         };
         let doc = serde_json::to_value(candidate_doc(&outcome, &[])).expect("json");
