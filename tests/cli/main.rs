@@ -7,6 +7,7 @@
 mod bind;
 mod dns;
 mod environment;
+mod field;
 mod generated;
 mod harness;
 mod namespaces;
