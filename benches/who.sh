@@ -6,7 +6,8 @@
 # exits), times on an idle namespace and on a fixture of 1,000 processes
 # holding 6,000 sockets; see benches/README.md. Needs root. Takes about two
 # minutes on 2 cores; prints medians, ratios against the targets and
-# portcheck's peak RSS; exits 1 when portcheck's answer is wrong.
+# portcheck's peak RSS; exits 1 when portcheck's answer is wrong, 3 (no
+# verdict) when the machine was not idle.
 #
 # Options are passed to benches/measure.py (--rounds N, --budget SECONDS,
 # --processes N, --sockets N, --baseline PATH-TO-ANOTHER-PORTCHECK).
