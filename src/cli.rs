@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::bind::TryConfig;
-use crate::bind::candidate::{OptionChoices, parse_candidate, parse_plan};
+use crate::bind::candidate::{OptionChoices, parse_bare_port, parse_candidate, parse_plan};
 use crate::error::Error;
 use crate::free::FreeConfig;
 use crate::model::{Family, Protocol};
@@ -131,6 +131,24 @@ freebind, device=IFNAME. IPv6 addresses are written in brackets ([::]:443); \
 ':8080' means [::]:8080, as in Go and Node. A name such as localhost is \
 refused: resolve it first (portcheck resolve) and try its addresses.
 
+A PORT alone (8000; tcp:8000 or udp:8000 for one protocol, else both \
+unless -t/-u) checks every slot of that port instead, each on its own as a \
+different service would bind it: 0.0.0.0, [::] dual-stack, [::] with \
+IPV6_V6ONLY, and every address of every interface of the network namespace \
+(loopbacks too; a link-local address on its device). The table is grouped \
+per protocol and ends with how many more services the port can take: the \
+largest set of slots that can all be bound at once, where a service on \
+0.0.0.0 takes every IPv4 slot, one on [::] v6only every IPv6 slot and one on \
+[::] dual-stack all of them (without SO_REUSEPORT, which lets one user put \
+any number of sockets on one slot; and counting 127.0.0.1 as the loopback's \
+one slot, though all of 127.0.0.0/8 binds). JSON adds port_map: port; \
+protocols [{protocol, slots, binding (slots that bind on their own), more \
+(how many more services)}]; free (one largest set of slots new services \
+could hold together, `more` per protocol); taken (slots whose bind fails \
+now); undecided (slots that depend on what could not be seen); each slot \
+{protocol, address, v6only (the wildcards' flag, else null), device, \
+candidate (its index in candidates)}. port_map is null for a plan.
+
 Candidates form a plan, as one program would open them: every candidate is \
 bound in order and kept, then the listening ones listen in order. So a later \
 candidate meets the live sockets and every earlier candidate, and two \
@@ -152,6 +170,7 @@ Examples:
   portcheck try '[::]:443/v6only' 0.0.0.0:443
   portcheck try udp:0.0.0.0:5353/reuseaddr --json
   portcheck try --file plan.txt --no-trial
+  portcheck try 8000            (how many more services fit on port 8000)
 
 Exit codes: 0 every candidate binds, 1 some candidate would fail (or depends on what could not be read), 2 error."
     )]
@@ -300,7 +319,8 @@ pub struct WhoArgs {
 
 #[derive(Debug, Args)]
 pub struct TryArgs {
-    /// [tcp:|udp:]ADDRESS:PORT[/OPTION,...], e.g. '[::]:443/v6only'.
+    /// [tcp:|udp:]ADDRESS:PORT[/OPTION,...], e.g. '[::]:443/v6only'; or a
+    /// [tcp:|udp:]PORT alone: every slot of that port.
     #[arg(value_name = "CANDIDATE")]
     pub candidates: Vec<String>,
 
@@ -508,6 +528,8 @@ pub struct Config {
 pub enum CommandConfig {
     Who(WhoConfig),
     Try(TryConfig),
+    /// `try PORT`: every slot of one port, each on its own.
+    TryPort(crate::bind::slots::PortMapConfig),
     Resolve(ResolveConfig),
     Free(FreeConfig),
     Wait(WaitConfig),
@@ -562,7 +584,7 @@ impl Cli {
         };
         let command = match self.command {
             CommandArgs::Who(args) => CommandConfig::Who(who_config(&args)?),
-            CommandArgs::Try(args) => CommandConfig::Try(try_config(&args)?),
+            CommandArgs::Try(args) => try_command(&args)?,
             CommandArgs::Resolve(args) => CommandConfig::Resolve(ResolveConfig {
                 query: parse_query(&args.host, args.port.as_deref())?,
                 protocol: if args.udp {
@@ -607,6 +629,40 @@ fn who_config(args: &WhoArgs) -> Result<WhoConfig, Error> {
     })
 }
 
+/// `try CANDIDATE...`, or `try PORT` (`tcp:PORT`, `udp:PORT`) alone.
+fn try_command(args: &TryArgs) -> Result<CommandConfig, Error> {
+    let bare: Vec<_> = args
+        .candidates
+        .iter()
+        .filter_map(|text| parse_bare_port(text))
+        .collect();
+    let Some(first) = bare.into_iter().next() else {
+        return try_config(args).map(CommandConfig::Try);
+    };
+    let (protocol, port) = first?;
+    if args.candidates.len() > 1 || args.file.is_some() {
+        return Err(Error::BadCandidate {
+            context: "candidate".to_owned(),
+            candidate: args.candidates.join(" "),
+            why: "a port alone checks every slot of that port, so it comes alone (no other candidate, no --file)".to_owned(),
+        });
+    }
+    let protocols = match protocol {
+        Some(protocol) => vec![protocol],
+        // -u alone narrows to UDP; -t is the default, and a bare port
+        // without either means both.
+        None if args.udp => vec![Protocol::Udp],
+        None if args.tcp => vec![Protocol::Tcp],
+        None => vec![Protocol::Tcp, Protocol::Udp],
+    };
+    Ok(CommandConfig::TryPort(crate::bind::slots::PortMapConfig {
+        port,
+        protocols,
+        defaults: try_defaults(args),
+        trial: !args.no_trial,
+    }))
+}
+
 fn try_config(args: &TryArgs) -> Result<TryConfig, Error> {
     let mut specs = args
         .candidates
@@ -627,6 +683,20 @@ fn try_config(args: &TryArgs) -> Result<TryConfig, Error> {
     if specs.is_empty() {
         return Err(Error::NoCandidates);
     }
+    Ok(TryConfig {
+        specs,
+        defaults: try_defaults(args),
+        default_protocol: if args.udp {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        },
+        trial: !args.no_trial,
+    })
+}
+
+/// The options `try`'s flags set for every candidate.
+fn try_defaults(args: &TryArgs) -> OptionChoices {
     let flag = |on: bool, off: bool| {
         if on {
             Some(true)
@@ -636,23 +706,14 @@ fn try_config(args: &TryArgs) -> Result<TryConfig, Error> {
             None
         }
     };
-    Ok(TryConfig {
-        specs,
-        defaults: OptionChoices {
-            v6only: flag(args.v6only, args.dual_stack),
-            reuseaddr: flag(args.reuseaddr, args.no_reuseaddr),
-            reuseport: args.reuseport.then_some(true),
-            listen: args.no_listen.then_some(false),
-            freebind: None,
-            device: None,
-        },
-        default_protocol: if args.udp {
-            Protocol::Udp
-        } else {
-            Protocol::Tcp
-        },
-        trial: !args.no_trial,
-    })
+    OptionChoices {
+        v6only: flag(args.v6only, args.dual_stack),
+        reuseaddr: flag(args.reuseaddr, args.no_reuseaddr),
+        reuseport: args.reuseport.then_some(true),
+        listen: args.no_listen.then_some(false),
+        freebind: None,
+        device: None,
+    }
 }
 
 fn free_config(args: &FreeArgs) -> Result<FreeConfig, Error> {

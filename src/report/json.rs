@@ -484,6 +484,73 @@ pub struct TryBody {
     /// What the prediction assumed about this process and host.
     pub assumed: AssumedDoc,
     pub candidates: Vec<CandidateDoc>,
+    /// `try PORT`: how the port's slots add up; null for a plan.
+    pub port_map: Option<PortMapDoc>,
+}
+
+/// `try PORT`'s answer to "how many more services fit on this port".
+#[derive(Serialize)]
+pub struct PortMapDoc {
+    pub port: u16,
+    pub protocols: Vec<ProtocolMapDoc>,
+    /// One largest set of slots new services could hold at once (per
+    /// protocol, `more` of them).
+    pub free: Vec<SlotDoc>,
+    /// Slots whose bind fails now.
+    pub taken: Vec<SlotDoc>,
+    /// Slots whose bind depends on what could not be seen.
+    pub undecided: Vec<SlotDoc>,
+}
+
+#[derive(Serialize)]
+pub struct ProtocolMapDoc {
+    pub protocol: &'static str,
+    pub slots: usize,
+    pub binding: usize,
+    pub more: usize,
+}
+
+#[derive(Serialize)]
+pub struct SlotDoc {
+    pub protocol: &'static str,
+    pub address: String,
+    /// The wildcards' IPV6_V6ONLY (`[::]` is two slots); null otherwise.
+    pub v6only: Option<bool>,
+    pub device: Option<String>,
+    /// The index of the candidate that checked it.
+    pub candidate: usize,
+}
+
+impl From<&crate::bind::slots::PortMap> for PortMapDoc {
+    fn from(map: &crate::bind::slots::PortMap) -> Self {
+        let slots = |list: &[crate::bind::slots::SlotRef]| -> Vec<SlotDoc> {
+            list.iter()
+                .map(|slot| SlotDoc {
+                    protocol: slot.protocol.name(),
+                    address: slot.place.address().to_string(),
+                    v6only: slot.place.v6only(),
+                    device: slot.place.device().map(str::to_owned),
+                    candidate: slot.candidate,
+                })
+                .collect()
+        };
+        PortMapDoc {
+            port: map.port,
+            protocols: map
+                .protocols
+                .iter()
+                .map(|p| ProtocolMapDoc {
+                    protocol: p.protocol.name(),
+                    slots: p.slots,
+                    binding: p.binding,
+                    more: p.more,
+                })
+                .collect(),
+            free: slots(&map.free),
+            taken: slots(&map.taken),
+            undecided: slots(&map.undecided),
+        }
+    }
 }
 
 impl From<&TryResult> for TryBody {
@@ -504,6 +571,7 @@ impl From<&TryResult> for TryBody {
                 .iter()
                 .map(|outcome| candidate_doc(outcome, &result.live))
                 .collect(),
+            port_map: result.port_map.as_ref().map(PortMapDoc::from),
         }
     }
 }
