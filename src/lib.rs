@@ -16,6 +16,7 @@ pub mod netns;
 pub mod probe;
 pub mod report;
 pub mod resolve;
+pub mod reuseport;
 pub mod sockets;
 pub mod target;
 pub mod text;

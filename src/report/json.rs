@@ -644,6 +644,12 @@ pub struct DestinationDoc {
     /// `listeners` when a reuseport group shares it.
     pub listener: Option<SocketDoc>,
     pub listeners: Vec<SocketDoc>,
+    /// How the kernel picks among `listeners`: "single"; "hash" (a
+    /// reuseport group: one of N per connection, by a hash of the client's
+    /// address and port); "newest" (UDP sockets sharing by SO_REUSEADDR:
+    /// the most recently bound gets every unicast datagram, and is the only
+    /// one listed). Null when nothing receives or it cannot be told.
+    pub delivery: Option<&'static str>,
     /// accept | refused | unreachable | not_local; null without a port.
     pub outcome: Option<&'static str>,
     /// `--probe`: what answered there; null where no probe was made.
@@ -720,6 +726,7 @@ impl From<&ResolveResult> for ResolveBody {
                     origin: d.origin,
                     listener: d.receivers.first().and_then(socket_doc),
                     listeners: d.receivers.iter().filter_map(socket_doc).collect(),
+                    delivery: d.delivery.map(crate::resolve::route::Delivery::name),
                     outcome: d.outcome.map(Reach::name),
                     probe: d.probe.as_ref().map(ProbeDoc::from),
                 })
