@@ -108,7 +108,25 @@ TIME_WAIT entries belong to the kernel, other users' processes need root, \
 and an owner in another PID namespace is out of view; /proc mounted with \
 hidepid hides other users' processes (warning proc_hidepid), and a missing \
 /proc, or an empty one, every owner (proc_unreadable). Then the JSON \
-`complete` is false and a warning says what is missing.",
+`complete` is false and a warning says what is missing.
+
+Sockets that share one address and port by SO_REUSEPORT are a group, named \
+once by the warning reuseport_group: the address, port, size, owners and \
+uids, and how new connections are spread. On Linux each new connection (or \
+datagram) goes to one member by a hash of the client's address and port \
+(reuseport_select_sock, net/core/sock_reuseport.c): not round robin, not \
+the newest; a steering BPF program attached to the group \
+(SO_ATTACH_REUSEPORT_CBPF/EBPF) would decide instead, and the socket table \
+does not show one. For a TCP group the message gives \
+net.ipv4.tcp_migrate_req of this network namespace: at 0, when a member \
+closes (the group shrinks, as in a rolling restart) the connections still \
+queued on it are reset; 1 (Linux 5.14+) moves them to another member. On \
+macOS plain SO_REUSEPORT does not balance: in_pcblookup_hash (XNU \
+bsd/netinet/in_pcb.c) returns one socket by its hash chain's order (for a \
+specific address the most recently bound, for a wildcard the earliest). On \
+FreeBSD the lookup (sys/netinet/in_pcb.c, in_pcblookup_hash_wild_smr) \
+returns the first match, the most recently bound; only SO_REUSEPORT_LB \
+groups are spread by a hash (in_pcblookup_lbgroup).",
         after_help = "\
 Examples:
   portcheck who 8000
@@ -197,6 +215,16 @@ IPv6 one, a v6only [::] never takes IPv4, a bound device must match. \
 reached is the first destination in system order that accepts: what a \
 client that tries addresses in order reaches. --connect makes real \
 connections to local destinations and names the process that accepted.
+
+Each destination's delivery says how the kernel picks among its listeners: \
+single; hash, a SO_REUSEPORT group, one of N per connection by a hash of \
+the client's address and port (--connect names the member that took its \
+connection); newest, UDP sockets sharing the address by SO_REUSEADDR \
+without SO_REUSEPORT, where Linux gives every unicast datagram to the most \
+recently bound one (udp4_lib_lookup2 keeps the first best-scoring socket of \
+a chain that udp_lib_get_port fills newest first), the only one listed. \
+null when it cannot be told (delivery_unknown): another user's SO_REUSEPORT \
+unreadable, or an OS whose lookup is not modelled (see who).
 
 The system resolver is given 10 s (glibc's own timeout and attempts from \
 resolv.conf usually end it sooner: `options timeout:1 attempts:1` gives up on \

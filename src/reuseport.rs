@@ -87,16 +87,22 @@ pub fn spread(os: &str, protocol: Protocol) -> &'static str {
         ("linux", Protocol::Udp) => {
             "Linux gives each datagram to one member by a hash of the client's address and port (one client stays with one member; not round robin, not the newest), unless a program attached a steering BPF program to the group, which the socket table does not show: it depends on that"
         }
-        // XNU bsd/netinet/in_pcb.c and FreeBSD sys/netinet/in_pcb.c: a
-        // lookup walks the port's list and returns the first match (a
-        // wildcard lookup keeps the best match, first come); only FreeBSD
-        // 12+ balances, for sockets that set SO_REUSEPORT_LB
-        // (`in_pcblookup_lbgroup`, hashing the 4-tuple).
+        // XNU bsd/netinet/in_pcb.c (xnu-7195.121.3), in_pcblookup_hash:
+        // an exact-address match returns the first socket of the hash
+        // chain, and in_pcbinshash puts each new socket at its head
+        // (LIST_INSERT_HEAD); a wildcard match keeps the last one met
+        // (`local_wild = inp` for every match), the earliest bound. No
+        // hash over a group anywhere.
         ("macos" | "ios", _) => {
-            "on macOS plain SO_REUSEPORT does not balance: the kernel's lookup (XNU bsd/netinet/in_pcb.c, in_pcblookup_hash) takes the first matching socket of the port's list, so one member gets every new connection"
+            "on macOS plain SO_REUSEPORT does not balance: in_pcblookup_hash (XNU bsd/netinet/in_pcb.c) returns one socket by the hash chain's order, for a specific address the most recently bound and for a wildcard the earliest bound still there, so one member gets every new connection"
         }
+        // FreeBSD sys/netinet/in_pcb.c: in_pcblookup_hash_wild_smr returns
+        // the first match of the wildcard chain, where _in_pcbinshash_wild
+        // puts a new socket ahead of the older ones of its kind; only a
+        // SO_REUSEPORT_LB group is spread, by in_pcblookup_lbgroup's
+        // INP_PCBLBGROUP_PKTHASH of the client's address and ports.
         ("freebsd", _) => {
-            "on FreeBSD plain SO_REUSEPORT does not balance (sys/netinet/in_pcb.c takes the first match); only sockets that set SO_REUSEPORT_LB (FreeBSD 12+) share connections by a hash (in_pcblookup_lbgroup)"
+            "on FreeBSD plain SO_REUSEPORT does not balance: the lookup (sys/netinet/in_pcb.c, in_pcblookup_hash_wild_smr) returns the first match, the most recently bound socket; only sockets that set SO_REUSEPORT_LB are spread, by a hash of the client's address and port (in_pcblookup_lbgroup)"
         }
         _ => "how this OS spreads connections over the group is not known to portcheck",
     }

@@ -358,7 +358,13 @@ fn destination_reports(
                     (receivers, Some(outcome))
                 }
             };
-            let (receivers, delivery) = route::delivery(protocol, live, receivers, chain_rank);
+            // Only Linux's lookup is modelled (see reuseport::spread).
+            let (receivers, delivery) = if cfg!(target_os = "linux") {
+                route::delivery(protocol, live, receivers, chain_rank)
+            } else {
+                let single = (receivers.len() == 1).then_some(route::Delivery::Single);
+                (receivers, single)
+            };
             DestinationReport {
                 address: d.address,
                 system_rank: index + 1,
@@ -484,6 +490,16 @@ fn delivery_warnings(destinations: &[DestinationReport]) -> Vec<Warning> {
         .collect();
     if unknown.is_empty() {
         return Vec::new();
+    }
+    if !cfg!(target_os = "linux") {
+        return vec![Warning::note(
+            "delivery_unknown",
+            format!(
+                "for {} several sockets tie: {}",
+                unknown.join(", "),
+                crate::reuseport::spread(std::env::consts::OS, Protocol::Tcp)
+            ),
+        )];
     }
     vec![Warning::gap(
         "delivery_unknown",
