@@ -304,3 +304,167 @@ fn stories_udp_reuseport_group_spreads_datagrams() {
         assert_eq!(answers.len(), 2, "both members receive: {answers:?}");
     });
 }
+
+/// The story's two node servers: one on 0.0.0.0:8000, one on [::]:8000
+/// with IPV6_V6ONLY (`server.listen({ port, host: '::', ipv6Only: true })`).
+const NODE_IPV4: &str = "require('http').createServer((req, res) => res.setHeader('content-type', 'text/html').end('<title>ipv4 server</title>')).listen(8000, '0.0.0.0', () => console.log('ready'));";
+const NODE_IPV6: &str = "require('http').createServer((req, res) => res.setHeader('content-type', 'text/html').end('<title>ipv6 server</title>')).listen({ port: 8000, host: '::', ipv6Only: true }, () => console.log('ready'));";
+
+/// The page a real HTTP request to `address` gets.
+fn http_get(address: &str) -> String {
+    let mut stream =
+        TcpStream::connect(address).unwrap_or_else(|e| panic!("connect {address}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .expect("send the request");
+    let mut page = String::new();
+    let _ = stream.read_to_string(&mut page);
+    page
+}
+
+/// "How many services can run on one port?": two node servers share 8000
+/// by family; `localhost` reaches the IPv6 one (resolve --probe, checked by
+/// real requests), and `try 8000` says no TCP service fits any more while
+/// UDP is all free.
+#[test]
+fn stories_two_node_servers_share_a_port_by_family() {
+    let Some(node) = field::program("node", "stories_two_node_servers_share_a_port_by_family")
+    else {
+        return;
+    };
+    in_netns("stories_two_node_servers_share_a_port_by_family", || {
+        let ipv4 = Server::start(&node, &["-e", NODE_IPV4], "ipv4 server");
+        let ipv6 = Server::start(&node, &["-e", NODE_IPV6], "ipv6 server");
+        let etc = crate::harness::Etc::new("stories-node", "127.0.0.1 localhost\n::1 localhost\n");
+        let run = etc.portcheck(&["resolve", "localhost:8000", "--probe", "--json"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc: Value = serde_json::from_str(&run.stdout).expect("a resolve document");
+        let first = &doc["destinations"][0];
+        assert_eq!(first["address"], "::1", "{doc:#}");
+        assert_eq!(pids(&first["listeners"]), [ipv6.pid()], "{doc:#}");
+        assert_eq!(first["delivery"], "single");
+        assert_eq!(first["probe"]["http"]["title"], "ipv6 server", "{doc:#}");
+        assert_eq!(doc["reached"]["address"], "::1");
+        assert_eq!(pids(&doc["destinations"][1]["listeners"]), [ipv4.pid()]);
+        assert_eq!(warnings(&doc, "split_by_family").len(), 1, "{doc:#}");
+        // The kernel's word, by real requests to each address.
+        assert!(http_get("[::1]:8000").contains("ipv6 server"));
+        assert!(http_get("127.0.0.1:8000").contains("ipv4 server"));
+
+        let (code, slots) = json(&["try", "8000"]);
+        assert_eq!(code, 1, "{slots:#}");
+        let protocols = slots["port_map"]["protocols"]
+            .as_array()
+            .expect("protocols");
+        let more = |name: &str| {
+            protocols
+                .iter()
+                .find(|p| p["protocol"] == name)
+                .and_then(|p| p["more"].as_u64())
+        };
+        assert_eq!((more("tcp"), more("udp")), (Some(0), Some(2)), "{slots:#}");
+        let human = portcheck(&["try", "8000"]);
+        assert!(
+            human.stdout.contains("port 8000: no more TCP services; UDP: all free (2 services: on 0.0.0.0 and [::] (v6only))"),
+            "{}",
+            human.stdout
+        );
+    });
+}
+
+/// The Rust server: `[::]:443` binds without IPV6_V6ONLY, so its own
+/// `0.0.0.0:443` redirect fails (at listen, as both set SO_REUSEADDR);
+/// with IPV6_V6ONLY both bind. The trial is the kernel's word.
+#[test]
+fn stories_rust_server_dual_stack_then_ipv4() {
+    in_netns("stories_rust_server_dual_stack_then_ipv4", || {
+        let (code, plan) = json(&["try", "[::]:443", "0.0.0.0:443"]);
+        assert_eq!(code, 1);
+        let second = &plan["candidates"][1];
+        assert_eq!(
+            second["prediction"]["rule"],
+            "dual_stack_wildcard_overlaps_ipv4"
+        );
+        assert_eq!(second["prediction"]["stage"], "listen");
+        assert_eq!(second["trial"]["error"], "EADDRINUSE", "{plan:#}");
+        let (code, fixed) = json(&["try", "[::]:443/v6only", "0.0.0.0:443"]);
+        assert_eq!(code, 0, "{fixed:#}");
+        assert_eq!(fixed["candidates"][1]["trial"]["ok"], true);
+    });
+}
+
+/// TCP and UDP on one port are two ports: a TCP and a UDP server both
+/// hold 5353, `who` lists both, and each protocol's slots are taken only
+/// by its own server.
+#[test]
+fn stories_tcp_and_udp_share_a_port_number() {
+    let Some(python) = python() else { return };
+    in_netns("stories_tcp_and_udp_share_a_port_number", || {
+        let tcp = py_tcp(&python, "0.0.0.0", 5353, "plain", "tcp");
+        let udp = py_udp(&python, "0.0.0.0", 5353, "reuseaddr", "udp");
+        let (code, who) = json(&["who", "5353"]);
+        assert_eq!(code, 0);
+        let sockets = who["sockets"].as_array().expect("sockets");
+        let by = |protocol: &str| -> Vec<u64> {
+            pids(&Value::Array(
+                sockets
+                    .iter()
+                    .filter(|s| s["protocol"] == protocol)
+                    .cloned()
+                    .collect(),
+            ))
+        };
+        assert_eq!(
+            (by("tcp"), by("udp")),
+            (vec![tcp.pid()], vec![udp.pid()]),
+            "{who:#}"
+        );
+        assert_eq!(answer("127.0.0.1:5353"), "tcp");
+        assert_eq!(udp_answer("127.0.0.1:5353"), "udp");
+        let (_, slots) = json(&["try", "5353"]);
+        for candidate in slots["candidates"].as_array().expect("candidates") {
+            // The IPv4 slots and the dual-stack wildcard meet the servers.
+            let takes_ipv4 = candidate["family"] == "ipv4"
+                || (candidate["address"] == "::" && candidate["options"]["v6only"] == false);
+            if takes_ipv4 {
+                let conflicts = candidate["prediction"]["conflicts"]
+                    .as_array()
+                    .expect("conflicts");
+                assert!(!conflicts.is_empty(), "{candidate:#}");
+                for conflict in conflicts {
+                    assert_eq!(
+                        conflict["socket"]["protocol"], candidate["protocol"],
+                        "{candidate:#}"
+                    );
+                }
+            } else {
+                assert_eq!(candidate["prediction"]["ok"], true, "{candidate:#}");
+            }
+        }
+    });
+}
+
+/// Two addresses on one port: servers on 127.0.0.1:9000 and [::1]:9000
+/// both bind; `localhost` reaches the IPv6 one first, and each address
+/// reaches its own server.
+#[test]
+fn stories_two_addresses_on_one_port() {
+    let Some(python) = python() else { return };
+    in_netns("stories_two_addresses_on_one_port", || {
+        let v4 = py_tcp(&python, "127.0.0.1", 9000, "plain", "v4");
+        let v6 = py_tcp(&python, "::1", 9000, "plain", "v6");
+        let etc = crate::harness::Etc::new("stories-two", "127.0.0.1 localhost\n::1 localhost\n");
+        let run = etc.portcheck(&["resolve", "localhost:9000", "--json"]);
+        let doc: Value = serde_json::from_str(&run.stdout).expect("a resolve document");
+        assert_eq!(doc["destinations"][0]["address"], "::1", "{doc:#}");
+        assert_eq!(pids(&doc["destinations"][0]["listeners"]), [v6.pid()]);
+        assert_eq!(pids(&doc["destinations"][1]["listeners"]), [v4.pid()]);
+        assert_eq!(answer("[::1]:9000"), "v6");
+        assert_eq!(answer("127.0.0.1:9000"), "v4");
+    });
+}
