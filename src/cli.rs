@@ -126,7 +126,12 @@ bsd/netinet/in_pcb.c) returns one socket by its hash chain's order (for a \
 specific address the most recently bound, for a wildcard the earliest). On \
 FreeBSD the lookup (sys/netinet/in_pcb.c, in_pcblookup_hash_wild_smr) \
 returns the first match, the most recently bound; only SO_REUSEPORT_LB \
-groups are spread by a hash (in_pcblookup_lbgroup).",
+groups are spread by a hash (in_pcblookup_lbgroup).
+
+A socket held by a known protocol demultiplexer (sslh) names it \
+(demultiplexer) and, from its command line, where each protocol goes \
+(forwards_by_protocol: --ssh 127.0.0.1:22 --tls 127.0.0.1:443); a \
+configuration file (-F) is not read.",
         after_help = "\
 Examples:
   portcheck who 8000

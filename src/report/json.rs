@@ -189,12 +189,23 @@ pub struct SocketDoc {
     pub netns_name: Option<String>,
     /// Where a known forwarder (docker-proxy) sends the traffic.
     pub forwards_to: Option<String>,
+    /// A known protocol demultiplexer (sslh) that owns the socket.
+    pub demultiplexer: Option<&'static str>,
+    /// Where it sends each protocol, from its command line.
+    pub forwards_by_protocol: Vec<RouteDoc>,
     pub processes: Vec<ProcessDoc>,
     /// Why `processes` is empty: `kernel_owned`, `owner_unreadable`,
     /// `owner_not_visible`; null when owners are listed.
     pub owner_gap: Option<&'static str>,
     /// `--probe` on `who`: what answered; null where no probe was made.
     pub probe: Option<ProbeDoc>,
+}
+
+/// One protocol a demultiplexer routes, and where.
+#[derive(Serialize)]
+pub struct RouteDoc {
+    pub protocol: String,
+    pub to: String,
 }
 
 impl From<&Socket> for SocketDoc {
@@ -218,6 +229,15 @@ impl From<&Socket> for SocketDoc {
             netns: socket.netns.clone(),
             netns_name: socket.netns_name.clone(),
             forwards_to: socket.forwards_to.clone(),
+            demultiplexer: socket.demultiplexer,
+            forwards_by_protocol: socket
+                .forwards_by_protocol
+                .iter()
+                .map(|(protocol, to)| RouteDoc {
+                    protocol: protocol.clone(),
+                    to: to.clone(),
+                })
+                .collect(),
             processes: socket.processes.iter().map(ProcessDoc::from).collect(),
             owner_gap: socket.owner_gap.map(OwnerGap::code),
             probe: None,

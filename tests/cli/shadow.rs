@@ -318,12 +318,16 @@ impl Check {
 
     /// One socket as root and as uid 65534 saw it.
     fn socket(&mut self, what: &str, root: &SocketDoc, shadow: &SocketDoc) {
+        // Owners, and what is read from them (a demultiplexer's routes),
+        // may be hidden; the rest is the kernel's.
         let kernel_view = |s: &SocketDoc| SocketDoc {
             processes: Vec::new(),
             owner_gap: None,
             reuseaddr: None,
             reuseport: None,
             probe: None,
+            demultiplexer: None,
+            forwards_by_protocol: Vec::new(),
             ..s.clone()
         };
         if kernel_view(root) != kernel_view(shadow) {

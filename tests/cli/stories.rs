@@ -468,3 +468,63 @@ fn stories_two_addresses_on_one_port() {
         assert_eq!(answer("127.0.0.1:9000"), "v4");
     });
 }
+
+/// Protocol demultiplexing: the real sslh (Debian's package) on
+/// 127.0.0.1:4443, told by its command line to send SSH to 127.0.0.1:22
+/// and TLS to 127.0.0.1:443. `who` names it and its routes.
+#[test]
+fn stories_sslh_is_named_with_its_routes() {
+    let Some(sslh) = field::program("sslh", "stories_sslh_is_named_with_its_routes") else {
+        return;
+    };
+    in_netns("stories_sslh_is_named_with_its_routes", || {
+        let mut child = without_new_processes(|| {
+            Command::new(&sslh)
+                .args([
+                    "-f",
+                    "-n",
+                    "-p",
+                    "127.0.0.1:4443",
+                    "--ssh",
+                    "127.0.0.1:22",
+                    "--tls",
+                    "127.0.0.1:443",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+        })
+        .expect("start sslh");
+        // sslh has no ready line: wait for its listener.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let doc = loop {
+            let (code, doc) = json(&["who", "-t", "4443"]);
+            if code == 0 || std::time::Instant::now() > deadline {
+                break doc;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        // sslh forks a listener child that outlives its parent: end every
+        // process holding the socket (all started by this test, in its
+        // namespace), by pid.
+        for pid in pids(&doc["sockets"]) {
+            if let Ok(pid) = libc::pid_t::try_from(pid) {
+                // SAFETY: kill(2) with a pid this test's sslh holds.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let socket = &doc["sockets"][0];
+        assert_eq!(socket["demultiplexer"], "sslh", "{doc:#}");
+        assert_eq!(
+            socket["forwards_by_protocol"],
+            serde_json::json!([
+                {"protocol": "ssh", "to": "127.0.0.1:22"},
+                {"protocol": "tls", "to": "127.0.0.1:443"}
+            ]),
+            "{doc:#}"
+        );
+    });
+}
