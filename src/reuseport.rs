@@ -30,8 +30,12 @@ pub struct Group {
 
 /// The groups among `sockets`: two or more listening TCP sockets on one
 /// address, port and device (Linux lets them share only by SO_REUSEPORT,
-/// so even an unreadable option is known), or two or more UDP sockets
-/// there whose SO_REUSEPORT was read as set. Sorted by first member.
+/// so even an unreadable option is known; so do FreeBSD's
+/// `in_pcbbind_setup` and XNU's `in_pcbbind`, netinet/in_pcb.c, which
+/// refuse a socket on a taken address and port unless
+/// `reuseport & so_options` of the holder, SO_REUSEPORT or on FreeBSD
+/// SO_REUSEPORT_LB), or two or more UDP sockets there whose SO_REUSEPORT
+/// was read as set. Sorted by first member.
 pub fn groups(sockets: &[Socket]) -> Vec<Group> {
     let mut found: Vec<Group> = Vec::new();
     for (index, socket) in sockets.iter().enumerate() {
