@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::bind::TryConfig;
-use crate::bind::candidate::{OptionChoices, parse_candidate, parse_plan};
+use crate::bind::candidate::{OptionChoices, parse_bare_port, parse_candidate, parse_plan};
 use crate::error::Error;
 use crate::free::FreeConfig;
 use crate::model::{Family, Protocol};
@@ -108,7 +108,30 @@ TIME_WAIT entries belong to the kernel, other users' processes need root, \
 and an owner in another PID namespace is out of view; /proc mounted with \
 hidepid hides other users' processes (warning proc_hidepid), and a missing \
 /proc, or an empty one, every owner (proc_unreadable). Then the JSON \
-`complete` is false and a warning says what is missing.",
+`complete` is false and a warning says what is missing.
+
+Sockets that share one address and port by SO_REUSEPORT are a group, named \
+once by the warning reuseport_group: the address, port, size, owners and \
+uids, and how new connections are spread. On Linux each new connection (or \
+datagram) goes to one member by a hash of the client's address and port \
+(reuseport_select_sock, net/core/sock_reuseport.c): not round robin, not \
+the newest; a steering BPF program attached to the group \
+(SO_ATTACH_REUSEPORT_CBPF/EBPF) would decide instead, and the socket table \
+does not show one. For a TCP group the message gives \
+net.ipv4.tcp_migrate_req of this network namespace: at 0, when a member \
+closes (the group shrinks, as in a rolling restart) the connections still \
+queued on it are reset; 1 (Linux 5.14+) moves them to another member. On \
+macOS plain SO_REUSEPORT does not balance: in_pcblookup_hash (XNU \
+bsd/netinet/in_pcb.c) returns one socket by its hash chain's order (for a \
+specific address the most recently bound, for a wildcard the earliest). On \
+FreeBSD the lookup (sys/netinet/in_pcb.c, in_pcblookup_hash_wild_smr) \
+returns the first match, the most recently bound; only SO_REUSEPORT_LB \
+groups are spread by a hash (in_pcblookup_lbgroup).
+
+A socket held by a known protocol demultiplexer (sslh) names it \
+(demultiplexer) and, from its command line, where each protocol goes \
+(forwards_by_protocol: --ssh 127.0.0.1:22 --tls 127.0.0.1:443); a \
+configuration file (-F) is not read.",
         after_help = "\
 Examples:
   portcheck who 8000
@@ -131,6 +154,24 @@ freebind, device=IFNAME. IPv6 addresses are written in brackets ([::]:443); \
 ':8080' means [::]:8080, as in Go and Node. A name such as localhost is \
 refused: resolve it first (portcheck resolve) and try its addresses.
 
+A PORT alone (8000; tcp:8000 or udp:8000 for one protocol, else both \
+unless -t/-u) checks every slot of that port instead, each on its own as a \
+different service would bind it: 0.0.0.0, [::] dual-stack, [::] with \
+IPV6_V6ONLY, and every address of every interface of the network namespace \
+(loopbacks too; a link-local address on its device). The table is grouped \
+per protocol and ends with how many more services the port can take: the \
+largest set of slots that can all be bound at once, where a service on \
+0.0.0.0 takes every IPv4 slot, one on [::] v6only every IPv6 slot and one on \
+[::] dual-stack all of them (without SO_REUSEPORT, which lets one user put \
+any number of sockets on one slot; and counting 127.0.0.1 as the loopback's \
+one slot, though all of 127.0.0.0/8 binds). JSON adds port_map: port; \
+protocols [{protocol, slots, binding (slots that bind on their own), more \
+(how many more services)}]; free (one largest set of slots new services \
+could hold together, `more` per protocol); taken (slots whose bind fails \
+now); undecided (slots that depend on what could not be seen); each slot \
+{protocol, address, v6only (the wildcards' flag, else null), device, \
+candidate (its index in candidates)}. port_map is null for a plan.
+
 Candidates form a plan, as one program would open them: every candidate is \
 bound in order and kept, then the listening ones listen in order. So a later \
 candidate meets the live sockets and every earlier candidate, and two \
@@ -152,6 +193,7 @@ Examples:
   portcheck try '[::]:443/v6only' 0.0.0.0:443
   portcheck try udp:0.0.0.0:5353/reuseaddr --json
   portcheck try --file plan.txt --no-trial
+  portcheck try 8000            (how many more services fit on port 8000)
 
 Exit codes: 0 every candidate binds, 1 some candidate would fail (or depends on what could not be read), 2 error."
     )]
@@ -178,6 +220,16 @@ IPv6 one, a v6only [::] never takes IPv4, a bound device must match. \
 reached is the first destination in system order that accepts: what a \
 client that tries addresses in order reaches. --connect makes real \
 connections to local destinations and names the process that accepted.
+
+Each destination's delivery says how the kernel picks among its listeners: \
+single; hash, a SO_REUSEPORT group, one of N per connection by a hash of \
+the client's address and port (--connect names the member that took its \
+connection); newest, UDP sockets sharing the address by SO_REUSEADDR \
+without SO_REUSEPORT, where Linux gives every unicast datagram to the most \
+recently bound one (udp4_lib_lookup2 keeps the first best-scoring socket of \
+a chain that udp_lib_get_port fills newest first), the only one listed. \
+null when it cannot be told (delivery_unknown): another user's SO_REUSEPORT \
+unreadable, or an OS whose lookup is not modelled (see who).
 
 The system resolver is given 10 s (glibc's own timeout and attempts from \
 resolv.conf usually end it sooner: `options timeout:1 attempts:1` gives up on \
@@ -300,7 +352,8 @@ pub struct WhoArgs {
 
 #[derive(Debug, Args)]
 pub struct TryArgs {
-    /// [tcp:|udp:]ADDRESS:PORT[/OPTION,...], e.g. '[::]:443/v6only'.
+    /// [tcp:|udp:]ADDRESS:PORT[/OPTION,...], e.g. '[::]:443/v6only'; or a
+    /// [tcp:|udp:]PORT alone: every slot of that port.
     #[arg(value_name = "CANDIDATE")]
     pub candidates: Vec<String>,
 
@@ -508,6 +561,8 @@ pub struct Config {
 pub enum CommandConfig {
     Who(WhoConfig),
     Try(TryConfig),
+    /// `try PORT`: every slot of one port, each on its own.
+    TryPort(crate::bind::slots::PortMapConfig),
     Resolve(ResolveConfig),
     Free(FreeConfig),
     Wait(WaitConfig),
@@ -562,7 +617,7 @@ impl Cli {
         };
         let command = match self.command {
             CommandArgs::Who(args) => CommandConfig::Who(who_config(&args)?),
-            CommandArgs::Try(args) => CommandConfig::Try(try_config(&args)?),
+            CommandArgs::Try(args) => try_command(&args)?,
             CommandArgs::Resolve(args) => CommandConfig::Resolve(ResolveConfig {
                 query: parse_query(&args.host, args.port.as_deref())?,
                 protocol: if args.udp {
@@ -607,6 +662,40 @@ fn who_config(args: &WhoArgs) -> Result<WhoConfig, Error> {
     })
 }
 
+/// `try CANDIDATE...`, or `try PORT` (`tcp:PORT`, `udp:PORT`) alone.
+fn try_command(args: &TryArgs) -> Result<CommandConfig, Error> {
+    let bare: Vec<_> = args
+        .candidates
+        .iter()
+        .filter_map(|text| parse_bare_port(text))
+        .collect();
+    let Some(first) = bare.into_iter().next() else {
+        return try_config(args).map(CommandConfig::Try);
+    };
+    let (protocol, port) = first?;
+    if args.candidates.len() > 1 || args.file.is_some() {
+        return Err(Error::BadCandidate {
+            context: "candidate".to_owned(),
+            candidate: args.candidates.join(" "),
+            why: "a port alone checks every slot of that port, so it comes alone (no other candidate, no --file)".to_owned(),
+        });
+    }
+    let protocols = match protocol {
+        Some(protocol) => vec![protocol],
+        // -u alone narrows to UDP; -t is the default, and a bare port
+        // without either means both.
+        None if args.udp => vec![Protocol::Udp],
+        None if args.tcp => vec![Protocol::Tcp],
+        None => vec![Protocol::Tcp, Protocol::Udp],
+    };
+    Ok(CommandConfig::TryPort(crate::bind::slots::PortMapConfig {
+        port,
+        protocols,
+        defaults: try_defaults(args),
+        trial: !args.no_trial,
+    }))
+}
+
 fn try_config(args: &TryArgs) -> Result<TryConfig, Error> {
     let mut specs = args
         .candidates
@@ -627,6 +716,20 @@ fn try_config(args: &TryArgs) -> Result<TryConfig, Error> {
     if specs.is_empty() {
         return Err(Error::NoCandidates);
     }
+    Ok(TryConfig {
+        specs,
+        defaults: try_defaults(args),
+        default_protocol: if args.udp {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        },
+        trial: !args.no_trial,
+    })
+}
+
+/// The options `try`'s flags set for every candidate.
+fn try_defaults(args: &TryArgs) -> OptionChoices {
     let flag = |on: bool, off: bool| {
         if on {
             Some(true)
@@ -636,23 +739,14 @@ fn try_config(args: &TryArgs) -> Result<TryConfig, Error> {
             None
         }
     };
-    Ok(TryConfig {
-        specs,
-        defaults: OptionChoices {
-            v6only: flag(args.v6only, args.dual_stack),
-            reuseaddr: flag(args.reuseaddr, args.no_reuseaddr),
-            reuseport: args.reuseport.then_some(true),
-            listen: args.no_listen.then_some(false),
-            freebind: None,
-            device: None,
-        },
-        default_protocol: if args.udp {
-            Protocol::Udp
-        } else {
-            Protocol::Tcp
-        },
-        trial: !args.no_trial,
-    })
+    OptionChoices {
+        v6only: flag(args.v6only, args.dual_stack),
+        reuseaddr: flag(args.reuseaddr, args.no_reuseaddr),
+        reuseport: args.reuseport.then_some(true),
+        listen: args.no_listen.then_some(false),
+        freebind: None,
+        device: None,
+    }
 }
 
 fn free_config(args: &FreeArgs) -> Result<FreeConfig, Error> {

@@ -16,6 +16,7 @@ pub mod netns;
 pub mod probe;
 pub mod report;
 pub mod resolve;
+pub mod reuseport;
 pub mod sockets;
 pub mod target;
 pub mod text;
@@ -131,6 +132,7 @@ fn run_command(config: &Config, source: &dyn sockets::SocketSource) -> Result<Re
             Report::Who(result)
         }),
         CommandConfig::Try(c) => bind::run(c, source).map(Report::Try),
+        CommandConfig::TryPort(c) => bind::slots::run(c, source).map(Report::Try),
         CommandConfig::Resolve(c) => {
             resolve::run_probing(c, source, config.probe).map(Report::Resolve)
         }

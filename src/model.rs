@@ -197,6 +197,11 @@ pub struct Socket {
     pub netns_name: Option<String>,
     /// Where a known forwarder (docker-proxy) sends this port's traffic.
     pub forwards_to: Option<String>,
+    /// A known protocol demultiplexer (sslh) owning the socket, by name.
+    pub demultiplexer: Option<&'static str>,
+    /// Where it sends each protocol, from its command line: (protocol,
+    /// target as written).
+    pub forwards_by_protocol: Vec<(String, String)>,
     /// The receive queue; for a listener, the connections waiting for
     /// accept().
     pub recv_queue: u32,
@@ -233,6 +238,8 @@ impl Socket {
             netns: None,
             netns_name: None,
             forwards_to: None,
+            demultiplexer: None,
+            forwards_by_protocol: Vec::new(),
             recv_queue: 0,
             processes: Vec::new(),
             owner_gap: None,

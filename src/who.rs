@@ -64,8 +64,9 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
     if nothing_here && !config.all_netns && !request.ports.is_empty() {
         warnings.extend(held_elsewhere(source, &request, config));
     }
-    warnings.sort();
     listed.sort_by(display_order);
+    warnings.extend(reuseport_warnings(&listed));
+    warnings.sort();
     Ok(WhoResult {
         config: config.clone(),
         sockets: listed,
@@ -73,6 +74,26 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
         warnings,
         probes: Vec::new(),
     })
+}
+
+/// One `reuseport_group` warning per group. `net.ipv4.tcp_migrate_req`
+/// is per network namespace: it is read for groups of this one only.
+fn reuseport_warnings(listed: &[Socket]) -> Vec<Warning> {
+    let here = sockets::current_netns();
+    let migrate = crate::reuseport::tcp_migrate_req();
+    crate::reuseport::groups(listed)
+        .iter()
+        .map(|group| {
+            let netns = listed.get(group.members[0]).and_then(|s| s.netns.clone());
+            let ours = netns.is_none() || here.is_none() || netns == here;
+            crate::reuseport::warning(
+                group,
+                listed,
+                std::env::consts::OS,
+                migrate.filter(|_| ours),
+            )
+        })
+        .collect()
 }
 
 /// What `who` lists and counts, and its warnings.

@@ -144,6 +144,35 @@ impl fmt::Display for Candidate {
     }
 }
 
+/// `PORT`, `tcp:PORT` or `udp:PORT`: a port alone, which `try` reads as
+/// "every slot of this port" (see `bind::slots`). `None` when `text` is not
+/// of that form (it is then an ordinary candidate); an error for a port
+/// alone that is 0 or out of range.
+pub fn parse_bare_port(text: &str) -> Option<Result<(Option<Protocol>, u16), Error>> {
+    let trimmed = text.trim();
+    let (protocol, rest) = match trimmed.split_once(':') {
+        Some(("tcp", rest)) => (Some(Protocol::Tcp), rest),
+        Some(("udp", rest)) => (Some(Protocol::Udp), rest),
+        Some(_) => return None,
+        None => (None, trimmed),
+    };
+    if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(
+        crate::target::port_number(rest)
+            .and_then(|port| match port {
+                0 => Err("port 0 has no slots: the kernel picks a port for it".into()),
+                port => Ok((protocol, port)),
+            })
+            .map_err(|why| Error::BadCandidate {
+                context: "candidate".to_owned(),
+                candidate: trimmed.to_owned(),
+                why,
+            }),
+    )
+}
+
 /// Parses one candidate; `context` names where it came from in errors
 /// (`"candidate"`, `"plan.txt line 3"`).
 pub fn parse_candidate(text: &str, context: &str) -> Result<CandidateSpec, Error> {
@@ -306,6 +335,27 @@ mod tests {
             spec("[::ffff:127.0.0.1]:80/dualstack").choices.v6only,
             Some(false)
         );
+    }
+
+    #[test]
+    fn a_port_alone_is_recognised() {
+        let bare = |text: &str| parse_bare_port(text).map(|r| r.map_err(|e| e.to_string()));
+        assert_eq!(bare("8000"), Some(Ok((None, 8000))));
+        assert_eq!(bare("tcp:8000"), Some(Ok((Some(Protocol::Tcp), 8000))));
+        assert_eq!(bare(" udp:53 "), Some(Ok((Some(Protocol::Udp), 53))));
+        assert!(matches!(bare("0"), Some(Err(e)) if e.contains("port 0")));
+        assert!(matches!(bare("99999"), Some(Err(e)) if e.contains("out of range")));
+        for candidate in [
+            "0.0.0.0:80",
+            ":8080",
+            "[::]:80",
+            "tcp:1.2.3.4:80",
+            "80/v6only",
+            "sctp:80",
+            "",
+        ] {
+            assert_eq!(bare(candidate), None, "{candidate}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod candidate;
 pub mod explain;
 pub mod facts;
 pub mod rules;
+pub mod slots;
 pub mod trial;
 
 use candidate::{Candidate, CandidateSpec, OptionChoices};
@@ -59,6 +60,8 @@ pub struct TryResult {
     pub host: Host,
     pub bindv6only: bool,
     pub warnings: Vec<Warning>,
+    /// `try PORT`: how the port's slots add up; `None` for a plan.
+    pub port_map: Option<slots::PortMap>,
 }
 
 impl TryResult {
@@ -106,7 +109,35 @@ pub fn run_as(
             )
         })
         .collect();
-    let (live, mut warnings) = facts::live_table(source, &candidates)?;
+    evaluate(
+        &candidates,
+        config.trial,
+        source,
+        host,
+        bindv6only,
+        Plan::Together,
+    )
+}
+
+/// How candidates meet each other: as one program's plan (each sees the
+/// earlier ones), or each on its own against the live sockets only (`try
+/// PORT`'s slots, each a different service's choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    Together,
+    EachAlone,
+}
+
+/// Predicts, tries and explains `candidates` against the live table.
+pub fn evaluate(
+    candidates: &[Candidate],
+    trial: bool,
+    source: &dyn SocketSource,
+    host: Host,
+    bindv6only: bool,
+    plan: Plan,
+) -> Result<TryResult, Error> {
+    let (live, mut warnings) = facts::live_table(source, candidates)?;
     let address_valid: Vec<rules::Tri> = candidates.iter().map(facts::address_valid).collect();
     let bindings: Vec<Binding> = live
         .iter()
@@ -114,9 +145,25 @@ pub fn run_as(
         .filter_map(|(i, s)| Binding::from_socket(i, s))
         .collect();
     let os = std::env::consts::OS;
-    let verdicts: Vec<Verdict> = predict(os, &host, &bindings, &candidates, &address_valid)
+    let predicted = match plan {
+        Plan::Together => predict(os, &host, &bindings, candidates, &address_valid),
+        Plan::EachAlone => candidates
+            .iter()
+            .zip(&address_valid)
+            .flat_map(|(candidate, valid)| {
+                predict(
+                    os,
+                    &host,
+                    &bindings,
+                    std::slice::from_ref(candidate),
+                    std::slice::from_ref(valid),
+                )
+            })
+            .collect(),
+    };
+    let verdicts: Vec<Verdict> = predicted
         .into_iter()
-        .zip(&candidates)
+        .zip(candidates)
         .map(|(verdict, candidate)| {
             within_what_was_seen(verdict, candidate, &live, source.lists_bound_only_tcp())
         })
@@ -126,7 +173,7 @@ pub fn run_as(
         .iter()
         .zip(&verdicts)
         .map(|(c, v)| {
-            if config.trial {
+            if trial {
                 trial::permission(c, v, &live, host.euid)
             } else {
                 trial::Permission {
@@ -136,14 +183,22 @@ pub fn run_as(
             }
         })
         .collect();
-    let observed = trial::run(&candidates, &permissions);
+    let observed = match plan {
+        Plan::Together => trial::run(candidates, &permissions),
+        // Each trial socket is closed before the next is made.
+        Plan::EachAlone => candidates
+            .iter()
+            .zip(&permissions)
+            .flat_map(|(c, p)| trial::run(std::slice::from_ref(c), std::slice::from_ref(p)))
+            .collect(),
+    };
 
     let outcomes: Vec<Outcome> = candidates
         .iter()
         .zip(verdicts)
         .zip(observed)
         .map(|((candidate, verdict), trial)| {
-            let message = explain::message(&verdict, candidate, &host, &live, &candidates);
+            let message = explain::message(&verdict, candidate, &host, &live, candidates);
             let agree = agreement(&verdict, &trial, candidate.options.listen);
             Outcome {
                 candidate: candidate.clone(),
@@ -173,6 +228,7 @@ pub fn run_as(
         host,
         bindv6only,
         warnings,
+        port_map: None,
     })
 }
 

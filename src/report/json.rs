@@ -189,12 +189,23 @@ pub struct SocketDoc {
     pub netns_name: Option<String>,
     /// Where a known forwarder (docker-proxy) sends the traffic.
     pub forwards_to: Option<String>,
+    /// A known protocol demultiplexer (sslh) that owns the socket.
+    pub demultiplexer: Option<&'static str>,
+    /// Where it sends each protocol, from its command line.
+    pub forwards_by_protocol: Vec<RouteDoc>,
     pub processes: Vec<ProcessDoc>,
     /// Why `processes` is empty: `kernel_owned`, `owner_unreadable`,
     /// `owner_not_visible`; null when owners are listed.
     pub owner_gap: Option<&'static str>,
     /// `--probe` on `who`: what answered; null where no probe was made.
     pub probe: Option<ProbeDoc>,
+}
+
+/// One protocol a demultiplexer routes, and where.
+#[derive(Serialize)]
+pub struct RouteDoc {
+    pub protocol: String,
+    pub to: String,
 }
 
 impl From<&Socket> for SocketDoc {
@@ -218,6 +229,15 @@ impl From<&Socket> for SocketDoc {
             netns: socket.netns.clone(),
             netns_name: socket.netns_name.clone(),
             forwards_to: socket.forwards_to.clone(),
+            demultiplexer: socket.demultiplexer,
+            forwards_by_protocol: socket
+                .forwards_by_protocol
+                .iter()
+                .map(|(protocol, to)| RouteDoc {
+                    protocol: protocol.clone(),
+                    to: to.clone(),
+                })
+                .collect(),
             processes: socket.processes.iter().map(ProcessDoc::from).collect(),
             owner_gap: socket.owner_gap.map(OwnerGap::code),
             probe: None,
@@ -484,6 +504,73 @@ pub struct TryBody {
     /// What the prediction assumed about this process and host.
     pub assumed: AssumedDoc,
     pub candidates: Vec<CandidateDoc>,
+    /// `try PORT`: how the port's slots add up; null for a plan.
+    pub port_map: Option<PortMapDoc>,
+}
+
+/// `try PORT`'s answer to "how many more services fit on this port".
+#[derive(Serialize)]
+pub struct PortMapDoc {
+    pub port: u16,
+    pub protocols: Vec<ProtocolMapDoc>,
+    /// One largest set of slots new services could hold at once (per
+    /// protocol, `more` of them).
+    pub free: Vec<SlotDoc>,
+    /// Slots whose bind fails now.
+    pub taken: Vec<SlotDoc>,
+    /// Slots whose bind depends on what could not be seen.
+    pub undecided: Vec<SlotDoc>,
+}
+
+#[derive(Serialize)]
+pub struct ProtocolMapDoc {
+    pub protocol: &'static str,
+    pub slots: usize,
+    pub binding: usize,
+    pub more: usize,
+}
+
+#[derive(Serialize)]
+pub struct SlotDoc {
+    pub protocol: &'static str,
+    pub address: String,
+    /// The wildcards' IPV6_V6ONLY (`[::]` is two slots); null otherwise.
+    pub v6only: Option<bool>,
+    pub device: Option<String>,
+    /// The index of the candidate that checked it.
+    pub candidate: usize,
+}
+
+impl From<&crate::bind::slots::PortMap> for PortMapDoc {
+    fn from(map: &crate::bind::slots::PortMap) -> Self {
+        let slots = |list: &[crate::bind::slots::SlotRef]| -> Vec<SlotDoc> {
+            list.iter()
+                .map(|slot| SlotDoc {
+                    protocol: slot.protocol.name(),
+                    address: slot.place.address().to_string(),
+                    v6only: slot.place.v6only(),
+                    device: slot.place.device().map(str::to_owned),
+                    candidate: slot.candidate,
+                })
+                .collect()
+        };
+        PortMapDoc {
+            port: map.port,
+            protocols: map
+                .protocols
+                .iter()
+                .map(|p| ProtocolMapDoc {
+                    protocol: p.protocol.name(),
+                    slots: p.slots,
+                    binding: p.binding,
+                    more: p.more,
+                })
+                .collect(),
+            free: slots(&map.free),
+            taken: slots(&map.taken),
+            undecided: slots(&map.undecided),
+        }
+    }
 }
 
 impl From<&TryResult> for TryBody {
@@ -504,6 +591,7 @@ impl From<&TryResult> for TryBody {
                 .iter()
                 .map(|outcome| candidate_doc(outcome, &result.live))
                 .collect(),
+            port_map: result.port_map.as_ref().map(PortMapDoc::from),
         }
     }
 }
@@ -576,6 +664,12 @@ pub struct DestinationDoc {
     /// `listeners` when a reuseport group shares it.
     pub listener: Option<SocketDoc>,
     pub listeners: Vec<SocketDoc>,
+    /// How the kernel picks among `listeners`: "single"; "hash" (a
+    /// reuseport group: one of N per connection, by a hash of the client's
+    /// address and port); "newest" (UDP sockets sharing by SO_REUSEADDR:
+    /// the most recently bound gets every unicast datagram, and is the only
+    /// one listed). Null when nothing receives or it cannot be told.
+    pub delivery: Option<&'static str>,
     /// accept | refused | unreachable | not_local; null without a port.
     pub outcome: Option<&'static str>,
     /// `--probe`: what answered there; null where no probe was made.
@@ -652,6 +746,7 @@ impl From<&ResolveResult> for ResolveBody {
                     origin: d.origin,
                     listener: d.receivers.first().and_then(socket_doc),
                     listeners: d.receivers.iter().filter_map(socket_doc).collect(),
+                    delivery: d.delivery.map(crate::resolve::route::Delivery::name),
                     outcome: d.outcome.map(Reach::name),
                     probe: d.probe.as_ref().map(ProbeDoc::from),
                 })

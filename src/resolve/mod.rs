@@ -66,6 +66,9 @@ pub struct DestinationReport {
     /// Indexes into the live table of the sockets that would receive it
     /// (several: a reuseport group).
     pub receivers: Vec<usize>,
+    /// How the kernel picks among `receivers`; `None` when nothing
+    /// receives or it cannot be told.
+    pub delivery: Option<route::Delivery>,
     /// `None` when no port was given.
     pub outcome: Option<Reach>,
     /// `--probe`: what answered there; `None` when not probed.
@@ -123,6 +126,8 @@ pub fn run(config: &ResolveConfig, source: &dyn SocketSource) -> Result<ResolveR
 /// [`run`], and with `probe` (TCP with a port) each destination that
 /// accepts is probed for what answers there; so is each address of
 /// another host, because the user named that host.
+// Gathering, in the order the report needs it; the steps are helpers.
+#[allow(clippy::too_many_lines)]
 pub fn run_probing(
     config: &ResolveConfig,
     source: &dyn SocketSource,
@@ -152,14 +157,25 @@ pub fn run_probing(
     let (order, decisions) = rfc6724::sort(&sort_input, &policy);
     let order_agrees = order.iter().enumerate().all(|(rank, &index)| rank == index);
 
-    let (live, live_warnings) = match query.port {
+    let LiveTable {
+        sockets: live,
+        chain_rank,
+        warnings: live_warnings,
+    } = match query.port {
         Some(port) => live_table(source, port, config.protocol)?,
-        None => (Vec::new(), Vec::new()),
+        None => LiveTable::default(),
     };
     warnings.extend(live_warnings);
 
-    let mut destinations =
-        destination_reports(&sort_input, &order, query, config.protocol, &hosts, &live);
+    let mut destinations = destination_reports(
+        &sort_input,
+        &order,
+        query,
+        config.protocol,
+        &hosts,
+        (&live, &chain_rank),
+    );
+    warnings.extend(delivery_warnings(&destinations));
     if probe && config.protocol == Protocol::Tcp {
         probe_destinations(&mut destinations, query);
     }
@@ -314,7 +330,7 @@ fn destination_reports(
     query: &Query,
     protocol: Protocol,
     hosts: &system::HostsFile,
-    live: &[Socket],
+    (live, chain_rank): (&[Socket], &[Option<usize>]),
 ) -> Vec<DestinationReport> {
     sort_input
         .iter()
@@ -342,6 +358,13 @@ fn destination_reports(
                     (receivers, Some(outcome))
                 }
             };
+            // Only Linux's lookup is modelled (see reuseport::spread).
+            let (receivers, delivery) = if cfg!(target_os = "linux") {
+                route::delivery(protocol, live, receivers, chain_rank)
+            } else {
+                let single = (receivers.len() == 1).then_some(route::Delivery::Single);
+                (receivers, single)
+            };
             DestinationReport {
                 address: d.address,
                 system_rank: index + 1,
@@ -349,6 +372,7 @@ fn destination_reports(
                 source: d.source,
                 origin: system::origin(&query.host, d.address, hosts),
                 receivers,
+                delivery,
                 outcome,
                 probe: None,
             }
@@ -399,15 +423,91 @@ fn named_remote(host: &str) -> bool {
 }
 
 /// Every socket on the port (all states, so that `--connect` can find the
-/// server side of its connection), with owners and options.
+/// server side of its connection), with owners and options; and each
+/// one's place in the kernel's dump, which lists a port's UDP sockets
+/// newest bind first (see [`route::delivery`]). Only the netlink source
+/// keeps the kernel's order; elsewhere the places are unknown.
 fn live_table(
     source: &dyn SocketSource,
     port: u16,
     protocol: Protocol,
-) -> Result<(Vec<Socket>, Vec<Warning>), Error> {
-    sockets::described_table(source, vec![protocol], vec![PortRange::single(port)], |s| {
-        s.state == State::Listen || protocol == Protocol::Udp
+) -> Result<LiveTable, Error> {
+    let dumped: Vec<Option<u64>> = if source.name() == "netlink" {
+        dump_port_of(source, port, protocol)?
+            .iter()
+            .map(|s| s.inode)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (live, warnings) =
+        sockets::described_table(source, vec![protocol], vec![PortRange::single(port)], |s| {
+            s.state == State::Listen || protocol == Protocol::Udp
+        })?;
+    let chain_rank = live
+        .iter()
+        .map(|s| {
+            let inode = s.inode?;
+            dumped.iter().position(|d| *d == Some(inode))
+        })
+        .collect();
+    Ok(LiveTable {
+        sockets: live,
+        chain_rank,
+        warnings,
     })
+}
+
+/// The port's sockets, each one's place in the kernel's dump, and what
+/// could not be seen.
+#[derive(Default)]
+struct LiveTable {
+    sockets: Vec<Socket>,
+    chain_rank: Vec<Option<usize>>,
+    warnings: Vec<Warning>,
+}
+
+/// One dump of `port`'s sockets of `protocol`, in the kernel's order.
+fn dump_port_of(
+    source: &dyn SocketSource,
+    port: u16,
+    protocol: Protocol,
+) -> Result<Vec<Socket>, Error> {
+    source.dump(&DumpRequest {
+        protocols: vec![protocol],
+        families: Family::ALL.to_vec(),
+        ports: vec![PortRange::single(port)],
+    })
+}
+
+/// What the tool could not tell about who receives: a UDP tie whose bind
+/// order or SO_REUSEPORT could not be read.
+fn delivery_warnings(destinations: &[DestinationReport]) -> Vec<Warning> {
+    let unknown: Vec<String> = destinations
+        .iter()
+        .filter(|d| d.delivery.is_none() && d.receivers.len() > 1)
+        .map(|d| d.address.to_string())
+        .collect();
+    if unknown.is_empty() {
+        return Vec::new();
+    }
+    if !cfg!(target_os = "linux") {
+        return vec![Warning::note(
+            "delivery_unknown",
+            format!(
+                "for {} several sockets tie: {}",
+                unknown.join(", "),
+                crate::reuseport::spread(std::env::consts::OS, Protocol::Tcp)
+            ),
+        )];
+    }
+    vec![Warning::gap(
+        "delivery_unknown",
+        format!(
+            "for {} several UDP sockets tie; Linux gives each datagram to the most recently bound one unless it is in a SO_REUSEPORT group, and which one that is could not be read here (SO_REUSEPORT unreadable, or a socket source that does not keep the kernel's order)",
+            unknown.join(", ")
+        ),
+    )]
 }
 
 fn disagreement(destinations: &[DestinationReport], decisions: &[Decision]) -> String {
@@ -609,11 +709,7 @@ fn agrees(socket: &Socket, destination: &DestinationReport, live: &[Socket]) -> 
 }
 
 fn dump_port(source: &dyn SocketSource, port: u16) -> Result<Vec<Socket>, Error> {
-    source.dump(&DumpRequest {
-        protocols: vec![Protocol::Tcp],
-        families: Family::ALL.to_vec(),
-        ports: vec![PortRange::single(port)],
-    })
+    dump_port_of(source, port, Protocol::Tcp)
 }
 
 /// Accept-queue lengths of the listeners on `port`, by inode.

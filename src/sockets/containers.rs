@@ -40,7 +40,83 @@ pub fn attach_containers(sockets: &mut [Socket]) {
                     .is_some_and(|n| n.bytes() == b"docker-proxy")
             })
             .find_map(|p| docker_proxy_target(&p.cmdline));
+        if let Some(process) = socket.processes.iter().find(|p| {
+            p.name
+                .as_ref()
+                .is_some_and(|n| demultiplexer(n.bytes()).is_some())
+        }) {
+            socket.demultiplexer = process.name.as_ref().and_then(|n| demultiplexer(n.bytes()));
+            socket.forwards_by_protocol = sslh_routes(&process.cmdline);
+        }
     }
+}
+
+/// The known protocol demultiplexers, by process name: sslh's builds
+/// (`sslh` is sslh-fork in Debian's package; `sslh-select`, `sslh-ev`).
+pub fn demultiplexer(name: &[u8]) -> Option<&'static str> {
+    matches!(name, b"sslh" | b"sslh-fork" | b"sslh-select" | b"sslh-ev").then_some("sslh")
+}
+
+/// The protocols sslh routes and where, from its command line: `--ssh
+/// 127.0.0.1:22`, `--tls=127.0.0.1:443` (getopt_long takes both; `--ssl`
+/// is sslh's older name for `--tls`), as `sslh -V` 1.20's usage lists them.
+/// A configuration file (`-F`) is not read: then nothing is said. Targets
+/// are a process's own text: only HOST:PORT with a numeric port is taken,
+/// escaped. sslh cuts its own arguments at the last ':' while it parses
+/// them (a NUL written there), so a running sslh 1.20 shows `--ssh
+/// 127.0.0.1 22` in /proc/PID/cmdline (seen with Debian's sslh): a host
+/// followed by a port argument is read as HOST:PORT too.
+pub fn sslh_routes(cmdline: &[Text]) -> Vec<(String, String)> {
+    const PROTOCOLS: [&str; 11] = [
+        "ssh",
+        "tls",
+        "ssl",
+        "http",
+        "openvpn",
+        "tinc",
+        "xmpp",
+        "adb",
+        "socks5",
+        "anyprot",
+        "on-timeout",
+    ];
+    let mut routes = Vec::new();
+    let args: Vec<String> = cmdline.iter().map(|a| a.lossy().into_owned()).collect();
+    let mut index = 0;
+    while let Some(arg) = args.get(index) {
+        index += 1;
+        let Some(option) = arg.strip_prefix("--") else {
+            continue;
+        };
+        let (name, inline) = match option.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (option, None),
+        };
+        if !PROTOCOLS.contains(&name) {
+            continue;
+        }
+        let mut value = if let Some(value) = inline {
+            value
+        } else {
+            let Some(next) = args.get(index) else { break };
+            index += 1;
+            next.clone()
+        };
+        let is_port = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        let cut = !value.contains(':') || value.ends_with(']');
+        if cut && let Some(port) = args.get(index).filter(|next| is_port(next)) {
+            value = format!("{value}:{port}");
+            index += 1;
+        }
+        let well_formed = value
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if well_formed {
+            let protocol = if name == "ssl" { "tls" } else { name };
+            routes.push((protocol.to_owned(), crate::text::untrusted(&value, 80)));
+        }
+    }
+    routes
 }
 
 /// A container a process runs in, from its cgroup path.
@@ -155,6 +231,39 @@ mod tests {
         );
         assert_eq!(container_of("0::/system.slice/docker-short.scope\n"), None);
         assert_eq!(container_of(""), None);
+    }
+
+    fn args(line: &str) -> Vec<Text> {
+        line.split(' ').map(Text::from).collect()
+    }
+
+    #[test]
+    fn sslh_command_lines_give_the_routes() {
+        let routes = sslh_routes(&args(
+            "/usr/sbin/sslh -f -p 0.0.0.0:4443 --ssh 127.0.0.1:22 --tls=127.0.0.1:443 --ssl [::1]:8443 --http",
+        ));
+        assert_eq!(
+            routes,
+            [
+                ("ssh".to_owned(), "127.0.0.1:22".to_owned()),
+                ("tls".to_owned(), "127.0.0.1:443".to_owned()),
+                ("tls".to_owned(), "[::1]:8443".to_owned()),
+            ]
+        );
+        // As a running sslh shows it: cut at each ':'.
+        assert_eq!(
+            sslh_routes(&args(
+                "/usr/sbin/sslh -f -p 127.0.0.1 4443 --ssh 127.0.0.1 22 --tls=[::1] 443"
+            )),
+            [
+                ("ssh".to_owned(), "127.0.0.1:22".to_owned()),
+                ("tls".to_owned(), "[::1]:443".to_owned()),
+            ]
+        );
+        assert!(sslh_routes(&args("sslh -F/etc/sslh.cfg")).is_empty());
+        assert!(sslh_routes(&args("sslh --ssh nonsense")).is_empty());
+        assert_eq!(demultiplexer(b"sslh-select"), Some("sslh"));
+        assert_eq!(demultiplexer(b"nginx"), None);
     }
 
     #[test]

@@ -43,6 +43,42 @@ struct TryDoc {
     ok: bool,
     assumed: AssumedDoc,
     candidates: Vec<CandidateDoc>,
+    #[serde(deserialize_with = "present")]
+    port_map: Option<PortMapDoc>,
+}
+
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortMapDoc {
+    port: u16,
+    protocols: Vec<ProtocolMapDoc>,
+    free: Vec<SlotDoc>,
+    taken: Vec<SlotDoc>,
+    undecided: Vec<SlotDoc>,
+}
+
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProtocolMapDoc {
+    protocol: String,
+    slots: usize,
+    binding: usize,
+    more: usize,
+}
+
+#[allow(dead_code)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlotDoc {
+    protocol: String,
+    address: String,
+    #[serde(deserialize_with = "present")]
+    v6only: Option<bool>,
+    #[serde(deserialize_with = "present")]
+    device: Option<String>,
+    candidate: usize,
 }
 
 impl TryDoc {
@@ -2257,5 +2293,189 @@ fn try_unprivileged_trial_runs_or_says_why_not() {
             );
         }
         assert_port_free(7700);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// `try PORT`: every slot of a port, and how many more services fit
+
+const LINK_LOCAL: &str = "fe80::9";
+
+/// Holds a service the way `try PORT` counts one: a TCP listener with
+/// SO_REUSEADDR (the runtime default), or a plain UDP socket, on `slot`.
+fn hold_slot(slot: &SlotDoc, port: u16) -> Socket {
+    let proto = if slot.protocol == "tcp" {
+        Proto::Tcp
+    } else {
+        Proto::Udp
+    };
+    let address: IpAddr = slot.address.parse().expect("a slot address");
+    let socket = Socket::new(
+        Domain::for_address(SocketAddr::new(address, port)),
+        proto.kind(),
+        None,
+    )
+    .expect("socket()");
+    if let Some(only) = slot.v6only {
+        socket.set_only_v6(only).expect("IPV6_V6ONLY");
+    }
+    socket
+        .set_reuse_address(proto == Proto::Tcp)
+        .expect("SO_REUSEADDR");
+    let target = match (address, &slot.device) {
+        (IpAddr::V6(v6), Some(device)) => {
+            let name = std::ffi::CString::new(device.as_str()).expect("a device name");
+            // SAFETY: if_nametoindex reads the NUL-terminated name only.
+            let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+            SocketAddr::V6(SocketAddrV6::new(v6, port, 0, index))
+        }
+        _ => SocketAddr::new(address, port),
+    };
+    socket
+        .bind(&target.into())
+        .unwrap_or_else(|e| panic!("bind {slot:?}: {e}"));
+    if proto == Proto::Tcp {
+        socket.listen(16).expect("listen()");
+    }
+    socket
+}
+
+fn more(doc: &TryDoc, protocol: &str) -> usize {
+    doc.port_map
+        .as_ref()
+        .expect("a port map")
+        .protocols
+        .iter()
+        .find(|p| p.protocol == protocol)
+        .map_or_else(|| panic!("no {protocol} in {doc:#?}"), |p| p.more)
+}
+
+/// `try 8000` checks every slot on its own, says which are taken by whom,
+/// and its "N more services" is what the kernel takes: binding the
+/// `free` set all at once succeeds, and after that every slot is taken.
+#[test]
+fn try_port_counts_the_services_the_kernel_still_takes() {
+    in_netns(
+        "try_port_counts_the_services_the_kernel_still_takes",
+        || {
+            add_addresses();
+            ip(&[
+                "-6",
+                "addr",
+                "add",
+                &format!("{LINK_LOCAL}/64"),
+                "dev",
+                "lo",
+                "nodad",
+            ]);
+            let port = 8000;
+            let _tcp = crate::harness::listener(
+                &format!("127.0.0.1:{port}"),
+                crate::harness::Opts::new().reuseaddr(true),
+            );
+            let _udp = crate::harness::udp(&format!("0.0.0.0:{port}"), crate::harness::Opts::new());
+            let (run, doc) = try_json(&[&port.to_string()]);
+            assert_eq!(run.code, 1, "some slots are taken: {run:#?}");
+            let map = doc.port_map.clone().expect("try PORT has a port map");
+            assert_eq!(map.port, port);
+            // Every slot was checked, each against the live sockets only, and
+            // the trial agrees with the model on every one.
+            let per_protocol = 3 + 5; // wildcards; 127.0.0.1, EXTRA_V4, ::1, EXTRA_V6, fe80::9%lo
+            assert_eq!(doc.candidates.len(), 2 * per_protocol, "{doc:#?}");
+            for c in &doc.candidates {
+                assert_ne!(c.agree, Some(false), "{c:#?}");
+                assert_eq!(
+                    c.trial.performed,
+                    c.prediction.ok == Some(true) || c.trial.performed
+                );
+            }
+            let slot = |protocol: &str, address: &str, v6only: Option<bool>| {
+                doc.candidates
+                    .iter()
+                    .find(|c| {
+                        c.protocol == protocol
+                            && c.address == address
+                            && (v6only.is_none() || Some(c.options.v6only) == v6only)
+                    })
+                    .unwrap_or_else(|| panic!("no slot {protocol} {address}: {doc:#?}"))
+            };
+            let held_by_test = |c: &CandidateDoc| {
+                assert_eq!(c.prediction.ok, Some(false), "{c:#?}");
+                assert!(
+                    c.prediction
+                        .conflicts
+                        .iter()
+                        .any(|k| k.socket.as_ref().is_some_and(|s| s.local_port == port)),
+                    "names the holder: {c:#?}"
+                );
+            };
+            held_by_test(slot("tcp", "0.0.0.0", None));
+            held_by_test(slot("tcp", "::", Some(false)));
+            held_by_test(slot("tcp", "127.0.0.1", None));
+            assert_eq!(slot("tcp", "::", Some(true)).prediction.ok, Some(true));
+            assert_eq!(slot("tcp", EXTRA_V4, None).prediction.ok, Some(true));
+            held_by_test(slot("udp", EXTRA_V4, None));
+            assert_eq!(slot("udp", LINK_LOCAL, None).prediction.ok, Some(true));
+            // TCP: EXTRA_V4 on IPv4, the three IPv6 addresses; UDP: the IPv6 ones.
+            assert_eq!(more(&doc, "tcp"), 4, "{map:#?}");
+            assert_eq!(more(&doc, "udp"), 3, "{map:#?}");
+            assert!(map.undecided.is_empty(), "{map:#?}");
+            let human = portcheck(&["try", &port.to_string()]);
+            assert!(
+            human.stdout.contains("port 8000 could still take 4 more TCP services: on 10.200.0.1, [::1], [2001:db8::1] and [fe80::9]%lo; 3 more UDP services"),
+            "{}",
+            human.stdout
+        );
+
+            // The kernel's word: every slot of `free` binds at once...
+            let held: Vec<Socket> = map.free.iter().map(|slot| hold_slot(slot, port)).collect();
+            // ...and then the port is full: no slot binds any more.
+            let (run, full) = try_json(&[&port.to_string()]);
+            assert_eq!(run.code, 1);
+            assert_eq!(
+                (more(&full, "tcp"), more(&full, "udp")),
+                (0, 0),
+                "{full:#?}"
+            );
+            for c in &full.candidates {
+                assert_eq!(c.prediction.ok, Some(false), "{c:#?}");
+                assert_ne!(c.agree, Some(false), "{c:#?}");
+            }
+            drop(held);
+        },
+    );
+}
+
+/// An unused port: every slot binds (exit 0), and the count prefers the
+/// wildcard where it ties with the one address it covers.
+#[test]
+fn try_port_on_an_unused_port_is_all_free() {
+    in_netns("try_port_on_an_unused_port_is_all_free", || {
+        let (run, doc) = try_json(&["udp:5300"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        let map = doc.port_map.expect("a port map");
+        assert_eq!(map.protocols.len(), 1);
+        assert!(doc.candidates.iter().all(|c| c.protocol == "udp"));
+        assert_eq!(map.taken, []);
+        let free: Vec<(&str, Option<bool>)> = map
+            .free
+            .iter()
+            .map(|s| (s.address.as_str(), s.v6only))
+            .collect();
+        assert_eq!(free, [("0.0.0.0", None), ("::", Some(true))]);
+        for (args, why) in [
+            (&["0"][..], "port 0"),
+            (&["8000", "0.0.0.0:80"][..], "comes alone"),
+            (&["tcp:70000"][..], "out of range"),
+        ] {
+            let mut full = vec!["try"];
+            full.extend_from_slice(args);
+            let run = portcheck(&full);
+            assert_eq!(run.code, 2, "{run:#?}");
+            assert!(run.stderr.contains(why), "{run:#?}");
+        }
+        // An ordinary plan has no port map.
+        let (_, plan) = try_json(&["127.0.0.1:5301"]);
+        assert!(plan.port_map.is_none());
     });
 }

@@ -630,6 +630,14 @@ where
     Option::<T>::deserialize(deserializer)
 }
 
+/// A protocol a demultiplexer (sslh) routes, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteDoc {
+    pub protocol: String,
+    pub to: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WhoDoc {
@@ -705,6 +713,9 @@ pub struct SocketDoc {
     pub netns_name: Option<String>,
     #[serde(deserialize_with = "present")]
     pub forwards_to: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub demultiplexer: Option<String>,
+    pub forwards_by_protocol: Vec<RouteDoc>,
     pub processes: Vec<ProcessDoc>,
     #[serde(deserialize_with = "present")]
     pub owner_gap: Option<String>,

@@ -67,6 +67,8 @@ struct DestinationDoc {
     listener: Option<SocketDoc>,
     listeners: Vec<SocketDoc>,
     #[serde(deserialize_with = "present")]
+    delivery: Option<String>,
+    #[serde(deserialize_with = "present")]
     outcome: Option<String>,
     /// `--probe` (tested in probe.rs); null here.
     #[serde(deserialize_with = "present")]

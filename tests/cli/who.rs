@@ -574,7 +574,16 @@ fn who_lists_both_sockets_of_a_reuseport_pair() {
 
         let (run, doc) = who_json(&["8700"]);
         assert_eq!(run.code, 0, "{run:#?}");
-        assert_clean(&doc);
+        // Complete, and the pair is named once as a group.
+        assert!(doc.complete && doc.summary.by_state.is_empty(), "{doc:#?}");
+        let codes: Vec<&str> = doc.warnings.iter().map(|w| w.code.as_str()).collect();
+        assert_eq!(codes, ["reuseport_group"], "{doc:#?}");
+        assert!(
+            doc.warnings[0]
+                .message
+                .contains("tcp 127.0.0.1:8700 is a SO_REUSEPORT group of 2 sockets"),
+            "{doc:#?}"
+        );
         assert_eq!(doc.sockets.len(), 2, "{doc:#?}");
         // Same port, address and state: ordered by inode.
         let mut held = [&first, &second];

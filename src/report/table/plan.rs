@@ -9,10 +9,48 @@ use super::{Style, warnings};
 use crate::bind::candidate::Candidate;
 use crate::bind::rules::{Errno, Stage};
 use crate::bind::{Outcome, TryResult};
+use crate::model::Protocol;
 
 pub fn try_plan(result: &TryResult, style: Style) -> String {
+    if result.port_map.is_some() {
+        return port_map(result, style);
+    }
+    let mut out = outcome_table(&result.outcomes.iter().collect::<Vec<_>>(), false, style);
+    out.push_str(&warnings(&result.warnings, style));
+    out
+}
+
+/// `try PORT`: one table per protocol, then the count of services the
+/// port can still take.
+fn port_map(result: &TryResult, style: Style) -> String {
+    let mut out = String::new();
+    for protocol in [Protocol::Tcp, Protocol::Udp] {
+        let outcomes: Vec<&Outcome> = result
+            .outcomes
+            .iter()
+            .filter(|o| o.candidate.protocol == protocol)
+            .collect();
+        if outcomes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{}:", protocol.name().to_uppercase());
+        out.push_str(&outcome_table(&outcomes, true, style));
+        out.push('\n');
+    }
+    if let Some(map) = &result.port_map {
+        let _ = writeln!(out, "{}", map.summary());
+        out.push_str(crate::bind::slots::COUNTING);
+        out.push('\n');
+    }
+    out.push_str(&warnings(&result.warnings, style));
+    out
+}
+
+/// The outcomes' table and what each means; `quiet_ok` leaves out the
+/// lines of those that bind (a port's slots are mostly free).
+fn outcome_table(outcomes: &[&Outcome], quiet_ok: bool, style: Style) -> String {
     let rows = || {
-        result.outcomes.iter().map(|outcome| {
+        outcomes.iter().map(|outcome| {
             let candidate = &outcome.candidate;
             vec![
                 Cell::new(candidate.index),
@@ -30,7 +68,10 @@ pub fn try_plan(result: &TryResult, style: Style) -> String {
         rows,
     );
     out.push('\n');
-    for outcome in &result.outcomes {
+    for outcome in outcomes {
+        if quiet_ok && outcome.binds() == Some(true) && outcome.agree != Some(false) {
+            continue;
+        }
         let mark = match outcome.binds() {
             Some(true) => "ok",
             Some(false) => "FAILS",
@@ -54,7 +95,6 @@ pub fn try_plan(result: &TryResult, style: Style) -> String {
             let _ = writeln!(out, "{loud}");
         }
     }
-    out.push_str(&warnings(&result.warnings, style));
     out
 }
 

@@ -7,6 +7,7 @@ use comfy_table::Cell;
 use super::grid::render;
 use super::{Style, answers, takes, warnings};
 use crate::model::endpoint;
+use crate::resolve::route::Delivery;
 use crate::resolve::{ConnectReport, Reach, ResolveResult};
 
 pub fn resolve(result: &ResolveResult, style: Style) -> String {
@@ -123,14 +124,29 @@ fn reach_summary(result: &ResolveResult, port: u16) -> String {
         );
         return out;
     };
-    let who = reached
+    let names: Vec<String> = reached
         .receivers
-        .first()
-        .and_then(|&i| result.live.get(i))
-        .map_or_else(
-            || "an unseen listener".to_owned(),
-            crate::bind::explain::holder_name,
-        );
+        .iter()
+        .filter_map(|&i| result.live.get(i))
+        .map(crate::bind::explain::holder_name)
+        .collect();
+    let who = match (reached.delivery, names.as_slice()) {
+        (_, []) => "an unseen listener".to_owned(),
+        (Some(Delivery::Hash), all) => format!(
+            "one of {} ({}), per connection by a hash of the client's address and port (not round robin, not the newest; a steering BPF program attached to the group, which the socket table does not show, would decide instead)",
+            all.len(),
+            all.join(", ")
+        ),
+        (Some(Delivery::Newest), [newest, ..]) => format!(
+            "{newest}, the most recently bound of the sockets sharing it by SO_REUSEADDR: Linux gives it every unicast datagram, the older ones none"
+        ),
+        (None, all) if all.len() > 1 => format!(
+            "one of {} ({}); which one could not be told",
+            all.len(),
+            all.join(", ")
+        ),
+        (_, [one, ..]) => one.clone(),
+    };
     let _ = writeln!(
         out,
         "→ a client trying in order reaches {}: {who}",

@@ -222,6 +222,23 @@ fn owners(socket: &Socket) -> String {
     if let Some(target) = &socket.forwards_to {
         lines.push(format!("→ forwards to container {target}"));
     }
+    if let Some(name) = socket.demultiplexer {
+        let routes: Vec<String> = socket
+            .forwards_by_protocol
+            .iter()
+            .map(|(protocol, to)| format!("{protocol} to {to}"))
+            .collect();
+        lines.push(if routes.is_empty() {
+            format!(
+                "→ {name} splits this port by protocol (its targets are not on its command line)"
+            )
+        } else {
+            format!(
+                "→ {name} splits this port by protocol: {}",
+                routes.join(", ")
+            )
+        });
+    }
     lines.join("\n")
 }
 
