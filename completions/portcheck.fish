@@ -45,8 +45,8 @@ never\t''"
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s t -l tcp -d 'TCP sockets only (default: TCP and UDP)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s u -l udp -d 'UDP sockets only (default: TCP and UDP)'
-complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s 4 -l ipv4 -d 'IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss)'
-complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s 6 -l ipv6 -d 'IPv6 sockets only'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s 4 -l ipv4 -d 'Sockets that take IPv4: IPv4 sockets, a dual-stack [::] (IPV6_V6ONLY off) and IPv4-mapped [::ffff:a.b.c.d] binds (unlike ss -4, which shows IPv4 sockets only)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s 6 -l ipv6 -d 'Sockets that take IPv6: IPv6 sockets except IPv4-mapped binds'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s a -l all -d 'List every state: connections and TIME_WAIT too'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l all-netns -d 'Look in every network namespace a process here is in (containers), and the named ones (ip netns); each socket says its namespace'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l probe -d 'Identify the service behind each listening TCP socket: banner, TLS certificate, HTTP status and title (bounded: 3 s per socket, run concurrently; never leaves this host). Not with -u: UDP has no handshake to probe'
@@ -117,8 +117,8 @@ never\t''"
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s t -l tcp -d 'TCP sockets only (default: TCP and UDP)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s u -l udp -d 'UDP sockets only (default: TCP and UDP)'
-complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s 4 -l ipv4 -d 'IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss)'
-complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s 6 -l ipv6 -d 'IPv6 sockets only'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s 4 -l ipv4 -d 'Sockets that take IPv4: IPv4 sockets, a dual-stack [::] (IPV6_V6ONLY off) and IPv4-mapped [::ffff:a.b.c.d] binds (unlike ss -4, which shows IPv4 sockets only)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s 6 -l ipv6 -d 'Sockets that take IPv6: IPv6 sockets except IPv4-mapped binds'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s V -l version -d 'Print version'
