@@ -292,9 +292,10 @@ pub struct WhoArgs {
     pub all_netns: bool,
 
     /// Identify the service behind each listening TCP socket: banner, TLS
-    /// certificate, HTTP status and title (bounded: 3 s per socket, run
-    /// concurrently; never leaves this host). Not with -u: UDP has no
-    /// handshake to probe.
+    /// certificate, HTTP status and title; Redis gets only PING, PostgreSQL
+    /// only an SSLRequest, a server that speaks first (sshd, mariadbd) is
+    /// only listened to (bounded: 3 s per socket, run concurrently; never
+    /// leaves this host). Not with -u: UDP has no handshake to probe.
     #[arg(long, conflicts_with = "udp")]
     pub probe: bool,
 }
@@ -378,7 +379,8 @@ pub struct ResolveArgs {
     pub dns_server: Option<String>,
 
     /// Identify the service behind each destination that accepts: banner,
-    /// TLS certificate, HTTP status and title (bounded: 3 s per address).
+    /// TLS certificate, HTTP status and title; Redis gets only PING,
+    /// PostgreSQL only an SSLRequest (bounded: 3 s per address).
     /// Addresses of other hosts are probed only because HOST names them.
     /// Not with -u: UDP has no handshake to probe.
     #[arg(long, conflicts_with = "udp")]

@@ -168,10 +168,11 @@ pub fn probe(result: &mut WhoResult) {
             ));
             continue;
         };
-        targets.push(probe::Target {
-            address: SocketAddr::new(address, socket.local_port),
-            host_name: None,
-        });
+        targets.push(probe::Target::new(
+            SocketAddr::new(address, socket.local_port),
+            None,
+            Some(socket),
+        ));
         slots.push(index);
     }
     let mut probes = vec![None; result.sockets.len()];

@@ -161,7 +161,7 @@ pub fn run_probing(
     let mut destinations =
         destination_reports(&sort_input, &order, query, config.protocol, &hosts, &live);
     if probe && config.protocol == Protocol::Tcp {
-        probe_destinations(&mut destinations, query);
+        probe_destinations(&mut destinations, query, &live);
     }
     let reached = destinations
         .iter()
@@ -358,7 +358,7 @@ fn destination_reports(
 
 /// Probes the destinations that accept, and those of another host when
 /// the user named it (not `localhost` nor this host's own name).
-fn probe_destinations(destinations: &mut [DestinationReport], query: &Query) {
+fn probe_destinations(destinations: &mut [DestinationReport], query: &Query, live: &[Socket]) {
     let Some(port) = query.port else {
         return;
     };
@@ -376,9 +376,13 @@ fn probe_destinations(destinations: &mut [DestinationReport], query: &Query) {
     let targets: Vec<probe::Target> = chosen
         .iter()
         .filter_map(|&i| destinations.get(i))
-        .map(|d| probe::Target {
-            address: SocketAddr::new(d.address, port),
-            host_name: Some(query.host.clone()),
+        .map(|d| {
+            let listener = d.receivers.first().and_then(|&i| live.get(i));
+            probe::Target::new(
+                SocketAddr::new(d.address, port),
+                Some(query.host.clone()),
+                listener,
+            )
         })
         .collect();
     for (index, found) in chosen.into_iter().zip(probe::probe_all(&targets)) {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::field;
-use super::harness::{in_netns, portcheck, without_new_processes};
+use super::harness::{NOBODY, in_netns, portcheck, without_new_processes};
 
 // ---------------------------------------------------------------------------
 // Daemons
@@ -203,6 +203,365 @@ fn ipv4_filter_meets_nodes_dual_stack_listener() {
         assert_eq!(wait.code, 1, "IPv4 port 3000 is not free: {wait:#?}");
         assert_eq!(json(&wait)["met"], false);
         assert!(started.elapsed() < Duration::from_secs(5));
+        drop(server);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 4. and 5. --probe against real servers
+
+/// The probe object of the one socket `who PORT --probe` lists.
+fn probe_of_port(port: u16) -> Value {
+    let run = portcheck(&["who", &port.to_string(), "-t", "--probe", "--json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let document = json(&run);
+    let sockets = document["sockets"].as_array().expect("sockets");
+    let listening: Vec<&Value> = sockets.iter().filter(|s| s["state"] == "LISTEN").collect();
+    assert_eq!(listening.len(), 1, "{document:#}");
+    listening[0]["probe"].clone()
+}
+
+/// Fails when `log` (a server's own log) has a line with any of `alarms`.
+fn assert_no_alarm(server: &str, log: &Path, alarms: &[&str]) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    for line in text.lines() {
+        for alarm in alarms {
+            assert!(
+                !line.contains(alarm),
+                "the probe alarmed {server}: {line}\nwhole log:\n{text}"
+            );
+        }
+    }
+}
+
+/// Writes a self-signed certificate and its key for `localhost` (rcgen).
+fn self_signed(cert: &Path, key: &Path) {
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("cert params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let pair = rcgen::KeyPair::generate().expect("a key pair");
+    let certificate = params
+        .self_signed(&pair)
+        .expect("a self-signed certificate");
+    std::fs::write(cert, certificate.pem()).expect("write the certificate");
+    std::fs::write(key, pair.serialize_pem()).expect("write the key");
+}
+
+/// nginx `listen 8443 ssl` answers plain HTTP with its own 400 "The plain
+/// HTTP request was sent to HTTPS port": TLS only, not multiplexed.
+#[test]
+fn probe_calls_nginx_ssl_port_tls_only_not_multiplexed() {
+    const TEST: &str = "probe_calls_nginx_ssl_port_tls_only_not_multiplexed";
+    let Some(nginx) = field::program("nginx", TEST) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let scratch = Scratch::new(TEST);
+        let dir = scratch.0.display().to_string();
+        self_signed(&scratch.path("cert.pem"), &scratch.path("key.pem"));
+        let config = format!(
+            "pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 64; }}
+http {{
+  access_log {dir}/access.log;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  server {{
+    listen 8443 ssl;
+    ssl_certificate {dir}/cert.pem;
+    ssl_certificate_key {dir}/key.pem;
+    location / {{ return 200 \"tls only\\n\"; }}
+  }}
+}}
+"
+        );
+        std::fs::write(scratch.path("nginx.conf"), config).expect("write nginx.conf");
+        let conf = scratch.path("nginx.conf").display().to_string();
+        let error_log = scratch.path("error.log").display().to_string();
+        let mut server = Daemon::start(
+            &nginx,
+            &[
+                "-p",
+                &dir,
+                "-c",
+                &conf,
+                "-e",
+                &error_log,
+                "-g",
+                "daemon off;",
+            ],
+            &scratch.path("nginx.out"),
+        );
+        server.wait_for_tcp("127.0.0.1:8443", Duration::from_secs(10));
+
+        let probe = probe_of_port(8443);
+        assert_eq!(probe["protocol"], "https", "{probe:#}");
+        assert_eq!(probe["http"]["status"], 200, "{probe:#}");
+        assert_eq!(
+            probe["multiplexed"],
+            serde_json::json!([]),
+            "a TLS server's refusal of plain HTTP is not a second protocol: {probe:#}"
+        );
+        let summary = probe["summary"].as_str().expect("summary");
+        assert!(
+            summary.contains(
+                "TLS only (rejects plain HTTP: 400 The plain HTTP request was sent to HTTPS port)"
+            ),
+            "{summary}"
+        );
+        // nginx's own log shows the plain request was its 400.
+        let access = std::fs::read_to_string(scratch.path("access.log")).unwrap_or_default();
+        assert!(access.contains("\" 400 "), "{access}");
+        drop(server);
+    });
+}
+
+/// Redis, probed as Redis (`PING`), logs no "SECURITY ATTACK".
+#[test]
+fn probe_asks_redis_ping_and_trips_no_alarm() {
+    const TEST: &str = "probe_asks_redis_ping_and_trips_no_alarm";
+    let Some(redis) = field::program("redis-server", TEST) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let scratch = Scratch::new(TEST);
+        let log = scratch.path("redis.log");
+        let dir = scratch.0.display().to_string();
+        let mut server = Daemon::start(
+            &redis,
+            &[
+                "--port",
+                "6379",
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                &dir,
+                "--daemonize",
+                "no",
+            ],
+            &log,
+        );
+        server.wait_for_tcp("127.0.0.1:6379", Duration::from_secs(10));
+        let probe = probe_of_port(6379);
+        // Redis writes its log line at once; give it a moment anyway.
+        std::thread::sleep(Duration::from_millis(200));
+        assert_no_alarm("redis-server", &log, &["SECURITY ATTACK"]);
+        assert_eq!(probe["protocol"], "redis", "{probe:#}");
+        assert!(
+            probe["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("+PONG")),
+            "{probe:#}"
+        );
+        drop(server);
+    });
+}
+
+/// PostgreSQL, probed with an SSLRequest, logs no "invalid length of
+/// startup packet" (nor any other startup complaint).
+#[test]
+fn probe_asks_postgres_sslrequest_and_trips_no_alarm() {
+    const TEST: &str = "probe_asks_postgres_sslrequest_and_trips_no_alarm";
+    let (Some(initdb), Some(postgres)) = (
+        field::postgres_bin("initdb", TEST),
+        field::postgres_bin("postgres", TEST),
+    ) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let scratch = Scratch::new(TEST);
+        // PostgreSQL refuses to run as root: it runs as nobody, in a
+        // directory of its own.
+        std::os::unix::fs::chown(&scratch.0, Some(NOBODY), Some(NOBODY)).expect("chown");
+        let data = scratch.path("data").display().to_string();
+        let as_nobody = |command: &mut Command| {
+            use std::os::unix::process::CommandExt;
+            command.uid(NOBODY).gid(NOBODY).env("LC_ALL", "C");
+        };
+        let mut init = Command::new("timeout");
+        init.args(["60"])
+            .arg(&initdb)
+            .args(["-D", &data, "-U", "postgres", "--auth=trust", "--no-sync"])
+            .current_dir("/")
+            .stdin(Stdio::null());
+        as_nobody(&mut init);
+        let made = without_new_processes(|| init.output()).expect("run initdb");
+        assert!(made.status.success(), "initdb: {made:?}");
+        let log = scratch.path("postgres.log");
+        let dir = scratch.0.display().to_string();
+        let mut server = Daemon::start_with(
+            &postgres,
+            &[
+                "-D",
+                &data,
+                "-k",
+                &dir,
+                "-p",
+                "5432",
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "logging_collector=off",
+            ],
+            &log,
+            as_nobody,
+        );
+        server.wait_for_tcp("127.0.0.1:5432", Duration::from_secs(20));
+        let probe = probe_of_port(5432);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_no_alarm(
+            "postgres",
+            &log,
+            &[
+                "invalid length of startup packet",
+                "startup packet",
+                "unsupported frontend protocol",
+            ],
+        );
+        assert_eq!(probe["protocol"], "postgres", "{probe:#}");
+        assert!(
+            probe["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("SSLRequest answered N")),
+            "{probe:#}"
+        );
+        drop(server);
+    });
+}
+
+/// MariaDB greets first: its greeting is read and nothing is sent.
+#[test]
+fn probe_reads_the_mariadb_greeting_and_sends_nothing() {
+    const TEST: &str = "probe_reads_the_mariadb_greeting_and_sends_nothing";
+    let Some(mariadbd) = field::program("mariadbd", TEST) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let scratch = Scratch::new(TEST);
+        let data = scratch.path("db");
+        std::fs::create_dir(&data).expect("mkdir datadir");
+        let log = scratch.path("mariadb.err");
+        let datadir = format!("--datadir={}", data.display());
+        let socket = format!("--socket={}", scratch.path("sock").display());
+        let log_error = format!("--log-error={}", log.display());
+        let pid_file = format!("--pid-file={}", scratch.path("pid").display());
+        // No system tables are needed to greet: --skip-grant-tables.
+        let mut server = Daemon::start(
+            &mariadbd,
+            &[
+                "--no-defaults",
+                &datadir,
+                &socket,
+                &log_error,
+                &pid_file,
+                "--port=3306",
+                "--bind-address=127.0.0.1",
+                "--skip-grant-tables",
+                "--user=root",
+                "--skip-name-resolve",
+                "--innodb-buffer-pool-size=8M",
+            ],
+            &scratch.path("mariadb.out"),
+        );
+        server.wait_for_tcp("127.0.0.1:3306", Duration::from_secs(30));
+        let probe = probe_of_port(3306);
+        assert_eq!(probe["protocol"], "mysql", "{probe:#}");
+        assert!(
+            probe["summary"].as_str().is_some_and(
+                |s| s.starts_with("MySQL protocol 10, server ") && s.contains("MariaDB")
+            ),
+            "{probe:#}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert_no_alarm("mariadbd", &log, &["Bad handshake", "packets out of order"]);
+        drop(server);
+    });
+}
+
+/// sshd greets first: its banner is read and nothing is sent (an HTTP
+/// request would make it log "invalid format" / "Bad protocol version").
+#[test]
+fn probe_reads_the_sshd_banner_and_sends_nothing() {
+    const TEST: &str = "probe_reads_the_sshd_banner_and_sends_nothing";
+    let (Some(sshd), Some(keygen)) = (
+        field::program("sshd", TEST),
+        field::program("ssh-keygen", TEST),
+    ) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let scratch = Scratch::new(TEST);
+        let key = scratch.path("host_key");
+        let mut make_key = Command::new(&keygen);
+        make_key
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key)
+            .stdin(Stdio::null());
+        let made = without_new_processes(|| make_key.output()).expect("run ssh-keygen");
+        assert!(made.status.success(), "ssh-keygen: {made:?}");
+        let config = format!(
+            "ListenAddress 127.0.0.1:22\nHostKey {}\nPidFile {}\nUsePAM no\nLogLevel VERBOSE\n",
+            key.display(),
+            scratch.path("sshd.pid").display()
+        );
+        std::fs::write(scratch.path("sshd_config"), config).expect("write sshd_config");
+        let log = scratch.path("sshd.log");
+        // sshd needs its privilege separation directory, /run/sshd: made on
+        // a tmpfs over /run in a private mount namespace, so the host's
+        // /run is never touched.
+        let script = "mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && exec \"$@\"";
+        let unshare = Path::new("/usr/bin/unshare");
+        let config_path = scratch.path("sshd_config").display().to_string();
+        let log_path = log.display().to_string();
+        let sshd_path = sshd.display().to_string();
+        let mut server = Daemon::start(
+            unshare,
+            &[
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+                &sshd_path,
+                "-D",
+                "-f",
+                &config_path,
+                "-E",
+                &log_path,
+            ],
+            &scratch.path("sshd.out"),
+        );
+        server.wait_for_tcp("127.0.0.1:22", Duration::from_secs(10));
+        let probe = probe_of_port(22);
+        assert_eq!(probe["protocol"], "ssh", "{probe:#}");
+        assert!(
+            probe["banner"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("SSH-2.0-OpenSSH")),
+            "{probe:#}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert_no_alarm(
+            "sshd",
+            &log,
+            &[
+                "Bad protocol version",
+                "invalid format",
+                "banner line contains invalid",
+            ],
+        );
         drop(server);
     });
 }
