@@ -107,12 +107,32 @@ impl ResolveResult {
     }
 
     /// 0 a destination accepts (or, with no port, the name resolved);
-    /// 1 resolved but nothing accepts.
+    /// 1 resolved but nothing accepts. A destination on another host that
+    /// could not be checked is "cannot tell", not a failure: with one, 1
+    /// only when some destination is known to refuse.
     pub fn exit_code(&self) -> i32 {
-        match self.config.query.port {
-            None => 0,
-            Some(_) => i32::from(self.reached.is_none()),
+        if self.config.query.port.is_none() || self.reached.is_some() {
+            return 0;
         }
+        let unseen = self
+            .destinations
+            .iter()
+            .any(|d| d.outcome == Some(Reach::NotLocal));
+        let refused = self
+            .destinations
+            .iter()
+            .any(|d| d.outcome == Some(Reach::Refused));
+        i32::from(!unseen || refused)
+    }
+
+    /// No destination accepts, and some could not be seen (another host):
+    /// whether anything accepts cannot be told from here.
+    pub fn cannot_tell(&self) -> bool {
+        self.reached.is_none()
+            && self
+                .destinations
+                .iter()
+                .any(|d| d.outcome == Some(Reach::NotLocal))
     }
 }
 
@@ -162,10 +182,8 @@ pub fn run_probing(
         destination_reports(&sort_input, &order, query, config.protocol, &hosts, &live);
     if probe && config.protocol == Protocol::Tcp {
         probe_destinations(&mut destinations, query, &live);
+        settle_by_probe(&mut destinations);
     }
-    let reached = destinations
-        .iter()
-        .position(|d| d.outcome == Some(Reach::Accept));
     if !order_agrees {
         warnings.push(Warning::note(
             "order_differs_from_system",
@@ -186,25 +204,23 @@ pub fn run_probing(
             format!("{why}: IPv6 destinations cannot be reached from here"),
         ));
     }
-    if destinations
-        .iter()
-        .any(|d| d.outcome == Some(Reach::NotLocal))
-    {
-        warnings.push(Warning::note(
-            "remote_destinations",
-            "some addresses are not on this host: which socket answers there cannot be seen from here",
-        ));
-    }
     let connect = match (config.connect, query.port) {
-        (true, Some(port)) => Some(connect_all(
-            &destinations,
-            port,
-            config.protocol,
-            source,
-            &live,
-        )?),
+        (true, Some(port)) => {
+            let reports = connect_all(
+                &destinations,
+                port,
+                config.protocol,
+                source,
+                &live,
+                named_remote(&query.host),
+            )?;
+            settle_by_connect(&mut destinations, &reports);
+            Some(reports)
+        }
         _ => None,
     };
+    let reached = first_accepting(&destinations);
+    warnings.extend(remote_warnings(&destinations, reached));
     if let Some(reports) = &connect
         && reports.iter().any(|r| r.agrees == Some(false))
     {
@@ -392,6 +408,93 @@ fn probe_destinations(destinations: &mut [DestinationReport], query: &Query, liv
     }
 }
 
+/// The first destination, in system order, that accepts.
+fn first_accepting(destinations: &[DestinationReport]) -> Option<usize> {
+    destinations
+        .iter()
+        .position(|d| d.outcome == Some(Reach::Accept))
+}
+
+/// A probe that connected settles a destination of another host: it
+/// accepts (whatever it then said); one refused by the host refuses.
+/// Anything else (no route, a timeout) leaves it unseen.
+fn settle_by_probe(destinations: &mut [DestinationReport]) {
+    for destination in destinations {
+        if destination.outcome != Some(Reach::NotLocal) {
+            continue;
+        }
+        let Some(probe) = &destination.probe else {
+            continue;
+        };
+        let connect_failed = probe.kind == probe::Kind::Error
+            && probe
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("connect:"));
+        if !connect_failed {
+            destination.outcome = Some(Reach::Accept);
+        } else if probe.error.as_deref() == Some("connect: ECONNREFUSED") {
+            destination.outcome = Some(Reach::Refused);
+        }
+    }
+}
+
+/// `--connect` settles a destination of another host the same way.
+fn settle_by_connect(destinations: &mut [DestinationReport], reports: &[ConnectReport]) {
+    for (destination, report) in destinations.iter_mut().zip(reports) {
+        if destination.outcome == Some(Reach::NotLocal)
+            && matches!(report.outcome, Some(Reach::Accept | Reach::Refused))
+        {
+            destination.outcome = report.outcome;
+        }
+    }
+}
+
+/// Destinations on another host: their sockets are not seen (a note), and
+/// those a client tries before the one reached leave the answer open (a
+/// gap, `not_local_unseen`).
+fn remote_warnings(destinations: &[DestinationReport], reached: Option<usize>) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    if destinations
+        .iter()
+        .any(|d| d.outcome == Some(Reach::NotLocal))
+    {
+        warnings.push(Warning::note(
+            "remote_destinations",
+            "some addresses are not on this host: which socket answers there cannot be seen from here",
+        ));
+    }
+    if let Some(unseen) = unseen_before(destinations, reached) {
+        warnings.push(Warning::gap("not_local_unseen", unseen));
+    }
+    warnings
+}
+
+/// The destinations of another host a client would try before the one
+/// reached (all of them when none is reached), which portcheck could not
+/// check: what the answer depends on, in words; `None` when there are none.
+fn unseen_before(destinations: &[DestinationReport], reached: Option<usize>) -> Option<String> {
+    let unseen: Vec<String> = destinations
+        .iter()
+        .take(reached.unwrap_or(destinations.len()))
+        .filter(|d| d.outcome == Some(Reach::NotLocal))
+        .map(|d| d.address.to_string())
+        .collect();
+    if unseen.is_empty() {
+        return None;
+    }
+    let when = if reached.is_some() {
+        "which clients try first"
+    } else {
+        "so whether anything accepts cannot be told from here"
+    };
+    Some(format!(
+        "{} {} on another host, whose sockets cannot be seen from here, {when} (--probe or --connect asks it)",
+        unseen.join(", "),
+        if unseen.len() == 1 { "is" } else { "are" }
+    ))
+}
+
 /// Whether `host` names another host explicitly: not `localhost` (nor a
 /// `.localhost` name) and not this host's own name.
 fn named_remote(host: &str) -> bool {
@@ -516,9 +619,13 @@ fn connect_all(
     protocol: Protocol,
     source: &dyn SocketSource,
     live: &[Socket],
+    remote_named: bool,
 ) -> Result<Vec<ConnectReport>, Error> {
     let mut reports = Vec::new();
-    for destination in destinations {
+    // Another host is connected to only when the user named it, and only
+    // where the answer depends on it: before the first local acceptor.
+    let needed = first_accepting(destinations).unwrap_or(destinations.len());
+    for (index, destination) in destinations.iter().enumerate() {
         let mut report = ConnectReport {
             address: destination.address,
             outcome: None,
@@ -530,13 +637,32 @@ fn connect_all(
         if protocol == Protocol::Udp {
             report.skipped = Some("udp_has_no_connection");
         } else if destination.outcome == Some(Reach::NotLocal) {
-            report.skipped = Some("not_local");
+            if remote_named && index < needed {
+                connect_remote(&mut report, SocketAddr::new(destination.address, port));
+            } else {
+                report.skipped = Some("not_local");
+            }
         } else {
             connect_one(&mut report, destination, port, source, live)?;
         }
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// A real connection to another host: whether it accepts. Its socket
+/// table cannot be read, so who accepted stays unknown (`null`).
+fn connect_remote(report: &mut ConnectReport, target: SocketAddr) {
+    match TcpStream::connect_timeout(&target, CONNECT_TIMEOUT) {
+        Ok(_) => report.outcome = Some(Reach::Accept),
+        Err(error) => {
+            report.outcome = Some(match error.kind() {
+                std::io::ErrorKind::ConnectionRefused => Reach::Refused,
+                _ => Reach::Unreachable,
+            });
+            report.error = Some(crate::bind::trial::errno_name(&error));
+        }
+    }
 }
 
 fn connect_one(

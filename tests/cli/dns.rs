@@ -67,7 +67,8 @@ fn with_hosts(hosts: &str, args: &[&str]) -> (i32, serde_json::Value) {
     (run.code, document)
 }
 
-fn warning_codes(document: &serde_json::Value) -> Vec<String> {
+/// The warning codes of a JSON document, in its order.
+pub fn warning_codes(document: &serde_json::Value) -> Vec<String> {
     document["warnings"]
         .as_array()
         .expect("warnings")

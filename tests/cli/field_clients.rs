@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::dns::warning_codes;
 use super::field;
 use super::harness::{NOBODY, in_netns, portcheck, without_new_processes};
 
@@ -563,5 +564,161 @@ fn probe_reads_the_sshd_banner_and_sends_nothing() {
             ],
         );
         drop(server);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 2. Another host: "cannot tell from here", not "refused"
+
+/// A named network namespace joined to the test's own by a veth pair: a
+/// second host at `REMOTE` (the test's side is `LOCAL`). Deleted (with
+/// its end of the pair) when dropped.
+struct OtherHost {
+    name: String,
+}
+
+const LOCAL: &str = "10.203.0.1";
+const REMOTE: &str = "10.203.0.2";
+
+fn ip(args: &[&str]) {
+    let output = without_new_processes(|| Command::new("ip").args(args).output())
+        .unwrap_or_else(|e| panic!("run ip {args:?}: {e}"));
+    assert!(output.status.success(), "ip {args:?}: {output:?}");
+}
+
+impl OtherHost {
+    /// Must be called on the test's netns thread.
+    fn new(tag: &str) -> OtherHost {
+        let name = format!("pc-{tag}-{}", std::process::id());
+        let _ = without_new_processes(|| {
+            Command::new("ip")
+                .args(["netns", "del", &name])
+                .stderr(Stdio::null())
+                .status()
+        });
+        ip(&["netns", "add", &name]);
+        let host = OtherHost { name };
+        let peer = format!("pcv{}", std::process::id() % 100_000);
+        ip(&[
+            "link", "add", "pcveth0", "type", "veth", "peer", "name", &peer, "netns", &host.name,
+        ]);
+        ip(&["addr", "add", &format!("{LOCAL}/24"), "dev", "pcveth0"]);
+        ip(&["link", "set", "pcveth0", "up"]);
+        ip(&[
+            "-n",
+            &host.name,
+            "addr",
+            "add",
+            &format!("{REMOTE}/24"),
+            "dev",
+            &peer,
+        ]);
+        ip(&["-n", &host.name, "link", "set", &peer, "up"]);
+        ip(&["-n", &host.name, "link", "set", "lo", "up"]);
+        host
+    }
+
+    /// Starts `program ARGS` on the other host.
+    fn start(&self, program: &Path, args: &[&str], log: &Path) -> Daemon {
+        let mut line = vec!["netns", "exec", &self.name, "timeout", DAEMON_LIFETIME];
+        let program = program.display().to_string();
+        line.push(&program);
+        line.extend_from_slice(args);
+        // `ip netns exec` execs the program: the pid is timeout's.
+        let mut daemon = Daemon::start(Path::new("ip"), &line, log);
+        daemon.name = program;
+        daemon
+    }
+}
+
+impl Drop for OtherHost {
+    fn drop(&mut self) {
+        let _ = without_new_processes(|| {
+            Command::new("ip")
+                .args(["netns", "del", &self.name])
+                .status()
+        });
+    }
+}
+
+/// python3's http.server on another host (a namespace behind a veth):
+/// `resolve` cannot see its sockets, so it never says "fails"; `--probe`
+/// and `--connect` reach it and make it `accept`; a closed port there,
+/// refused to a probe, is a known refusal (exit 1).
+#[test]
+fn resolve_says_cannot_tell_for_another_host_until_asked() {
+    const TEST: &str = "resolve_says_cannot_tell_for_another_host_until_asked";
+    let Some(python) = field::program("python3", TEST) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let scratch = Scratch::new(TEST);
+        let other = OtherHost::new("fc");
+        let mut server = other.start(
+            &python,
+            &[
+                "-m",
+                "http.server",
+                "8080",
+                "--bind",
+                REMOTE,
+                "--directory",
+                "/nonexistent-dir-for-listing",
+            ],
+            &scratch.path("http.log"),
+        );
+        server.wait_for_tcp(&format!("{REMOTE}:8080"), Duration::from_secs(10));
+        let etc = super::harness::Etc::new(TEST, &format!("{REMOTE} backend.test\n"));
+
+        // Not asked: cannot tell.
+        let run = etc.portcheck(&["resolve", "backend.test:8080", "--json"]);
+        assert_eq!(run.code, 0, "another host is not a failure: {run:#?}");
+        let document = json(&run);
+        assert_eq!(
+            document["destinations"][0]["outcome"], "not_local",
+            "{document:#}"
+        );
+        assert_eq!(document["complete"], false, "{document:#}");
+        assert!(
+            warning_codes(&document).contains(&"not_local_unseen".to_owned()),
+            "{document:#}"
+        );
+        let table = etc.portcheck(&["resolve", "backend.test:8080"]);
+        assert_eq!(table.code, 0, "{table:#?}");
+        assert!(!table.stdout.contains("fails"), "{table:#?}");
+        assert!(table.stdout.contains("cannot tell from here"), "{table:#?}");
+
+        // Asked: a probe that got an answer, or a real connection, accepts.
+        for flag in ["--probe", "--connect"] {
+            let run = etc.portcheck(&["resolve", "backend.test:8080", flag, "--json"]);
+            assert_eq!(run.code, 0, "{flag}: {run:#?}");
+            let document = json(&run);
+            assert_eq!(
+                document["destinations"][0]["outcome"], "accept",
+                "{flag}: {document:#}"
+            );
+            assert_eq!(
+                document["reached"]["address"], REMOTE,
+                "{flag}: {document:#}"
+            );
+            assert!(
+                !warning_codes(&document).contains(&"not_local_unseen".to_owned()),
+                "{flag}: {document:#}"
+            );
+            if flag == "--probe" {
+                let probe = &document["destinations"][0]["probe"];
+                assert_eq!(probe["protocol"], "http", "{probe:#}");
+                assert!(probe["http"]["status"].is_u64(), "{probe:#}");
+            } else {
+                assert_eq!(document["connect"][0]["outcome"], "accept", "{document:#}");
+            }
+        }
+
+        // A port nobody holds there: the probe is refused, a known refusal.
+        let run = etc.portcheck(&["resolve", "backend.test:8081", "--probe", "--json"]);
+        assert_eq!(run.code, 1, "{run:#?}");
+        assert_eq!(json(&run)["destinations"][0]["outcome"], "refused");
+        drop(server);
+        drop(other);
     });
 }

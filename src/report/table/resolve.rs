@@ -116,6 +116,15 @@ pub fn resolve(result: &ResolveResult, style: Style) -> String {
 fn reach_summary(result: &ResolveResult, port: u16) -> String {
     let mut out = String::new();
     let Some(reached) = result.reached.and_then(|i| result.destinations.get(i)) else {
+        if result.cannot_tell() {
+            // Another host's sockets are not seen: no verdict of failure.
+            let _ = writeln!(
+                out,
+                "→ cannot tell from here whether anything accepts {}:{port}: the destinations on another host could not be checked (--probe or --connect asks them)",
+                result.config.query.host
+            );
+            return out;
+        }
         let _ = writeln!(
             out,
             "→ nothing accepts {}:{port}: every client fails",
