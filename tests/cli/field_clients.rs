@@ -722,3 +722,220 @@ fn resolve_says_cannot_tell_for_another_host_until_asked() {
         drop(other);
     });
 }
+
+// ---------------------------------------------------------------------------
+// 3. Which clients go where: observed, and held to the table in the source
+
+/// An HTTP server on a listener of the test's own, answering every request
+/// with a page titled `identity`, until dropped.
+struct Identity {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Identity {
+    fn serve(socket: socket2::Socket, identity: &'static str) -> Identity {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener: std::net::TcpListener = socket.into();
+        listener.set_nonblocking(true).expect("O_NONBLOCK");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 2048];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let body = format!("<html><title>{identity}</title>{identity}</html>");
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Identity {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A client as run here: how to fetch a URL and how to ask its version.
+struct Client {
+    /// As in the source's table (`portcheck::resolve::clients::OBSERVED`).
+    name: &'static str,
+    program: &'static str,
+    fetch: &'static [&'static str],
+    version: &'static [&'static str],
+    /// Which word of the version output is the version.
+    version_word: usize,
+}
+
+const CLIENTS: &[Client] = &[
+    Client {
+        name: "curl",
+        program: "curl",
+        fetch: &["-s", "--max-time", "5"],
+        version: &["--version"],
+        version_word: 1,
+    },
+    Client {
+        name: "wget",
+        program: "wget",
+        fetch: &["-q", "-O-", "--timeout=5", "--tries=1"],
+        version: &["--version"],
+        version_word: 2,
+    },
+    Client {
+        name: "python3 urllib",
+        program: "python3",
+        fetch: &[
+            "-c",
+            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())",
+        ],
+        version: &["--version"],
+        version_word: 1,
+    },
+    Client {
+        name: "node fetch",
+        program: "node",
+        fetch: &[
+            "-e",
+            "fetch(process.argv[1]).then(r => r.text()).then(t => console.log(t))",
+        ],
+        version: &["--version"],
+        version_word: 0,
+    },
+    Client {
+        name: "node http",
+        program: "node",
+        fetch: &[
+            "-e",
+            "require('http').get(process.argv[1], r => { let b = ''; r.on('data', d => b += d); r.on('end', () => console.log(b)); })",
+        ],
+        version: &["--version"],
+        version_word: 0,
+    },
+];
+
+/// Runs curl, wget, python3 urllib, node fetch and node http against an
+/// IPv4 server on 127.0.0.1 and a v6only IPv6 server on ::1 (one port,
+/// each answering its identity), for `localhost` and another name, and
+/// fails when a client reaches another server than the table in
+/// src/resolve/clients.rs says. Go's net/http is not run (.ci/run does
+/// not install Go): its absence is recorded by name, and Go is not named.
+#[test]
+fn clients_reach_the_listeners_the_table_says() {
+    use portcheck::resolve::clients::{OBSERVED, reached, tries_first};
+    const TEST: &str = "clients_reach_the_listeners_the_table_says";
+    let _ = field::program("go", TEST);
+    in_netns(TEST, || {
+        use super::harness::{Opts, listener};
+        let _ipv4 = Identity::serve(listener("127.0.0.1:8700", Opts::new()), "ipv4");
+        let _ipv6 = Identity::serve(listener("[::1]:8700", Opts::new().v6only(true)), "ipv6");
+        let etc = super::harness::Etc::new(
+            TEST,
+            "127.0.0.1 localhost dual.test\n::1 localhost dual.test\n",
+        );
+        let mut observed = Vec::new();
+        for client in CLIENTS {
+            let Some(program) = field::program(client.program, TEST) else {
+                continue;
+            };
+            let program = program.display().to_string();
+            let row = OBSERVED
+                .iter()
+                .find(|row| row.client == client.name)
+                .unwrap_or_else(|| panic!("{} is run here but not in the table", client.name));
+            let version_run = etc.run(&program, client.version);
+            let version = version_run
+                .stdout
+                .split_whitespace()
+                .nth(client.version_word)
+                .unwrap_or("?")
+                .trim_start_matches('v')
+                .to_owned();
+            if !version.starts_with(row.version) {
+                eprintln!(
+                    "{TEST}: {} is {version} here, the table observed {}: the behaviour is checked below",
+                    client.name, row.version
+                );
+            }
+            for host in ["localhost", "dual.test"] {
+                let order: Vec<std::net::IpAddr> = etc
+                    .system_order(host)
+                    .iter()
+                    .map(|a| a.parse().expect("an address"))
+                    .collect();
+                let tries = tries_first(row, host).expect("both kinds of name were tried");
+                let expected = match reached(tries, &order, |_| true) {
+                    Some(std::net::IpAddr::V4(_)) => "ipv4",
+                    _ => "ipv6",
+                };
+                let url = format!("http://{host}:8700/");
+                let mut args: Vec<&str> = client.fetch.to_vec();
+                args.push(&url);
+                let run = etc.run(&program, &args);
+                let got = if run.stdout.contains("<title>ipv4</title>") {
+                    "ipv4"
+                } else if run.stdout.contains("<title>ipv6</title>") {
+                    "ipv6"
+                } else {
+                    panic!(
+                        "{} {version} fetched nothing from {url}: {run:#?}",
+                        client.name
+                    )
+                };
+                observed.push(format!("{} {version} {host} -> {got}", client.name));
+                assert_eq!(
+                    got, expected,
+                    "{} {version} reached the {got} server for {url}; the table in src/resolve/clients.rs says {expected} ({tries:?})",
+                    client.name
+                );
+            }
+        }
+        eprintln!("{TEST}: observed {observed:#?}");
+
+        // The split note says it per client, for the clients of the table.
+        let run = etc.portcheck(&["resolve", "localhost:8700", "--probe", "--json"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        let document = json(&run);
+        let split = document["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .find(|w| w["code"] == "split_by_family")
+            .unwrap_or_else(|| panic!("no split_by_family: {document:#}"));
+        let message = split["message"].as_str().expect("message");
+        assert!(
+            message.contains("curl 7.88.1 reaches 127.0.0.1")
+                && message.contains("node http 20 reach ::1"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("browsers"),
+            "browsers were not run: {message}"
+        );
+    });
+}

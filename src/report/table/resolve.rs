@@ -150,7 +150,7 @@ fn reach_summary(result: &ResolveResult, port: u16) -> String {
     {
         let _ = writeln!(
             out,
-            "  a client that tries only the first address (Node before autoSelectFamily) fails with ECONNREFUSED {}; Happy Eyeballs clients (curl, browsers) fall back as above",
+            "  a client that tries only the first address fails with ECONNREFUSED {}; one that falls back to the next address reaches the above",
             crate::resolve::destination_endpoint(first.address, port)
         );
     }
