@@ -233,8 +233,9 @@ unreadable, or an OS whose lookup is not modelled (see who).
 
 The system resolver is given 10 s (glibc's own timeout and attempts from \
 resolv.conf usually end it sooner: `options timeout:1 attempts:1` gives up on \
-a silent nameserver in about 1 s); --dns gives up on a silent nameserver \
-within 6 s. An /etc/gai.conf that cannot be parsed is read as \
+a silent nameserver in about 1 s); --dns gives each nameserver 2 s (6 s in \
+all), shows only what a nameserver sent back, and says at once when one \
+refuses (ICMP port unreachable). An /etc/gai.conf that cannot be parsed is read as \
 glibc reads it, skipping the lines it cannot parse, with a note.",
         after_help = "\
 Examples:
@@ -343,9 +344,10 @@ pub struct WhoArgs {
     pub all_netns: bool,
 
     /// Identify the service behind each listening TCP socket: banner, TLS
-    /// certificate, HTTP status and title (bounded: 3 s per socket, run
-    /// concurrently; never leaves this host). Not with -u: UDP has no
-    /// handshake to probe.
+    /// certificate, HTTP status and title; Redis gets only PING, PostgreSQL
+    /// only an SSLRequest, a server that speaks first (sshd, mariadbd) is
+    /// only listened to (bounded: 3 s per socket, run concurrently; never
+    /// leaves this host). Not with -u: UDP has no handshake to probe.
     #[arg(long, conflicts_with = "udp")]
     pub probe: bool,
 }
@@ -430,7 +432,8 @@ pub struct ResolveArgs {
     pub dns_server: Option<String>,
 
     /// Identify the service behind each destination that accepts: banner,
-    /// TLS certificate, HTTP status and title (bounded: 3 s per address).
+    /// TLS certificate, HTTP status and title; Redis gets only PING,
+    /// PostgreSQL only an SSLRequest (bounded: 3 s per address).
     /// Addresses of other hosts are probed only because HOST names them.
     /// Not with -u: UDP has no handshake to probe.
     #[arg(long, conflicts_with = "udp")]
@@ -514,11 +517,13 @@ pub struct SocketKinds {
     #[arg(short = 'u', long)]
     pub udp: bool,
 
-    /// IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss).
+    /// Sockets that take IPv4: IPv4 sockets, a dual-stack [::] (IPV6_V6ONLY
+    /// off) and IPv4-mapped [::ffff:a.b.c.d] binds (unlike ss -4, which
+    /// shows IPv4 sockets only).
     #[arg(short = '4', long = "ipv4")]
     pub ipv4: bool,
 
-    /// IPv6 sockets only.
+    /// Sockets that take IPv6: IPv6 sockets except IPv4-mapped binds.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::ops::RangeInclusive;
 
 use crate::error::Error;
-use crate::model::Socket;
+use crate::model::{Family, Socket};
 
 /// An inclusive range of ports, never reversed, never including port 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,6 +75,35 @@ impl Target {
             None => true,
             Some(address) => socket.covers(address),
         }
+    }
+}
+
+/// Whether `socket` takes traffic of `family`: what `-4` and `-6` select.
+/// An IPv6 socket can take IPv4 (a dual-stack `[::]`, an IPv4-mapped
+/// `[::ffff:a.b.c.d]` bind), so `-4` is not the socket's address family as
+/// `ss -4` reads it: a CI gate asking "is IPv4 port 3000 free?" must meet
+/// node's dual-stack `[::]:3000`, which a bind of `0.0.0.0:3000` meets. A
+/// `[::]` whose IPV6_V6ONLY the source could not read may take IPv4, so it
+/// is kept (its TAKES cell says `IPv6 (+IPv4?)`).
+pub fn takes_family(socket: &Socket, family: Family) -> bool {
+    match family {
+        Family::Ipv4 => socket.accepts_ipv4() != Some(false),
+        Family::Ipv6 => socket.family == Family::Ipv6 && socket.mapped_ipv4().is_none(),
+    }
+}
+
+/// Whether `socket` takes traffic of any of `families`.
+pub fn takes_any_family(socket: &Socket, families: &[Family]) -> bool {
+    families.iter().any(|family| takes_family(socket, *family))
+}
+
+/// The address families to ask the kernel for so that every socket taking
+/// `families` is seen: IPv4 traffic also reaches IPv6 sockets.
+pub fn families_to_dump(families: &[Family]) -> Vec<Family> {
+    if families.contains(&Family::Ipv4) {
+        Family::ALL.to_vec()
+    } else {
+        families.to_vec()
     }
 }
 
@@ -295,6 +324,35 @@ mod tests {
         assert!(err("[::1]80").contains("expected ':PORT'"));
         assert!(err("-5").contains("missing"));
         assert!(err("localhost:80").contains("not an IP address"));
+    }
+
+    #[test]
+    fn families_select_the_sockets_that_take_them() {
+        use crate::model::{Protocol, State};
+        let socket = |address: &str, v6only: Option<bool>| {
+            let mut socket = Socket::bare(
+                Protocol::Tcp,
+                address.parse().expect("addr"),
+                3000,
+                State::Listen,
+            );
+            socket.v6only = v6only;
+            socket
+        };
+        let takes = |s: &Socket| (takes_family(s, Family::Ipv4), takes_family(s, Family::Ipv6));
+        assert_eq!(takes(&socket("0.0.0.0", None)), (true, false));
+        assert_eq!(takes(&socket("127.0.0.1", None)), (true, false));
+        assert_eq!(takes(&socket("::", Some(false))), (true, true));
+        assert_eq!(takes(&socket("::", Some(true))), (false, true));
+        // Unknown IPV6_V6ONLY: it may take IPv4, so -4 keeps it.
+        assert_eq!(takes(&socket("::", None)), (true, true));
+        assert_eq!(takes(&socket("::1", Some(false))), (false, true));
+        assert_eq!(
+            takes(&socket("::ffff:127.0.0.1", Some(false))),
+            (true, false)
+        );
+        assert_eq!(families_to_dump(&[Family::Ipv4]), Family::ALL.to_vec());
+        assert_eq!(families_to_dump(&[Family::Ipv6]), vec![Family::Ipv6]);
     }
 }
 

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use crate::cli::WhoConfig;
 use crate::error::Error;
+use crate::model::Family;
 use crate::model::{Protocol, State};
 use crate::sockets::{DumpRequest, SocketSource};
-use crate::target::Target;
+use crate::target::{Target, families_to_dump, takes_any_family};
 use crate::who::{self, WhoResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +56,18 @@ impl WaitResult {
     }
 }
 
-/// Whether a poll's sockets meet the condition for these targets.
-pub fn condition_met(sockets: &[crate::model::Socket], targets: &[Target], until: Until) -> bool {
+/// Whether a poll's sockets meet the condition for these targets, among
+/// the sockets that take traffic of `families` (`-4` meets a dual-stack
+/// `[::]`).
+pub fn condition_met(
+    sockets: &[crate::model::Socket],
+    targets: &[Target],
+    families: &[Family],
+    until: Until,
+) -> bool {
     let holding = sockets.iter().any(|socket| {
-        targets.iter().any(|t| t.matches(socket))
+        takes_any_family(socket, families)
+            && targets.iter().any(|t| t.matches(socket))
             && match socket.protocol {
                 Protocol::Tcp => match until {
                     Until::Listening => socket.state == State::Listen,
@@ -77,7 +86,7 @@ pub fn run(config: &WaitConfig, source: &dyn SocketSource) -> Result<WaitResult,
     let who = &config.who;
     let request = DumpRequest {
         protocols: who.protocols.clone(),
-        families: who.families.clone(),
+        families: families_to_dump(&who.families),
         ports: who.targets.iter().filter_map(|t| t.ports).collect(),
     };
     let start = Instant::now();
@@ -88,7 +97,7 @@ pub fn run(config: &WaitConfig, source: &dyn SocketSource) -> Result<WaitResult,
     let met = loop {
         polls = polls.saturating_add(1);
         let sockets = source.dump(&request)?;
-        if condition_met(&sockets, &who.targets, config.until) {
+        if condition_met(&sockets, &who.targets, &who.families, config.until) {
             break true;
         }
         let now = Instant::now();
@@ -122,6 +131,9 @@ mod tests {
     #[test]
     fn listening_and_free_read_the_same_sockets() {
         let targets = vec![parse_target("8000").expect("target")];
+        let condition_met = |sockets: &[Socket], targets: &[Target], until| {
+            condition_met(sockets, targets, &Family::ALL, until)
+        };
         let listening = [sock(Protocol::Tcp, 8000, State::Listen)];
         let time_wait = [sock(Protocol::Tcp, 8000, State::TimeWait)];
         let other_port = [sock(Protocol::Tcp, 8001, State::Listen)];
@@ -135,5 +147,29 @@ mod tests {
         assert!(!condition_met(&bound, &targets, Until::Free));
         let udp = [sock(Protocol::Udp, 8000, State::Unconn)];
         assert!(condition_met(&udp, &targets, Until::Listening));
+    }
+
+    #[test]
+    fn ipv4_meets_a_dual_stack_wildcard_but_not_a_v6only_one() {
+        let targets = vec![parse_target("3000").expect("target")];
+        let mut dual = Socket::bare(
+            Protocol::Tcp,
+            "::".parse().expect("addr"),
+            3000,
+            State::Listen,
+        );
+        dual.v6only = Some(false);
+        let mut v6only = dual.clone();
+        v6only.v6only = Some(true);
+        let v4 = [Family::Ipv4];
+        assert!(!condition_met(&[dual.clone()], &targets, &v4, Until::Free));
+        assert!(condition_met(&[dual], &targets, &v4, Until::Listening));
+        assert!(condition_met(&[v6only.clone()], &targets, &v4, Until::Free));
+        assert!(!condition_met(
+            &[v6only],
+            &targets,
+            &[Family::Ipv6],
+            Until::Free
+        ));
     }
 }

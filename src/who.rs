@@ -10,7 +10,7 @@ use crate::model::{Protocol, Socket, State, display_order, endpoint};
 use crate::probe::{self, Probe};
 use crate::resolve::route;
 use crate::sockets::{self, DumpRequest, SocketSource};
-use crate::target::{PortRange, Target};
+use crate::target::{PortRange, Target, families_to_dump, takes_any_family};
 use crate::warning::Warning;
 #[cfg(target_os = "linux")]
 use crate::{elsewhere, netns, sockets::names, warning::counted};
@@ -49,7 +49,7 @@ impl WhoResult {
 pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, Error> {
     let request = DumpRequest {
         protocols: config.protocols.clone(),
-        families: config.families.clone(),
+        families: families_to_dump(&config.families),
         ports: kernel_port_filter(&config.targets),
     };
     let (mut listed, unlisted, mut warnings) = if config.all_netns {
@@ -189,10 +189,11 @@ pub fn probe(result: &mut WhoResult) {
             ));
             continue;
         };
-        targets.push(probe::Target {
-            address: SocketAddr::new(address, socket.local_port),
-            host_name: None,
-        });
+        targets.push(probe::Target::new(
+            SocketAddr::new(address, socket.local_port),
+            None,
+            Some(socket),
+        ));
         slots.push(index);
     }
     let mut probes = vec![None; result.sockets.len()];
@@ -366,8 +367,8 @@ pub fn select(dumped: Vec<Socket>, config: &WhoConfig) -> (Vec<Socket>, BTreeMap
     let mut listed = Vec::new();
     let mut unlisted = BTreeMap::new();
     for socket in dumped {
-        let wanted_kind =
-            config.protocols.contains(&socket.protocol) && config.families.contains(&socket.family);
+        let wanted_kind = config.protocols.contains(&socket.protocol)
+            && takes_any_family(&socket, &config.families);
         let asked = config.targets.is_empty() || config.targets.iter().any(|t| t.matches(&socket));
         if !(wanted_kind && asked) {
             continue;

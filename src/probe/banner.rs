@@ -34,6 +34,13 @@ pub fn report(mut probe: Probe, seen: &[u8], cut: Option<Cut>) -> Probe {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let shown = line.get(..line.len().min(MAX_BANNER)).unwrap_or_default();
     let text = String::from_utf8_lossy(shown).into_owned();
+    if let Some(greeting) = super::service::mysql_greeting(seen) {
+        probe.kind = Kind::Mysql;
+        probe.summary = greeting;
+        probe.cut = cut;
+        probe.banner = Some(untrusted(&String::from_utf8_lossy(seen), 120));
+        return probe;
+    }
     probe.kind = classify(&text);
     probe.summary = if is_text(shown) {
         untrusted(&text, 100)

@@ -59,6 +59,47 @@ impl HttpInfo {
     }
 }
 
+/// Words TLS servers answer plain HTTP with (on a 400 or nginx's own
+/// 497): nginx `ngx_http_special_response.c` ("The plain HTTP request was
+/// sent to HTTPS port"), Apache `mod_ssl` ("You're speaking plain HTTP to
+/// an SSL-enabled server port").
+const PLAIN_HTTP_REJECTIONS: &[&str] = &[
+    "plain http request was sent to https port",
+    "speaking plain http to an ssl-enabled server port",
+];
+
+/// Whether a plain-HTTP answer from a socket that also spoke TLS is the
+/// TLS server refusing plain HTTP rather than a real answer: said in
+/// words (`400 The plain HTTP request was sent to HTTPS port`), or `None`.
+pub fn plain_http_rejection(info: &HttpInfo) -> Option<String> {
+    let text = [info.title.as_deref(), info.body_excerpt.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let worded = PLAIN_HTTP_REJECTIONS.iter().any(|w| text.contains(w));
+    let status = info.status?;
+    // 400 to a well-formed `GET /` is a refusal of the request's protocol,
+    // not an answer; 497 is nginx's internal "HTTP to HTTPS" code.
+    if worded || status == 400 || status == 497 {
+        let what = info
+            .title
+            .as_deref()
+            .or(info.reason.as_deref())
+            .unwrap_or_default();
+        // nginx's title already starts with the status.
+        let code = status.to_string();
+        let words = if what.starts_with(&code) {
+            what.to_owned()
+        } else {
+            format!("{code} {what}")
+        };
+        return Some(super::untrusted(words.trim_end(), 80));
+    }
+    None
+}
+
 /// `GET /` on a new plain connection.
 pub fn get(budget: &mut Budget, target: &Target, tls: bool) -> io::Result<HttpInfo> {
     let stream = budget.connect(target.address)?;
@@ -313,18 +354,41 @@ mod tests {
     }
 
     #[test]
-    fn the_request_is_polite() {
-        let target = Target {
-            address: "[::1]:8000".parse().expect("addr"),
-            host_name: None,
+    fn a_tls_servers_refusal_of_plain_http_is_not_an_answer() {
+        let nginx = HttpInfo {
+            status: Some(400),
+            reason: Some("Bad Request".into()),
+            title: Some("400 The plain HTTP request was sent to HTTPS port".into()),
+            ..HttpInfo::default()
         };
+        assert_eq!(
+            plain_http_rejection(&nginx).as_deref(),
+            Some("400 The plain HTTP request was sent to HTTPS port")
+        );
+        let real = HttpInfo {
+            status: Some(200),
+            title: Some("home".into()),
+            ..HttpInfo::default()
+        };
+        assert_eq!(plain_http_rejection(&real), None);
+        let not_found = HttpInfo {
+            status: Some(404),
+            ..HttpInfo::default()
+        };
+        assert_eq!(plain_http_rejection(&not_found), None);
+    }
+
+    #[test]
+    fn the_request_is_polite() {
+        let target = Target::new("[::1]:8000".parse().expect("addr"), None, None);
         let text = request(&target, false);
         assert!(text.starts_with("GET / HTTP/1.1\r\nHost: [::1]:8000\r\n"));
         assert!(text.contains("User-Agent: portcheck/"));
-        let named = Target {
-            address: "127.0.0.1:443".parse().expect("addr"),
-            host_name: Some("dual.test".into()),
-        };
+        let named = Target::new(
+            "127.0.0.1:443".parse().expect("addr"),
+            Some("dual.test".into()),
+            None,
+        );
         assert!(request(&named, true).contains("Host: dual.test\r\n"));
     }
 }

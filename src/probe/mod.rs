@@ -5,8 +5,10 @@
 
 mod banner;
 mod http;
+mod service;
 mod tls;
 
+use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Mutex;
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 pub use crate::text::untrusted;
 
 pub use http::HttpInfo;
+pub use service::{Expected, expected};
 pub use tls::TlsInfo;
 
 /// Connecting may take this long.
@@ -31,12 +34,35 @@ const BANNER_WAIT: Duration = Duration::from_millis(300);
 /// Probes running at once.
 const CONCURRENCY: usize = 64;
 
-/// What to probe: an address of the socket, and the name the user gave
-/// (SNI and `Host`) when it is a name.
+/// What to probe: an address of the socket, the name the user gave (SNI
+/// and `Host`) when it is a name, and what the socket is expected to be
+/// (from its owner and port), which decides what is sent to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub address: SocketAddr,
     pub host_name: Option<String>,
+    pub expect: Expected,
+}
+
+impl Target {
+    /// The target for `address`, expected to be what the socket's owners
+    /// (if any is known) serve.
+    pub fn new(
+        address: SocketAddr,
+        host_name: Option<String>,
+        socket: Option<&crate::model::Socket>,
+    ) -> Target {
+        let owners: Vec<String> = socket
+            .into_iter()
+            .flat_map(|s| s.processes.iter())
+            .filter_map(|p| p.name.as_ref().map(|n| n.lossy().into_owned()))
+            .collect();
+        Target {
+            address,
+            host_name,
+            expect: service::expected(&owners, address.port()),
+        }
+    }
 }
 
 /// What answered, in the contract's terms.
@@ -48,6 +74,9 @@ pub enum Kind {
     Ssh,
     Smtp,
     Ftp,
+    Mysql,
+    Redis,
+    Postgres,
     Banner,
     Silent,
     Closed,
@@ -63,6 +92,9 @@ impl Kind {
             Kind::Ssh => "ssh",
             Kind::Smtp => "smtp",
             Kind::Ftp => "ftp",
+            Kind::Mysql => "mysql",
+            Kind::Redis => "redis",
+            Kind::Postgres => "postgres",
             Kind::Banner => "banner",
             Kind::Silent => "silent",
             Kind::Closed => "closed",
@@ -373,9 +405,21 @@ fn run(target: &Target, budget: &mut Budget, started: Instant) -> Probe {
     let mut base = failed(target, "", started);
     base.error = None;
 
-    // 1. A server-first protocol speaks within moments.
+    // A client-first service known by its owner or port gets its own
+    // question, and nothing that could alarm it (see service.rs).
     let mut first = Bounded::new(stream, budget);
-    first.per_read = BANNER_WAIT;
+    match target.expect {
+        Expected::Redis => return service::redis(base, &mut first),
+        Expected::Postgres => return service::postgres(base, &mut first),
+        Expected::ServerFirst(_) | Expected::Unknown => {}
+    }
+
+    // 1. A server-first protocol speaks within moments; one known to speak
+    // first is given longer.
+    first.per_read = match target.expect {
+        Expected::ServerFirst(_) => READ_TIMEOUT,
+        _ => BANNER_WAIT,
+    };
     let mut byte = [0u8; 1024];
     match first.read(&mut byte) {
         Ok(0) => {
@@ -395,7 +439,11 @@ fn run(target: &Target, budget: &mut Budget, started: Instant) -> Probe {
             base.error = Some(describe_error(&error));
             return base;
         }
-        Err(error) if timed_out(&error) => {}
+        Err(error) if timed_out(&error) => {
+            if let Expected::ServerFirst(protocol) = target.expect {
+                return service::silent_server_first(base, protocol);
+            }
+        }
         Err(error) => {
             return failed(
                 target,
@@ -417,13 +465,18 @@ fn run(target: &Target, budget: &mut Budget, started: Instant) -> Probe {
             };
             base.tls = Some(info);
             base.http = http;
-            // 3. A socket that speaks plain HTTP too is multiplexed.
-            if let Ok(plain) = http::get(budget, target, false)
-                && plain.status.is_some()
-            {
+            // 3. A socket that really answers plain HTTP too is
+            // multiplexed; a TLS server's rejection of plain HTTP (nginx's
+            // 400 "The plain HTTP request was sent to HTTPS port") is not.
+            let plain = http::get(budget, target, false).ok();
+            let rejection = plain.as_ref().and_then(http::plain_http_rejection);
+            if plain.as_ref().is_some_and(|p| p.status.is_some()) && rejection.is_none() {
                 base.multiplexed = vec!["http", "tls"];
             }
             base.summary = summary(&base);
+            if let Some(rejection) = rejection {
+                let _ = write!(base.summary, "; TLS only (rejects plain HTTP: {rejection})");
+            }
             base
         }
         tls::Attempt::Refused(alert) => {

@@ -2,6 +2,7 @@
 //! Resolve as clients do, order by RFC 6724 with the deciding rules, and map
 //! each destination to the socket the kernel would hand it to.
 
+pub mod clients;
 pub mod dns;
 pub mod input;
 pub mod rfc6724;
@@ -110,12 +111,32 @@ impl ResolveResult {
     }
 
     /// 0 a destination accepts (or, with no port, the name resolved);
-    /// 1 resolved but nothing accepts.
+    /// 1 resolved but nothing accepts. A destination on another host that
+    /// could not be checked is "cannot tell", not a failure: with one, 1
+    /// only when some destination is known to refuse.
     pub fn exit_code(&self) -> i32 {
-        match self.config.query.port {
-            None => 0,
-            Some(_) => i32::from(self.reached.is_none()),
+        if self.config.query.port.is_none() || self.reached.is_some() {
+            return 0;
         }
+        let unseen = self
+            .destinations
+            .iter()
+            .any(|d| d.outcome == Some(Reach::NotLocal));
+        let refused = self
+            .destinations
+            .iter()
+            .any(|d| d.outcome == Some(Reach::Refused));
+        i32::from(!unseen || refused)
+    }
+
+    /// No destination accepts, and some could not be seen (another host):
+    /// whether anything accepts cannot be told from here.
+    pub fn cannot_tell(&self) -> bool {
+        self.reached.is_none()
+            && self
+                .destinations
+                .iter()
+                .any(|d| d.outcome == Some(Reach::NotLocal))
     }
 }
 
@@ -177,11 +198,9 @@ pub fn run_probing(
     );
     warnings.extend(delivery_warnings(&destinations));
     if probe && config.protocol == Protocol::Tcp {
-        probe_destinations(&mut destinations, query);
+        probe_destinations(&mut destinations, query, &live);
+        settle_by_probe(&mut destinations);
     }
-    let reached = destinations
-        .iter()
-        .position(|d| d.outcome == Some(Reach::Accept));
     if !order_agrees {
         warnings.push(Warning::note(
             "order_differs_from_system",
@@ -191,7 +210,7 @@ pub fn run_probing(
             ),
         ));
     }
-    warnings.extend(split_warning(&destinations, &live));
+    warnings.extend(split_warning(&query.host, &destinations, &live));
     if addresses
         .iter()
         .any(|&a| crate::model::canonical(a).is_ipv6())
@@ -202,25 +221,23 @@ pub fn run_probing(
             format!("{why}: IPv6 destinations cannot be reached from here"),
         ));
     }
-    if destinations
-        .iter()
-        .any(|d| d.outcome == Some(Reach::NotLocal))
-    {
-        warnings.push(Warning::note(
-            "remote_destinations",
-            "some addresses are not on this host: which socket answers there cannot be seen from here",
-        ));
-    }
     let connect = match (config.connect, query.port) {
-        (true, Some(port)) => Some(connect_all(
-            &destinations,
-            port,
-            config.protocol,
-            source,
-            &live,
-        )?),
+        (true, Some(port)) => {
+            let reports = connect_all(
+                &destinations,
+                port,
+                config.protocol,
+                source,
+                &live,
+                named_remote(&query.host),
+            )?;
+            settle_by_connect(&mut destinations, &reports);
+            Some(reports)
+        }
         _ => None,
     };
+    let reached = first_accepting(&destinations);
+    warnings.extend(remote_warnings(&destinations, reached));
     if let Some(reports) = &connect
         && reports.iter().any(|r| r.agrees == Some(false))
     {
@@ -382,7 +399,7 @@ fn destination_reports(
 
 /// Probes the destinations that accept, and those of another host when
 /// the user named it (not `localhost` nor this host's own name).
-fn probe_destinations(destinations: &mut [DestinationReport], query: &Query) {
+fn probe_destinations(destinations: &mut [DestinationReport], query: &Query, live: &[Socket]) {
     let Some(port) = query.port else {
         return;
     };
@@ -400,9 +417,13 @@ fn probe_destinations(destinations: &mut [DestinationReport], query: &Query) {
     let targets: Vec<probe::Target> = chosen
         .iter()
         .filter_map(|&i| destinations.get(i))
-        .map(|d| probe::Target {
-            address: SocketAddr::new(d.address, port),
-            host_name: Some(query.host.clone()),
+        .map(|d| {
+            let listener = d.receivers.first().and_then(|&i| live.get(i));
+            probe::Target::new(
+                SocketAddr::new(d.address, port),
+                Some(query.host.clone()),
+                listener,
+            )
         })
         .collect();
     for (index, found) in chosen.into_iter().zip(probe::probe_all(&targets)) {
@@ -410,6 +431,93 @@ fn probe_destinations(destinations: &mut [DestinationReport], query: &Query) {
             destination.probe = Some(found);
         }
     }
+}
+
+/// The first destination, in system order, that accepts.
+fn first_accepting(destinations: &[DestinationReport]) -> Option<usize> {
+    destinations
+        .iter()
+        .position(|d| d.outcome == Some(Reach::Accept))
+}
+
+/// A probe that connected settles a destination of another host: it
+/// accepts (whatever it then said); one refused by the host refuses.
+/// Anything else (no route, a timeout) leaves it unseen.
+fn settle_by_probe(destinations: &mut [DestinationReport]) {
+    for destination in destinations {
+        if destination.outcome != Some(Reach::NotLocal) {
+            continue;
+        }
+        let Some(probe) = &destination.probe else {
+            continue;
+        };
+        let connect_failed = probe.kind == probe::Kind::Error
+            && probe
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("connect:"));
+        if !connect_failed {
+            destination.outcome = Some(Reach::Accept);
+        } else if probe.error.as_deref() == Some("connect: ECONNREFUSED") {
+            destination.outcome = Some(Reach::Refused);
+        }
+    }
+}
+
+/// `--connect` settles a destination of another host the same way.
+fn settle_by_connect(destinations: &mut [DestinationReport], reports: &[ConnectReport]) {
+    for (destination, report) in destinations.iter_mut().zip(reports) {
+        if destination.outcome == Some(Reach::NotLocal)
+            && matches!(report.outcome, Some(Reach::Accept | Reach::Refused))
+        {
+            destination.outcome = report.outcome;
+        }
+    }
+}
+
+/// Destinations on another host: their sockets are not seen (a note), and
+/// those a client tries before the one reached leave the answer open (a
+/// gap, `not_local_unseen`).
+fn remote_warnings(destinations: &[DestinationReport], reached: Option<usize>) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    if destinations
+        .iter()
+        .any(|d| d.outcome == Some(Reach::NotLocal))
+    {
+        warnings.push(Warning::note(
+            "remote_destinations",
+            "some addresses are not on this host: which socket answers there cannot be seen from here",
+        ));
+    }
+    if let Some(unseen) = unseen_before(destinations, reached) {
+        warnings.push(Warning::gap("not_local_unseen", unseen));
+    }
+    warnings
+}
+
+/// The destinations of another host a client would try before the one
+/// reached (all of them when none is reached), which portcheck could not
+/// check: what the answer depends on, in words; `None` when there are none.
+fn unseen_before(destinations: &[DestinationReport], reached: Option<usize>) -> Option<String> {
+    let unseen: Vec<String> = destinations
+        .iter()
+        .take(reached.unwrap_or(destinations.len()))
+        .filter(|d| d.outcome == Some(Reach::NotLocal))
+        .map(|d| d.address.to_string())
+        .collect();
+    if unseen.is_empty() {
+        return None;
+    }
+    let when = if reached.is_some() {
+        "which clients try first"
+    } else {
+        "so whether anything accepts cannot be told from here"
+    };
+    Some(format!(
+        "{} {} on another host, whose sockets cannot be seen from here, {when} (--probe or --connect asks it)",
+        unseen.join(", "),
+        if unseen.len() == 1 { "is" } else { "are" }
+    ))
 }
 
 /// Whether `host` names another host explicitly: not `localhost` (nor a
@@ -543,7 +651,11 @@ fn programs(receivers: &[usize], live: &[Socket]) -> BTreeSet<(String, u32)> {
 
 /// One name, two programs: IPv6 clients and IPv4 clients (or two addresses
 /// of one family) reach different processes.
-fn split_warning(destinations: &[DestinationReport], live: &[Socket]) -> Option<Warning> {
+fn split_warning(
+    host: &str,
+    destinations: &[DestinationReport],
+    live: &[Socket],
+) -> Option<Warning> {
     let accepting: Vec<&DestinationReport> = destinations
         .iter()
         .filter(|d| d.outcome == Some(Reach::Accept))
@@ -587,21 +699,60 @@ fn split_warning(destinations: &[DestinationReport], live: &[Socket]) -> Option<
         )
     } else {
         let family = |a: IpAddr| if a.is_ipv4() { "IPv4" } else { "IPv6" };
-        // `first` is the family clients try first (system order): curl,
-        // browsers and Node >= 17 reach it; only clients limited to the
-        // other family reach `other`.
+        // `first` is what a client trying the system's order reaches;
+        // which real clients do is said only as observed (clients.rs).
         (
             "split_by_family",
             format!(
-                "{} clients (curl, browsers, Node >= 17) get {}; {}-only clients get {}",
+                "{} clients get {}; {}-only clients get {}{}",
                 family(first.address),
                 describe(first),
                 family(other.address),
-                describe(other)
+                describe(other),
+                observed_clients(host, destinations)
             ),
         )
     };
     Some(Warning::note(code, message))
+}
+
+/// Per client observed by the field tests (clients.rs), the destination
+/// it reaches: `. Observed here: curl 7.88.1 reaches 127.0.0.1; wget
+/// 1.21.3, ... reach ::1`; empty when no observed client applies.
+fn observed_clients(host: &str, destinations: &[DestinationReport]) -> String {
+    let order: Vec<IpAddr> = destinations.iter().map(|d| d.address).collect();
+    let accepts = |address: IpAddr| {
+        destinations
+            .iter()
+            .any(|d| d.address == address && d.outcome == Some(Reach::Accept))
+    };
+    let mut groups: Vec<(IpAddr, Vec<String>)> = Vec::new();
+    for client in clients::OBSERVED {
+        let Some(tries) = clients::tries_first(client, host) else {
+            continue;
+        };
+        let Some(address) = clients::reached(tries, &order, accepts) else {
+            continue;
+        };
+        match groups.iter_mut().find(|(a, _)| *a == address) {
+            Some((_, names)) => names.push(clients::label(client)),
+            None => groups.push((address, vec![clients::label(client)])),
+        }
+    }
+    if groups.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(address, names)| {
+            let verb = if names.len() == 1 { "reaches" } else { "reach" };
+            format!("{} {verb} {address}", names.join(", "))
+        })
+        .collect();
+    format!(
+        ". Observed by running them here (portcheck's field tests): {}",
+        parts.join("; ")
+    )
 }
 
 /// `--connect`: connects to every local destination and finds, in the
@@ -612,9 +763,13 @@ fn connect_all(
     protocol: Protocol,
     source: &dyn SocketSource,
     live: &[Socket],
+    remote_named: bool,
 ) -> Result<Vec<ConnectReport>, Error> {
     let mut reports = Vec::new();
-    for destination in destinations {
+    // Another host is connected to only when the user named it, and only
+    // where the answer depends on it: before the first local acceptor.
+    let needed = first_accepting(destinations).unwrap_or(destinations.len());
+    for (index, destination) in destinations.iter().enumerate() {
         let mut report = ConnectReport {
             address: destination.address,
             outcome: None,
@@ -626,13 +781,32 @@ fn connect_all(
         if protocol == Protocol::Udp {
             report.skipped = Some("udp_has_no_connection");
         } else if destination.outcome == Some(Reach::NotLocal) {
-            report.skipped = Some("not_local");
+            if remote_named && index < needed {
+                connect_remote(&mut report, SocketAddr::new(destination.address, port));
+            } else {
+                report.skipped = Some("not_local");
+            }
         } else {
             connect_one(&mut report, destination, port, source, live)?;
         }
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// A real connection to another host: whether it accepts. Its socket
+/// table cannot be read, so who accepted stays unknown (`null`).
+fn connect_remote(report: &mut ConnectReport, target: SocketAddr) {
+    match TcpStream::connect_timeout(&target, CONNECT_TIMEOUT) {
+        Ok(_) => report.outcome = Some(Reach::Accept),
+        Err(error) => {
+            report.outcome = Some(match error.kind() {
+                std::io::ErrorKind::ConnectionRefused => Reach::Refused,
+                _ => Reach::Unreachable,
+            });
+            report.error = Some(crate::bind::trial::errno_name(&error));
+        }
+    }
 }
 
 fn connect_one(

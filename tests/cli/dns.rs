@@ -67,7 +67,8 @@ fn with_hosts(hosts: &str, args: &[&str]) -> (i32, serde_json::Value) {
     (run.code, document)
 }
 
-fn warning_codes(document: &serde_json::Value) -> Vec<String> {
+/// The warning codes of a JSON document, in its order.
+pub fn warning_codes(document: &serde_json::Value) -> Vec<String> {
     document["warnings"]
         .as_array()
         .expect("warnings")
@@ -159,4 +160,54 @@ fn dns_server_flag_rejects_a_bad_address() {
     assert_eq!(output.status.code(), Some(2));
     let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(document["error"]["code"], "bad_host");
+}
+
+/// Only what a server sent is shown: with nothing on the port there is no
+/// answer at all, not the resolver library's built-in `localhost`, and
+/// the ICMP refusal is heard at once instead of after a timeout.
+#[test]
+fn dns_server_that_refuses_gives_no_answers_at_once() {
+    in_netns("dns_server_that_refuses_gives_no_answers_at_once", || {
+        for host in ["localhost", "web"] {
+            let started = std::time::Instant::now();
+            let (code, document) = with_hosts(
+                "127.0.0.1 localhost web\n::1 localhost\n",
+                &[
+                    "resolve",
+                    &format!("{host}:8000"),
+                    "--dns-server",
+                    "127.0.0.1:5399",
+                    "--json",
+                ],
+            );
+            let elapsed = started.elapsed();
+            assert_eq!(code, 1, "nothing listens on 8000: {document}");
+            let dns = &document["dns"];
+            assert_eq!(dns["servers"], serde_json::json!(["127.0.0.1:5399"]));
+            assert_eq!(dns["a"], serde_json::json!([]), "{host}: {document}");
+            assert_eq!(dns["aaaa"], serde_json::json!([]), "{host}: {document}");
+            let errors: Vec<&str> = dns["errors"]
+                .as_array()
+                .expect("errors")
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect();
+            assert_eq!(errors.len(), 2, "{errors:?}");
+            assert!(
+                errors.iter().all(|e| e.contains("127.0.0.1:5399 refused")),
+                "{errors:?}"
+            );
+            assert!(
+                elapsed < std::time::Duration::from_millis(1500),
+                "a refused server is said at once, not after a timeout: {elapsed:?}"
+            );
+            let codes = warning_codes(&document);
+            assert!(codes.contains(&"dns_unanswered".to_owned()), "{codes:?}");
+            assert!(
+                !codes.contains(&"dns_hidden_by_system".to_owned()),
+                "no answer hides nothing: {codes:?}"
+            );
+            assert_eq!(document["complete"], false);
+        }
+    });
 }

@@ -422,7 +422,26 @@ fn who_lists_udp_with_state_and_peer() {
         assert_eq!(seen, [pair("udp", "ipv4"), pair("udp", "ipv6")].into());
         let (_, families, seen) = kinds(&["-4"]);
         assert_eq!(families, vec!["ipv4"]);
-        assert_eq!(seen, [pair("tcp", "ipv4"), pair("udp", "ipv4")].into());
+        // -4 is the sockets that take IPv4: the dual-stack [::]:8404 too
+        // (a bind of 0.0.0.0:8404 meets it), never the v6only or ::1 ones.
+        assert_eq!(
+            seen,
+            [
+                pair("tcp", "ipv4"),
+                pair("tcp", "ipv6"),
+                pair("udp", "ipv4")
+            ]
+            .into()
+        );
+        let (run, doc) = who_json(&["8400-8405", "-4"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        let v6: Vec<(String, u16)> = doc
+            .sockets
+            .iter()
+            .filter(|s| s.family == "ipv6")
+            .map(|s| (s.local_address.clone(), s.local_port))
+            .collect();
+        assert_eq!(v6, vec![("::".to_owned(), 8404)], "{doc:#?}");
         let (_, families, seen) = kinds(&["-6"]);
         assert_eq!(families, vec!["ipv6"]);
         assert_eq!(seen, [pair("tcp", "ipv6"), pair("udp", "ipv6")].into());

@@ -117,6 +117,15 @@ pub fn resolve(result: &ResolveResult, style: Style) -> String {
 fn reach_summary(result: &ResolveResult, port: u16) -> String {
     let mut out = String::new();
     let Some(reached) = result.reached.and_then(|i| result.destinations.get(i)) else {
+        if result.cannot_tell() {
+            // Another host's sockets are not seen: no verdict of failure.
+            let _ = writeln!(
+                out,
+                "→ cannot tell from here whether anything accepts {}:{port}: the destinations on another host could not be checked (--probe or --connect asks them)",
+                result.config.query.host
+            );
+            return out;
+        }
         let _ = writeln!(
             out,
             "→ nothing accepts {}:{port}: every client fails",
@@ -157,7 +166,7 @@ fn reach_summary(result: &ResolveResult, port: u16) -> String {
     {
         let _ = writeln!(
             out,
-            "  a client that tries only the first address (Node before autoSelectFamily) fails with ECONNREFUSED {}; Happy Eyeballs clients (curl, browsers) fall back as above",
+            "  a client that tries only the first address fails with ECONNREFUSED {}; one that falls back to the next address reaches the above",
             crate::resolve::destination_endpoint(first.address, port)
         );
     }

@@ -22,6 +22,7 @@ pub fn who(result: &WhoResult, style: Style) -> String {
             result.config.all_netns,
             style,
         ));
+        out.push_str(&listed_for_ipv4(result));
     }
     if !result.unlisted.is_empty() {
         let counts: Vec<String> = result
@@ -37,6 +38,34 @@ pub fn who(result: &WhoResult, style: Style) -> String {
         let _ = writeln!(out, "{lead} {}: --all to list", counts.join(", "));
     }
     out.push_str(&warnings(&result.warnings, style));
+    out
+}
+
+/// Under `-4` alone, why IPv6 rows are listed: they take IPv4 too (`ss -4`
+/// would not show them, so the table says it).
+fn listed_for_ipv4(result: &WhoResult) -> String {
+    use crate::model::Family;
+    if result.config.families != [Family::Ipv4] {
+        return String::new();
+    }
+    let mut out = String::new();
+    for socket in result.sockets.iter().filter(|s| s.family == Family::Ipv6) {
+        let place = endpoint(
+            socket.local_address,
+            socket.local_port,
+            socket.device_shown(),
+        );
+        let why = match (socket.mapped_ipv4(), socket.accepts_ipv4()) {
+            (Some(v4), _) => format!("bound to the IPv4-mapped address of {v4}"),
+            (None, Some(true)) => "dual-stack: IPV6_V6ONLY is off".to_owned(),
+            _ => "IPV6_V6ONLY could not be read, so it may take IPv4".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "-4 lists {place} ({}): an IPv6 socket that takes IPv4 ({why})",
+            socket.protocol.name()
+        );
+    }
     out
 }
 
