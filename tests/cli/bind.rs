@@ -24,7 +24,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::harness::{
     NOBODY, Run, SocketDoc, WarningDoc, in_netns, parse_error, portcheck, portcheck_as, present,
-    who_json, without_new_processes,
+    tcp_table, who_json, without_new_processes,
 };
 
 // ---------------------------------------------------------------------------
@@ -998,27 +998,6 @@ fn connection(spec: &Spec, port: u16) -> Result<(Socket, Socket, Socket), String
         .map_err(|e| format!("connect {target}: {e}"))?;
     let (accepted, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
     Ok((listener, accepted, client))
-}
-
-/// `(local port, state)` of every TCP socket of this thread's namespace.
-fn tcp_table() -> Vec<(u16, u8)> {
-    let mut out = Vec::new();
-    for file in ["/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"] {
-        let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let (Some(local), Some(state)) = (fields.get(1), fields.get(3)) else {
-                continue;
-            };
-            let port = local
-                .rsplit_once(':')
-                .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok());
-            if let (Some(port), Ok(state)) = (port, u8::from_str_radix(state, 16)) {
-                out.push((port, state));
-            }
-        }
-    }
-    out
 }
 
 const TCP_TIME_WAIT: u8 = 6;

@@ -989,3 +989,44 @@ fn harness_tells_when_other_users_cannot_execute_a_file() {
     std::fs::remove_dir_all(&dir).expect("cleanup");
     assert!(open && !closed_dir && !closed_file);
 }
+
+/// `(local port, state)` of every TCP socket of this thread's namespace.
+pub fn tcp_table() -> Vec<(u16, u8)> {
+    let mut out = Vec::new();
+    for file in ["/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"] {
+        let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state)) = (fields.get(1), fields.get(3)) else {
+                continue;
+            };
+            let port = local
+                .rsplit_once(':')
+                .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok());
+            if let (Some(port), Ok(state)) = (port, u8::from_str_radix(state, 16)) {
+                out.push((port, state));
+            }
+        }
+    }
+    out
+}
+
+/// The TCP state number of LISTEN in `/proc/net/tcp`.
+pub const TCP_LISTEN: u8 = 0x0A;
+
+/// Polls this thread's TCP table (at most `limit`) until something listens
+/// on `port`; true when it did. Reads the kernel's table directly, so a
+/// program that starts slowly is waited for without running portcheck (whose
+/// every run is shadowed, and would race the program's start twice).
+pub fn wait_tcp_listening(port: u16, limit: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if tcp_table().contains(&(port, TCP_LISTEN)) {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -497,14 +497,8 @@ fn stories_sslh_is_named_with_its_routes() {
         })
         .expect("start sslh");
         // sslh has no ready line: wait for its listener.
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        let doc = loop {
-            let (code, doc) = json(&["who", "-t", "4443"]);
-            if code == 0 || std::time::Instant::now() > deadline {
-                break doc;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let listening = crate::harness::wait_tcp_listening(4443, Duration::from_secs(10));
+        let (_code, doc) = json(&["who", "-t", "4443"]);
         // sslh forks a listener child that outlives its parent: end every
         // process holding the socket (all started by this test, in its
         // namespace), by pid.
@@ -516,6 +510,10 @@ fn stories_sslh_is_named_with_its_routes() {
         }
         let _ = child.kill();
         let _ = child.wait();
+        assert!(
+            listening,
+            "sslh did not listen on 127.0.0.1:4443 within 10 s"
+        );
         let socket = &doc["sockets"][0];
         assert_eq!(socket["demultiplexer"], "sslh", "{doc:#}");
         assert_eq!(
