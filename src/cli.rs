@@ -560,11 +560,7 @@ impl Cli {
     /// --netns X` is refused.
     pub fn check_conflicts(self) -> Result<Cli, clap::Error> {
         if let CommandArgs::Who(args) = &self.command {
-            if self.json
-                && args
-                    .format
-                    .is_some_and(|format| format != FormatArg::Json)
-            {
+            if self.json && args.format.is_some_and(|format| format != FormatArg::Json) {
                 return Err(command().error(
                     clap::error::ErrorKind::ArgumentConflict,
                     "the argument '--json' cannot be used with '--format' other than json",

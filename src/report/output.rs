@@ -9,18 +9,19 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Writes what `fill` writes to `path`, atomically. On any error the
+/// Writes what `write_into` writes to `path`, atomically. On any error the
 /// temporary file is removed and `path` is left as it was.
 pub fn write_atomically(
     path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    write_into: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     let temporary = temporary_path(path)?;
-    let file = OpenOptions::new()
+    let temporary_file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&temporary)?;
-    let written = write_and_sync(file, fill).and_then(|()| fs::rename(&temporary, path));
+    let written =
+        write_and_sync(temporary_file, write_into).and_then(|()| fs::rename(&temporary, path));
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
     }
@@ -29,10 +30,10 @@ pub fn write_atomically(
 
 fn write_and_sync(
     file: File,
-    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    write_into: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut out = BufWriter::new(file);
-    fill(&mut out)?;
+    write_into(&mut out)?;
     let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
     file.sync_all()
 }
@@ -56,10 +57,8 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "portcheck-output-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("portcheck-output-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("scratch directory");
         dir

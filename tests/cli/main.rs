@@ -10,6 +10,7 @@ mod environment;
 mod field;
 mod generated;
 mod harness;
+mod metrics;
 mod namespaces;
 mod netstat2;
 mod probe;
