@@ -114,6 +114,7 @@ fn fail(json_output: bool, command: &'static str, error: &Error) -> i32 {
         let document = json::ErrorDoc {
             schema_version: json::SCHEMA_VERSION,
             command,
+            origin: json::MadeOn::here(),
             error: json::ErrorBody {
                 code: error.code(),
                 message: error.to_string(),

@@ -13,6 +13,7 @@ mod harness;
 mod metrics;
 mod namespaces;
 mod netstat2;
+mod origin;
 mod probe;
 mod races;
 mod resolve;
