@@ -482,3 +482,24 @@ fn prometheus_scrapes_the_openmetrics_output() {
         assert_eq!(up["value"][1], "1", "the scrape succeeded: {up}");
     });
 }
+
+#[test]
+fn an_output_that_cannot_be_written_is_a_clear_error() {
+    in_netns("output_cannot_be_written", || {
+        let dir = scratch("output-cannot-be-written");
+        let missing = dir.join("no-such-directory").join("portcheck.prom");
+        let missing = missing.display().to_string();
+        let run = portcheck_with_source(
+            "netlink",
+            &["who", "--format", "prometheus", "--output", &missing],
+        );
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains(&missing), "{run:?}");
+        assert!(!run.stderr.contains("panicked"), "{run:?}");
+        let json = portcheck_with_source("netlink", &["--json", "who", "--output", &missing]);
+        assert_eq!(json.code, 2, "{json:?}");
+        let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("an error document");
+        assert_eq!(doc["error"]["code"], "io_error", "{doc}");
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
