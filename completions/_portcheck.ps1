@@ -39,6 +39,8 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             break
         }
         'portcheck;who' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The output: table (the default), json (the same as --json), openmetrics (OpenMetrics 1.0 text, for a Prometheus scrape) or prometheus (the Prometheus text format, for node_exporter''s textfile collector, which reads no OpenMetrics). --json with another format is refused')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the output to FILE instead of standard output, atomically (a temporary file in the same directory, renamed over FILE once complete), so that a reader such as node_exporter never sees half a file. On an error FILE is left as it was')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
             [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP sockets only (default: TCP and UDP)')

@@ -35,6 +35,8 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;who'= {
+            cand --format 'The output: table (the default), json (the same as --json), openmetrics (OpenMetrics 1.0 text, for a Prometheus scrape) or prometheus (the Prometheus text format, for node_exporter''s textfile collector, which reads no OpenMetrics). --json with another format is refused'
+            cand --output 'Write the output to FILE instead of standard output, atomically (a temporary file in the same directory, renamed over FILE once complete), so that a reader such as node_exporter never sees half a file. On an error FILE is left as it was'
             cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
             cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
             cand -t 'TCP sockets only (default: TCP and UDP)'

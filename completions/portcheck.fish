@@ -39,6 +39,11 @@ complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "free" -d 'Find 
 complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "wait" -d 'Wait until a socket listens on TARGET, or until it is free'
 complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "why" -d 'Paste a bind or connect error; get the cause on this host and the fix'
 complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l format -d 'The output: table (the default), json (the same as --json), openmetrics (OpenMetrics 1.0 text, for a Prometheus scrape) or prometheus (the Prometheus text format, for node_exporter\'s textfile collector, which reads no OpenMetrics). --json with another format is refused' -r -f -a "table\t''
+json\t''
+openmetrics\t''
+prometheus\t''"
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l output -d 'Write the output to FILE instead of standard output, atomically (a temporary file in the same directory, renamed over FILE once complete), so that a reader such as node_exporter never sees half a file. On an error FILE is left as it was' -r -F
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"

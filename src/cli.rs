@@ -350,6 +350,31 @@ pub struct WhoArgs {
     /// leaves this host). Not with -u: UDP has no handshake to probe.
     #[arg(long, conflicts_with = "udp")]
     pub probe: bool,
+
+    /// The output: table (the default), json (the same as --json),
+    /// openmetrics (OpenMetrics 1.0 text, for a Prometheus scrape) or
+    /// prometheus (the Prometheus text format, for node_exporter's textfile
+    /// collector, which reads no OpenMetrics). --json with another format
+    /// is refused.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+
+    /// Write the output to FILE instead of standard output, atomically (a
+    /// temporary file in the same directory, renamed over FILE once
+    /// complete), so that a reader such as node_exporter never sees half a
+    /// file. On an error FILE is left as it was.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `who --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+    #[value(name = "openmetrics")]
+    OpenMetrics,
+    Prometheus,
 }
 
 #[derive(Debug, Args)]
@@ -553,7 +578,12 @@ pub fn command() -> clap::Command {
 /// A validated invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The output is JSON (`--json`, or `who --format json`).
     pub json: bool,
+    /// `who --format openmetrics|prometheus`; `None` for a table or JSON.
+    pub metrics: Option<crate::report::openmetrics::Flavour>,
+    /// `who --output FILE`: where the output goes, atomically.
+    pub output: Option<PathBuf>,
     pub color: bool,
     /// The network namespace to enter first.
     pub netns: Option<String>,
@@ -590,6 +620,12 @@ impl Cli {
     /// --netns X` is refused.
     pub fn check_conflicts(self) -> Result<Cli, clap::Error> {
         if let CommandArgs::Who(args) = &self.command {
+            if self.json && args.format.is_some_and(|format| format != FormatArg::Json) {
+                return Err(command().error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "the argument '--json' cannot be used with '--format' other than json",
+                ));
+            }
             if args.all_netns && self.netns.is_some() {
                 return Err(command().error(
                     clap::error::ErrorKind::ArgumentConflict,
@@ -613,8 +649,30 @@ impl Cli {
         }
     }
 
+    /// Whether the output is JSON: `--json`, or `who --format json`.
+    pub fn json_output(&self) -> bool {
+        self.json
+            || matches!(&self.command, CommandArgs::Who(args) if args.format == Some(FormatArg::Json))
+    }
+
     pub fn into_config(self) -> Result<Config, Error> {
         let color = resolve_color(self.color);
+        let json = self.json_output();
+        let (metrics, output) = match &self.command {
+            CommandArgs::Who(args) => (
+                match args.format {
+                    Some(FormatArg::OpenMetrics) => {
+                        Some(crate::report::openmetrics::Flavour::OpenMetrics)
+                    }
+                    Some(FormatArg::Prometheus) => {
+                        Some(crate::report::openmetrics::Flavour::Prometheus)
+                    }
+                    _ => None,
+                },
+                args.output.clone(),
+            ),
+            _ => (None, None),
+        };
         let probe = match &self.command {
             CommandArgs::Who(args) => args.probe,
             CommandArgs::Resolve(args) => args.probe,
@@ -643,8 +701,11 @@ impl Cli {
             CommandArgs::Why(args) => CommandConfig::Why(why_config(&args)?),
         };
         Ok(Config {
-            json: self.json,
-            color,
+            json,
+            metrics,
+            // Colour is for a terminal, never for a file.
+            color: color && output.is_none(),
+            output,
             netns: self.netns,
             probe,
             command,

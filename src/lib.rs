@@ -48,54 +48,86 @@ where
             return error.exit_code();
         }
     };
-    let json_output = cli.json;
+    let json_output = cli.json_output();
     let command = cli.command_name();
     match cli
         .into_config()
         .and_then(|config| execute(&config).map(|report| (config, report)))
     {
         Ok((config, report)) => {
-            let code = if config.json {
+            let code = match &config.output {
+                // `--output FILE`: whole or not at all.
+                Some(path) => match report::output::write_atomically(path, |out| {
+                    render(&config, &report, out)
+                }) {
+                    Ok(()) => report.exit_code(),
+                    Err(error) => {
+                        return fail(
+                            json_output,
+                            command,
+                            &Error::io(format!("writing {}", path.display()), error),
+                        );
+                    }
+                },
                 // Streamed: a large table is never held twice in memory.
-                finish_output(
-                    report.write_json(&mut io::BufWriter::new(io::stdout().lock())),
+                None => finish_output(
+                    render(
+                        &config,
+                        &report,
+                        &mut io::BufWriter::new(io::stdout().lock()),
+                    ),
                     report.exit_code(),
-                )
-            } else {
-                emit(
-                    &report.to_human(table::Style {
-                        color: config.color,
-                    }),
-                    report.exit_code(),
-                )
+                ),
             };
-            if !config.json {
+            if !config.json && config.metrics.is_none() {
                 // Notes that must not mix with the output (free's race note).
                 let _ =
                     io::stderr().write_all(report.notes(table::Style { color: false }).as_bytes());
             }
             code
         }
-        Err(error) => {
-            if json_output {
-                let document = json::ErrorDoc {
-                    schema_version: json::SCHEMA_VERSION,
-                    command,
-                    error: json::ErrorBody {
-                        code: error.code(),
-                        message: error.to_string(),
-                    },
-                };
-                let mut stdout = io::stdout().lock();
-                let _ = json::write(&mut stdout, &document).and_then(|()| stdout.flush());
-            } else {
-                let _ = io::stderr().write_all(
-                    table::error(&error.to_string(), table::Style { color: false }).as_bytes(),
-                );
-            }
-            error.exit_code()
+        Err(error) => fail(json_output, command, &error),
+    }
+}
+
+/// Writes the report in the format asked for, and flushes it.
+fn render(config: &Config, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    match (config.metrics, report) {
+        (Some(flavour), Report::Who(result)) => report::openmetrics::write(out, result, flavour),
+        _ if config.json => report.write_json(out),
+        _ => {
+            out.write_all(
+                report
+                    .to_human(table::Style {
+                        color: config.color,
+                    })
+                    .as_bytes(),
+            )?;
+            out.flush()
         }
     }
+}
+
+/// Reports an error (a JSON error document under `--json`, else a line on
+/// stderr) and returns its exit code.
+fn fail(json_output: bool, command: &'static str, error: &Error) -> i32 {
+    if json_output {
+        let document = json::ErrorDoc {
+            schema_version: json::SCHEMA_VERSION,
+            command,
+            origin: json::MadeOn::here(),
+            error: json::ErrorBody {
+                code: error.code(),
+                message: error.to_string(),
+            },
+        };
+        let mut stdout = io::stdout().lock();
+        let _ = json::write(&mut stdout, &document).and_then(|()| stdout.flush());
+    } else {
+        let _ = io::stderr()
+            .write_all(table::error(&error.to_string(), table::Style { color: false }).as_bytes());
+    }
+    error.exit_code()
 }
 
 fn execute(config: &Config) -> Result<Report, Error> {
@@ -140,18 +172,6 @@ fn run_command(config: &Config, source: &dyn sockets::SocketSource) -> Result<Re
         CommandConfig::Wait(c) => wait::run(c, source).map(Report::Wait),
         CommandConfig::Why(c) => why::run(c, source).map(|r| Report::Why(Box::new(r))),
     }
-}
-
-/// Writes the output. A closed pipe (`portcheck who | head -1`) is not an
-/// error: the command's own exit code stands.
-fn emit(text: &str, exit_code: i32) -> i32 {
-    let mut stdout = io::stdout().lock();
-    finish_output(
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush()),
-        exit_code,
-    )
 }
 
 /// The exit code once the output is written: a closed pipe keeps the

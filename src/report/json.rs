@@ -29,6 +29,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Document<B> {
     pub schema_version: u32,
     pub command: &'static str,
+    #[serde(flatten)]
+    pub origin: MadeOn,
     pub complete: bool,
     pub warnings: Vec<WarningDoc>,
     #[serde(flatten)]
@@ -51,9 +53,42 @@ where
         Document {
             schema_version: SCHEMA_VERSION,
             command: R::COMMAND,
+            origin: MadeOn::here(),
             complete: crate::warning::complete(warnings),
             warnings: warnings.iter().map(WarningDoc::from).collect(),
             body: B::from(result),
+        }
+    }
+}
+
+/// Where a document was made, so that documents from many hosts can be
+/// merged (Ansible, contrib/ansible): `hostname` (the node name, as
+/// `uname -n`; the key is not `host`, which `resolve` already uses for the
+/// name it resolved) and `kernel` (the release, as `uname -r`). In every
+/// document, error documents included; null where unknown.
+#[derive(Serialize, Clone)]
+pub struct MadeOn {
+    pub hostname: Option<String>,
+    pub kernel: Option<String>,
+}
+
+impl MadeOn {
+    pub fn here() -> MadeOn {
+        #[cfg(unix)]
+        {
+            let name = rustix::system::uname();
+            let text = |bytes: &std::ffi::CStr| {
+                Some(bytes.to_string_lossy().into_owned()).filter(|t| !t.is_empty())
+            };
+            MadeOn {
+                hostname: text(name.nodename()),
+                kernel: text(name.release()),
+            }
+        }
+        #[cfg(not(unix))]
+        MadeOn {
+            hostname: None,
+            kernel: None,
         }
     }
 }
@@ -414,6 +449,8 @@ pub struct ErrorBody {
 pub struct ErrorDoc {
     pub schema_version: u32,
     pub command: &'static str,
+    #[serde(flatten)]
+    pub origin: MadeOn,
     pub error: ErrorBody,
 }
 

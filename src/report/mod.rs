@@ -2,6 +2,8 @@
 
 pub mod json;
 mod json_format;
+pub mod openmetrics;
+pub mod output;
 pub mod table;
 
 use crate::bind::TryResult;

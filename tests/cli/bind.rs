@@ -38,6 +38,11 @@ use crate::harness::{
 struct TryDoc {
     schema_version: u32,
     command: String,
+    /// Every document: `uname -n` and `uname -r` (issue #21).
+    #[serde(deserialize_with = "present")]
+    hostname: Option<String>,
+    #[serde(deserialize_with = "present")]
+    kernel: Option<String>,
     complete: bool,
     warnings: Vec<WarningDoc>,
     ok: bool,

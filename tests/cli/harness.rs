@@ -643,6 +643,11 @@ pub struct RouteDoc {
 pub struct WhoDoc {
     pub schema_version: u32,
     pub command: String,
+    /// Every document: `uname -n` and `uname -r` (issue #21).
+    #[serde(deserialize_with = "present")]
+    pub hostname: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub kernel: Option<String>,
     pub complete: bool,
     pub warnings: Vec<WarningDoc>,
     pub query: QueryDoc,
@@ -760,6 +765,11 @@ pub struct ContainerDoc {
 pub struct ErrorDoc {
     pub schema_version: u32,
     pub command: String,
+    /// Every document: `uname -n` and `uname -r` (issue #21).
+    #[serde(deserialize_with = "present")]
+    pub hostname: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub kernel: Option<String>,
     pub error: ErrorBody,
 }
 

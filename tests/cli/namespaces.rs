@@ -33,6 +33,11 @@ use crate::harness::{
 struct FreeDoc {
     schema_version: u32,
     command: String,
+    /// Every document: `uname -n` and `uname -r` (issue #21).
+    #[serde(deserialize_with = "crate::harness::present")]
+    hostname: Option<String>,
+    #[serde(deserialize_with = "crate::harness::present")]
+    kernel: Option<String>,
     complete: bool,
     warnings: Vec<WarningDoc>,
     ports: Vec<u16>,
@@ -61,6 +66,11 @@ struct ExcludedDoc {
 struct WaitDoc {
     schema_version: u32,
     command: String,
+    /// Every document: `uname -n` and `uname -r` (issue #21).
+    #[serde(deserialize_with = "crate::harness::present")]
+    hostname: Option<String>,
+    #[serde(deserialize_with = "crate::harness::present")]
+    kernel: Option<String>,
     complete: bool,
     warnings: Vec<WarningDoc>,
     target: String,

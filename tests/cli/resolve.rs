@@ -35,6 +35,11 @@ use crate::harness::{
 struct ResolveDoc {
     schema_version: u32,
     command: String,
+    /// Every document: `uname -n` and `uname -r` (issue #21).
+    #[serde(deserialize_with = "crate::harness::present")]
+    hostname: Option<String>,
+    #[serde(deserialize_with = "crate::harness::present")]
+    kernel: Option<String>,
     complete: bool,
     warnings: Vec<WarningDoc>,
     host: String,

@@ -30,6 +30,14 @@ use crate::harness::{
 struct WhyDoc {
     schema_version: u32,
     command: String,
+    /// Every document: `uname -n` and `uname -r` (issue #21; checked in
+    /// origin.rs, locked here).
+    #[serde(deserialize_with = "crate::harness::present")]
+    #[allow(dead_code)]
+    hostname: Option<String>,
+    #[serde(deserialize_with = "crate::harness::present")]
+    #[allow(dead_code)]
+    kernel: Option<String>,
     complete: bool,
     warnings: Vec<WarningDoc>,
     input: String,
