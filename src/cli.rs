@@ -221,7 +221,11 @@ Exit codes: 0 COUNT free ports were found, 1 fewer were, 2 error."
         long_about = "\
 Wait until a socket listens on TARGET (--until listening, the default), or \
 until nothing holds it for binding (--until free: no listener, no bound \
-socket; connections and TIME_WAIT entries do not count). Polls the kernel's \
+socket; connections and TIME_WAIT entries do not count). TCP unless -u is \
+given. TARGET may name a host (localhost:3000): its addresses, as the system \
+resolver returns them, are looked up once, and the wait is met when one of \
+them accepts, as a client trying them in order would connect (with --until \
+free, when none of them is held). Polls the kernel's \
 socket table every --interval (sock_diag only, cheap), gives up after \
 --timeout, and prints the final `who` view.",
         after_help = "\
@@ -229,6 +233,7 @@ Examples:
   portcheck wait 8080 --timeout 30s
   portcheck wait 127.0.0.1:5432 --until listening --interval 250ms --json
   portcheck wait 3000 --until free
+  portcheck wait localhost:3000
 
 Exit codes: 0 the condition was met, 1 timed out, 2 error."
     )]
@@ -704,21 +709,36 @@ fn duration(flag: &'static str, text: &str) -> Result<std::time::Duration, Error
 }
 
 fn wait_config(args: &WaitArgs) -> Result<WaitConfig, Error> {
-    let target = parse_target(&args.target)?;
+    let (target, name) = match parse_target(&args.target) {
+        Ok(target) => (target, None),
+        Err(error) => match crate::wait::name_target(&args.target) {
+            Some((target, name)) => (target, Some(name)),
+            None => return Err(error),
+        },
+    };
     if target.ports.is_none() {
         return Err(Error::BadTarget {
             target: args.target.clone(),
-            why: "wait needs a port: PORT, ADDRESS:PORT or [IPV6]:PORT".into(),
+            why: "wait needs a port: PORT, ADDRESS:PORT, [IPV6]:PORT or NAME:PORT".into(),
         });
     }
     Ok(WaitConfig {
         who: WhoConfig {
             targets: vec![target],
-            protocols: args.kinds.protocols(),
+            // TCP unless -u, as `free`: a UDP socket on the port is no
+            // server accepting connections.
+            protocols: chosen(
+                &[
+                    (args.kinds.tcp, Protocol::Tcp),
+                    (args.kinds.udp, Protocol::Udp),
+                ],
+                &[Protocol::Tcp],
+            ),
             families: args.kinds.families(),
             all: false,
             all_netns: false,
         },
+        name,
         until: match args.until {
             UntilArg::Listening => Until::Listening,
             UntilArg::Free => Until::Free,

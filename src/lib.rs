@@ -10,6 +10,7 @@ pub mod cli;
 pub mod elsewhere;
 pub mod error;
 pub mod free;
+pub mod hostport;
 pub mod model;
 #[cfg(target_os = "linux")]
 pub mod netns;

@@ -47,6 +47,14 @@ impl WhoResult {
 }
 
 pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, Error> {
+    // An interface named in a target must exist, or nothing found there
+    // would read as "free". Across namespaces it may exist in another.
+    if !config.all_netns {
+        crate::bind::facts::check_interfaces(
+            config.targets.iter().filter_map(|t| t.interface.as_deref()),
+            "who",
+        )?;
+    }
     let request = DumpRequest {
         protocols: config.protocols.clone(),
         families: config.families.clone(),

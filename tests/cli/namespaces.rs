@@ -69,6 +69,7 @@ struct WaitDoc {
     waited_ms: u64,
     polls: u32,
     timeout_ms: u64,
+    destinations: Vec<String>,
     sockets: Vec<SocketDoc>,
     summary: SummaryDoc,
 }
