@@ -19,7 +19,7 @@ use serde::Deserialize;
 use socket2::{Domain, Socket, Type};
 
 use crate::harness::{
-    BIN, ContainerDoc, Holder, NOBODY, Opts, Run, SocketDoc, SummaryDoc, WarningDoc, fork_sharing,
+    BIN, ContainerDoc, Holder, NOBODY, Opts, Run, SocketDoc, WaitDoc, WarningDoc, fork_sharing,
     in_netns, inode_of, is_root, listener, parse_error, parse_who, portcheck, portcheck_as,
     socket_address, thread_netns, udp, who_json, without_new_processes,
 };
@@ -54,24 +54,6 @@ struct RangeDoc {
 struct ExcludedDoc {
     ephemeral: RangeDoc,
     reserved: Vec<RangeDoc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WaitDoc {
-    schema_version: u32,
-    command: String,
-    complete: bool,
-    warnings: Vec<WarningDoc>,
-    target: String,
-    until: String,
-    met: bool,
-    waited_ms: u64,
-    polls: u32,
-    timeout_ms: u64,
-    destinations: Vec<String>,
-    sockets: Vec<SocketDoc>,
-    summary: SummaryDoc,
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(run: &Run) -> T {
