@@ -528,6 +528,26 @@ pub struct WhoConfig {
     pub all_netns: bool,
 }
 
+/// The subcommand named among `args` (its name or alias), for an error
+/// document when the arguments do not parse.
+pub fn subcommand_named(args: &[std::ffi::OsString]) -> Option<&'static str> {
+    const NAMES: [(&str, &str); 7] = [
+        ("who", "who"),
+        ("try", "try"),
+        ("resolve", "resolve"),
+        ("reach", "resolve"),
+        ("free", "free"),
+        ("wait", "wait"),
+        ("why", "why"),
+    ];
+    args.iter().skip(1).find_map(|arg| {
+        NAMES
+            .iter()
+            .find(|(written, _)| arg == *written)
+            .map(|(_, name)| *name)
+    })
+}
+
 impl Cli {
     /// Conflicts clap misses: a global flag given before the subcommand is
     /// not checked against the subcommand's `conflicts_with` (clap #1204),

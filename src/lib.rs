@@ -34,17 +34,41 @@ use crate::cli::{Cli, CommandConfig, Config};
 use crate::error::Error;
 use crate::report::{Report, json, table};
 
+/// Whether `--json` was asked for, before a `--` that ends the options: a
+/// usage error is then a JSON error document too.
+fn wants_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "--json")
+}
+
 /// Runs portcheck with these arguments and returns the exit code.
 pub fn run<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args).and_then(Cli::check_conflicts) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args).and_then(Cli::check_conflicts) {
         Ok(cli) => cli,
         Err(error) => {
             // Usage errors exit 2; --help and --version exit 0.
             let _ = error.print();
+            if error.use_stderr() && wants_json(&args) {
+                let rendered = error.render().to_string();
+                let first = rendered.lines().next().unwrap_or_default();
+                let document = json::ErrorDoc {
+                    schema_version: json::SCHEMA_VERSION,
+                    command: cli::subcommand_named(&args).unwrap_or("portcheck"),
+                    error: json::ErrorBody {
+                        code: "usage",
+                        message: first.strip_prefix("error: ").unwrap_or(first).to_owned(),
+                    },
+                };
+                let mut stdout = io::stdout().lock();
+                let _ = json::write(&mut stdout, &document).and_then(|()| stdout.flush());
+            }
             return error.exit_code();
         }
     };

@@ -328,13 +328,26 @@ fn dump_every_netns(
     if hidden > 0 {
         warnings.push(Warning::gap(
             "netns_hidden",
-            format!(
-                "the network namespace of {} could not be seen (run as root to see every namespace)",
-                counted(hidden, "process", "processes")
-            ),
+            hidden_netns_message(hidden, rustix::process::geteuid().is_root()),
         ));
     }
     (sockets, warnings)
+}
+
+/// Why some processes' namespaces were not seen: another user's, unless
+/// portcheck is root already, when root cannot be the cure (the process
+/// ended during the scan, or the kernel hides its namespace link).
+fn hidden_netns_message(hidden: usize, root: bool) -> String {
+    let processes = counted(hidden, "process", "processes");
+    if root {
+        format!(
+            "the network namespace of {processes} could not be seen even as root (it ended during the scan, or the kernel does not show its /proc/PID/ns/net)"
+        )
+    } else {
+        format!(
+            "the network namespace of {processes} could not be seen (run as root to see every namespace)"
+        )
+    }
 }
 
 /// The port ranges the kernel may filter on: none (every port) when any
@@ -371,6 +384,14 @@ pub fn select(dumped: Vec<Socket>, config: &WhoConfig) -> (Vec<Socket>, BTreeMap
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn root_is_not_told_to_run_as_root() {
+        assert!(hidden_netns_message(2, false).contains("run as root"));
+        let as_root = hidden_netns_message(2, true);
+        assert!(!as_root.contains("run as root"), "{as_root}");
+        assert!(as_root.contains("even as root"), "{as_root}");
+    }
     use crate::model::Family;
     use crate::target::parse_target;
 

@@ -4,6 +4,7 @@
 
 use crate::harness::{
     Etc, Opts, Run, WaitDoc, in_netns, listener, parse_error, portcheck, udp, who_json,
+    without_new_processes,
 };
 
 fn parse_wait(run: &Run) -> WaitDoc {
@@ -140,4 +141,145 @@ fn wait_defaults_to_tcp() {
         let run = portcheck(&["wait", "7002", "--timeout", "5s", "--json"]);
         assert!(parse_wait(&run).met, "{run:#?}");
     });
+}
+
+/// A real nginx (its own config in a temporary directory, in this test's
+/// namespace): its workers rewrite their title to `nginx: worker process`
+/// and pad it with NULs; `who` lists the title alone, as ps does.
+#[test]
+fn who_trims_the_padding_of_rewritten_titles() {
+    in_netns("who_trims_the_padding_of_rewritten_titles", || {
+        let test = "who_trims_the_padding_of_rewritten_titles";
+        let Some(nginx) = crate::field::program("nginx", test) else {
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("portcheck-nginx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let d = dir.display();
+        let config = format!(
+            "worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\n\
+             http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n\
+             server {{ listen 127.0.0.1:8088; }} }}\n"
+        );
+        std::fs::write(dir.join("nginx.conf"), config).expect("config");
+        let conf = dir.join("nginx.conf");
+        let status = without_new_processes(|| {
+            std::process::Command::new(&nginx)
+                .arg("-c")
+                .arg(&conf)
+                .arg("-p")
+                .arg(&dir)
+                .status()
+        })
+        .expect("start nginx");
+        assert!(status.success(), "nginx: {status}");
+        let master: i32 = std::fs::read_to_string(dir.join("nginx.pid"))
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("a pid");
+        let stop = Stop(master);
+
+        // The workers start after the master has written its pid.
+        let mut workers = Vec::new();
+        for _ in 0..50 {
+            let (run, doc) = who_json(&["127.0.0.1:8088"]);
+            assert_eq!(run.code, 0, "{run:#?}");
+            workers = doc
+                .sockets
+                .iter()
+                .flat_map(|s| &s.processes)
+                .filter(|p| p.pid != master.unsigned_abs())
+                .cloned()
+                .collect();
+            if workers.len() == 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(workers.len(), 2, "{workers:#?}");
+        for worker in &workers {
+            // The kernel's bytes: the title, then NUL padding.
+            let raw = std::fs::read(format!("/proc/{}/cmdline", worker.pid)).expect("cmdline");
+            assert!(raw.ends_with(b"\0\0"), "{raw:?}");
+            assert_eq!(worker.cmdline, ["nginx: worker process"], "{worker:#?}");
+        }
+        drop(stop);
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+/// Stops the nginx master this test started (by its pid) when dropped.
+struct Stop(i32);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the pid of a process this test started.
+        unsafe {
+            libc::kill(self.0, libc::SIGQUIT);
+        }
+        for _ in 0..50 {
+            // SAFETY: signal 0 only checks that the pid still exists.
+            if unsafe { libc::kill(self.0, 0) } != 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+/// `free` in a range the kernel keeps for outgoing connections says every
+/// port was skipped, and how to widen the search.
+#[test]
+fn free_says_when_every_port_was_skipped_as_ephemeral() {
+    in_netns("free_says_when_every_port_was_skipped_as_ephemeral", || {
+        let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .expect("ip_local_port_range");
+        let mut bounds = ephemeral
+            .split_whitespace()
+            .map(|n| n.parse::<u16>().expect("a port"));
+        let (low, high) = (bounds.next().expect("low"), bounds.next().expect("high"));
+        let range = format!("{}-{high}", high.saturating_sub(10).max(low));
+        let run = portcheck(&["free", "--range", &range]);
+        assert_eq!(run.code, 1, "{run:#?}");
+        assert!(run.stderr.contains("[ports_skipped]"), "{run:#?}");
+        assert!(
+            run.stderr
+                .contains(&format!("every port of {range} was skipped")),
+            "{run:#?}"
+        );
+        assert!(
+            run.stderr
+                .contains(&format!("ephemeral range {low}-{high}")),
+            "{run:#?}"
+        );
+        assert!(run.stderr.contains("--range"), "{run:#?}");
+    });
+}
+
+/// A usage error under `--json` is an error document too (exit 2), and
+/// still says on stderr what clap says.
+#[test]
+fn usage_errors_under_json_are_error_documents() {
+    for args in [
+        &["--json", "who", "--no-such-flag"][..],
+        &["who", "--no-such-flag", "--json"],
+        &["--json", "wait"],
+    ] {
+        let run = portcheck(args);
+        assert_eq!(run.code, 2, "{args:?}: {run:#?}");
+        let doc = parse_error(&run);
+        assert_eq!(
+            (doc.schema_version, doc.error.code.as_str()),
+            (1, "usage"),
+            "{run:#?}"
+        );
+        assert!(["who", "wait"].contains(&doc.command.as_str()), "{run:#?}");
+        assert!(run.stderr.starts_with("error:"), "{run:#?}");
+    }
+    // Without --json, stdout stays empty; --help is no error.
+    let run = portcheck(&["who", "--no-such-flag"]);
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{run:#?}");
+    let run = portcheck(&["--json", "who", "--help"]);
+    assert_eq!(run.code, 0, "{run:#?}");
 }
