@@ -65,7 +65,7 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
     } else {
         let (mut listed, unlisted) = select(source.dump(&request)?, config);
         let warnings = sockets::describe(&mut listed);
-        name_netns(&mut listed);
+        sockets::name_netns(&mut listed);
         (listed, unlisted, warnings)
     };
     let nothing_here = listed.is_empty() && unlisted.is_empty();
@@ -113,23 +113,6 @@ fn every_netns(
         "--all-netns: network namespaces exist only on Linux".into(),
     ))
 }
-
-/// The `ip netns` name of the namespace the sockets were read in.
-#[cfg(target_os = "linux")]
-fn name_netns(listed: &mut [Socket]) {
-    if let Some(name) = listed
-        .first()
-        .and_then(|s| s.netns.as_deref())
-        .and_then(netns::name_of)
-    {
-        for socket in listed {
-            socket.netns_name = Some(name.clone());
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn name_netns(_listed: &mut [Socket]) {}
 
 /// `--probe`: probes every listed TCP listener this host can reach (a
 /// wildcard through an address of its family that reaches it, the

@@ -860,3 +860,42 @@ fn wait_rejects_bad_arguments() {
     let run = portcheck(&["wait", "7000", "--until", "nonsense"]);
     assert_usage_error(&run, "nonsense");
 }
+
+/// `netns_name` is the same for one socket in who, try and resolve (try
+/// and resolve left it null).
+#[test]
+fn netns_name_is_set_alike_in_who_try_and_resolve() {
+    in_netns("netns_name_is_set_alike_in_who_try_and_resolve", || {
+        let namespace = NamedNetns::add("alike");
+        let (_holder, inode) = namespace.hold_listener("127.0.0.1:7300");
+        let name = namespace.name.as_str();
+
+        let run = portcheck(&["--netns", name, "who", "7300", "--json"]);
+        let doc = parse_who(&run);
+        assert_eq!(doc.sockets[0].netns_name.as_deref(), Some(name), "{doc:#?}");
+
+        // The shape of these documents is locked in bind.rs and resolve.rs;
+        // here only the one field is read.
+        let value = |run: &Run| -> serde_json::Value {
+            serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
+        };
+        let run = portcheck(&[
+            "--netns",
+            name,
+            "try",
+            "127.0.0.1:7300",
+            "--no-trial",
+            "--json",
+        ]);
+        assert_eq!(run.code, 1, "{run:#?}");
+        let socket = &value(&run)["candidates"][0]["prediction"]["conflicts"][0]["socket"];
+        assert_eq!(socket["inode"], inode, "{run:#?}");
+        assert_eq!(socket["netns_name"], name, "{run:#?}");
+
+        let run = portcheck(&["--netns", name, "resolve", "127.0.0.1:7300", "--json"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        let listener = &value(&run)["destinations"][0]["listener"];
+        assert_eq!(listener["inode"], inode, "{run:#?}");
+        assert_eq!(listener["netns_name"], name, "{run:#?}");
+    });
+}
