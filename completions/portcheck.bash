@@ -68,7 +68,7 @@ _portcheck() {
 
     case "${cmd}" in
         portcheck)
-            opts="-h -V --json --color --netns --help --version who try resolve reach free wait why help"
+            opts="-w -h -V --json --wide --color --netns --help --version who try resolve reach free wait why help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -90,7 +90,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__free)
-            opts="-t -u -h -V --range --tcp --udp --count --json --color --netns --help --version"
+            opts="-t -u -w -h -V --range --tcp --udp --count --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,7 +232,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__resolve)
-            opts="-t -u -h -V --tcp --udp --connect --dns --dns-server --probe --json --color --netns --help --version"
+            opts="-t -u -w -h -V --tcp --udp --connect --dns --dns-server --probe --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,7 +258,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__try)
-            opts="-t -u -h -V --file --tcp --udp --v6only --dual-stack --reuseaddr --no-reuseaddr --reuseport --no-listen --no-trial --json --color --netns --help --version"
+            opts="-t -u -w -h -V --file --tcp --udp --v6only --dual-stack --reuseaddr --no-reuseaddr --reuseport --no-listen --no-trial --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,7 +284,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__wait)
-            opts="-t -u -4 -6 -h -V --until --timeout --interval --tcp --udp --ipv4 --ipv6 --json --color --netns --help --version"
+            opts="-t -u -4 -6 -w -h -V --until --timeout --interval --tcp --udp --ipv4 --ipv6 --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -318,7 +318,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__who)
-            opts="-t -u -4 -6 -a -h -V --tcp --udp --ipv4 --ipv6 --all --all-netns --probe --json --color --netns --help --version"
+            opts="-t -u -4 -6 -a -w -h -V --tcp --udp --ipv4 --ipv6 --all --all-netns --probe --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,7 +340,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__why)
-            opts="-h -V --port --address --no-trial --json --color --netns --help --version"
+            opts="-w -h -V --port --address --no-trial --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -67,6 +67,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Show every table cell whole, command lines too: in a terminal,
+    /// tables are fitted to its width (the last column, PROCESS, LISTENER
+    /// or RULE, is cut with `…`; others wrap within their cells), and a
+    /// command line is cut at 60 characters. Output that is not a terminal
+    /// is not fitted.
+    #[arg(short = 'w', long, global = true)]
+    pub wide: bool,
+
     /// When to colour the human output; NO_COLOR is honoured under `auto`.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -502,6 +510,11 @@ pub fn command() -> clap::Command {
 pub struct Config {
     pub json: bool,
     pub color: bool,
+    /// The width tables are fitted to: the terminal's, unless `--wide` or
+    /// stdout is not a terminal.
+    pub width: Option<usize>,
+    /// `--wide`: every cell whole (command lines too).
+    pub wide: bool,
     /// The network namespace to enter first.
     pub netns: Option<String>,
     /// `--probe` (who and resolve): identify the service that answers.
@@ -610,6 +623,8 @@ impl Cli {
         Ok(Config {
             json: self.json,
             color,
+            width: if self.wide { None } else { terminal_width() },
+            wide: self.wide,
             netns: self.netns,
             probe,
             command,
@@ -819,6 +834,26 @@ fn chosen<T: Copy>(flags: &[(bool, T)], every: &[T]) -> Vec<T> {
         every.to_vec()
     } else {
         picked
+    }
+}
+
+/// The columns of the terminal stdout is, as the kernel keeps them
+/// (TIOCGWINSZ); `None` when stdout is no terminal or reports no size.
+fn terminal_width() -> Option<usize> {
+    let stdout = std::io::stdout();
+    if !stdout.is_terminal() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        rustix::termios::tcgetwinsize(&stdout)
+            .ok()
+            .map(|size| usize::from(size.ws_col))
+            .filter(|&columns| columns > 0)
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 

@@ -89,14 +89,15 @@ where
                 emit(
                     &report.to_human(table::Style {
                         color: config.color,
+                        width: config.width,
+                        wide: config.wide,
                     }),
                     report.exit_code(),
                 )
             };
             if !config.json {
                 // Notes that must not mix with the output (free's race note).
-                let _ =
-                    io::stderr().write_all(report.notes(table::Style { color: false }).as_bytes());
+                let _ = io::stderr().write_all(report.notes(table::Style::PLAIN).as_bytes());
             }
             code
         }
@@ -113,9 +114,8 @@ where
                 let mut stdout = io::stdout().lock();
                 let _ = json::write(&mut stdout, &document).and_then(|()| stdout.flush());
             } else {
-                let _ = io::stderr().write_all(
-                    table::error(&error.to_string(), table::Style { color: false }).as_bytes(),
-                );
+                let _ = io::stderr()
+                    .write_all(table::error(&error.to_string(), table::Style::PLAIN).as_bytes());
             }
             error.exit_code()
         }

@@ -283,3 +283,82 @@ fn usage_errors_under_json_are_error_documents() {
     let run = portcheck(&["--json", "who", "--help"]);
     assert_eq!(run.code, 0, "{run:#?}");
 }
+
+/// The tables in a real 80x24 terminal (tmux): every line fits, the
+/// command line is cut with `…`; `-w` shows it whole (and wraps).
+#[test]
+fn tables_fit_an_80_column_terminal() {
+    in_netns("tables_fit_an_80_column_terminal", || {
+        let Some(tmux) = crate::field::program("tmux", "tables_fit_an_80_column_terminal") else {
+            return;
+        };
+        // Held by this test, whose command line is long.
+        let _server = listener("127.0.0.1:8000", Opts::new());
+        let server = format!("portcheck-{}", std::process::id());
+        let tmux_run = |args: &[&str]| {
+            let output = without_new_processes(|| {
+                std::process::Command::new(&tmux)
+                    .args(["-L", &server])
+                    .args(args)
+                    .output()
+            })
+            .expect("run tmux");
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        };
+        let screen = |session: &str, command: &str| -> Vec<String> {
+            let line = format!("{command}; echo END-OF-OUTPUT; sleep 60");
+            tmux_run(&[
+                "new-session",
+                "-d",
+                "-s",
+                session,
+                "-x",
+                "80",
+                "-y",
+                "24",
+                &line,
+            ]);
+            for _ in 0..100 {
+                // -J joins the lines the terminal wrapped: a line longer than
+                // 80 columns shows as one.
+                let shown = tmux_run(&["capture-pane", "-p", "-J", "-t", session]);
+                if shown.contains("END-OF-OUTPUT") {
+                    return shown
+                        .lines()
+                        .take_while(|line| !line.contains("END-OF-OUTPUT"))
+                        .map(str::to_owned)
+                        .collect();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            panic!("tmux showed no end of output for {command}");
+        };
+        let bin = crate::harness::BIN;
+        let fitted = screen("fitted", &format!("{bin} who 8000"));
+        let wide = screen("wide", &format!("{bin} who -w 8000"));
+        let try_plan = screen("plan", &format!("{bin} try 127.0.0.1:8000 0.0.0.0:8000"));
+        let _ = tmux_run(&["kill-server"]);
+
+        let columns = |line: &String| line.chars().count();
+        for lines in [&fitted, &try_plan] {
+            // The table: up to the first blank line (prose after it wraps
+            // as prose does).
+            let table: Vec<&String> = lines.iter().take_while(|l| !l.trim().is_empty()).collect();
+            assert!(
+                table.iter().any(|l| l.contains("127.0.0.1:8000")),
+                "{lines:#?}"
+            );
+            assert!(table.iter().all(|l| columns(l) <= 80), "{lines:#?}");
+        }
+        let row = fitted
+            .iter()
+            .find(|l| l.contains("127.0.0.1:8000"))
+            .expect("the row");
+        assert!(row.ends_with('…'), "{fitted:#?}");
+        let whole = wide
+            .iter()
+            .find(|l| l.contains("127.0.0.1:8000"))
+            .expect("the row");
+        assert!(columns(whole) > 80 && !whole.ends_with('…'), "{wide:#?}");
+    });
+}
