@@ -27,7 +27,7 @@ end
 complete -c portcheck -n "__fish_portcheck_needs_command" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c portcheck -n "__fish_portcheck_needs_command" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_needs_command" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r -f -a '(ip netns list 2>/dev/null | string split -f1 " ")' -f
 complete -c portcheck -n "__fish_portcheck_needs_command" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_needs_command" -s w -l wide -d 'Show every table cell whole, command lines too: in a terminal, tables are fitted to its width (the last column, PROCESS, LISTENER or RULE, is cut with `…`; others wrap within their cells), and a command line is cut at 60 characters. Output that is not a terminal is not fitted'
 complete -c portcheck -n "__fish_portcheck_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -43,7 +43,7 @@ complete -c portcheck -n "__fish_portcheck_needs_command" -f -a "help" -d 'Print
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand who" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r -f -a '(ip netns list 2>/dev/null | string split -f1 " ")' -f
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s t -l tcp -d 'TCP sockets only (default: TCP and UDP)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s u -l udp -d 'UDP sockets only (default: TCP and UDP)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand who" -s 4 -l ipv4 -d 'IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss)'
@@ -59,7 +59,7 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l file -d 'Rea
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r -f -a '(ip netns list 2>/dev/null | string split -f1 " ")' -f
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -s t -l tcp -d 'TCP candidates (the default)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -s u -l udp -d 'UDP candidates unless a candidate says tcp:'
 complete -c portcheck -n "__fish_portcheck_using_subcommand try" -l v6only -d 'Set IPV6_V6ONLY on IPv6 candidates'
@@ -77,7 +77,7 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l dns-serv
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r -f -a '(ip netns list 2>/dev/null | string split -f1 " ")' -f
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -s t -l tcp -d 'TCP (the default)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -s u -l udp -d 'UDP: which socket would receive a datagram'
 complete -c portcheck -n "__fish_portcheck_using_subcommand resolve" -l connect -d 'Really connect to each local destination and report who accepted'
@@ -91,7 +91,7 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l dns-server
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r -f -a '(ip netns list 2>/dev/null | string split -f1 " ")' -f
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -s t -l tcp -d 'TCP (the default)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -s u -l udp -d 'UDP: which socket would receive a datagram'
 complete -c portcheck -n "__fish_portcheck_using_subcommand reach" -l connect -d 'Really connect to each local destination and report who accepted'
@@ -106,7 +106,7 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand free" -l count -d 'H
 complete -c portcheck -n "__fish_portcheck_using_subcommand free" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c portcheck -n "__fish_portcheck_using_subcommand free" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand free" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r -f -a '(ip netns list 2>/dev/null | string split -f1 " ")' -f
 complete -c portcheck -n "__fish_portcheck_using_subcommand free" -s t -l tcp -d 'Free for TCP (the default)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand free" -s u -l udp -d 'Free for UDP'
 complete -c portcheck -n "__fish_portcheck_using_subcommand free" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
@@ -120,7 +120,7 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l interval -d
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r -f -a '(ip netns list 2>/dev/null | string split -f1 " ")' -f
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s t -l tcp -d 'TCP sockets only (default: TCP and UDP)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s u -l udp -d 'UDP sockets only (default: TCP and UDP)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s 4 -l ipv4 -d 'IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss)'
@@ -129,12 +129,12 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -l json -d 'Pr
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s w -l wide -d 'Show every table cell whole, command lines too: in a terminal, tables are fitted to its width (the last column, PROCESS, LISTENER or RULE, is cut with `…`; others wrap within their cells), and a command line is cut at 60 characters. Output that is not a terminal is not fitted'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c portcheck -n "__fish_portcheck_using_subcommand wait" -s V -l version -d 'Print version'
-complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l port -d 'The port, when the message does not name it (or to check another)' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l port -d 'The port, when the message does not name it (or to check another)' -r -f
 complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l address -d 'The address, when the message does not name it (or to check another)' -r
 complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l color -d 'When to colour the human output; NO_COLOR is honoured under `auto`' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r -f -a '(ip netns list 2>/dev/null | string split -f1 " ")' -f
 complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l no-trial -d 'Predict only; make no trial bind'
 complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand why" -s w -l wide -d 'Show every table cell whole, command lines too: in a terminal, tables are fitted to its width (the last column, PROCESS, LISTENER or RULE, is cut with `…`; others wrap within their cells), and a command line is cut at 60 characters. Output that is not a terminal is not fitted'

@@ -81,11 +81,26 @@ pub struct Cli {
 
     /// Run in this network namespace: an `ip netns` NAME, a PATH such as
     /// /proc/PID/ns/net, or a PID.
-    #[arg(long, global = true, value_name = "NAME|PATH|PID")]
+    #[arg(long, global = true, value_name = "NAME|PATH|PID", value_hint = clap::ValueHint::Other)]
     pub netns: Option<String>,
 
     #[command(subcommand)]
     pub command: CommandArgs,
+}
+
+/// `try`'s examples and exit codes, under `-h` and (with the rules) `--help`
+/// and the man page, as every command has them.
+const TRY_EXAMPLES: &str = "\
+Examples:
+  portcheck try '[::]:443' 0.0.0.0:443
+  portcheck try '[::]:443/v6only' 0.0.0.0:443
+  portcheck try udp:0.0.0.0:5353/reuseaddr --json
+  portcheck try --file plan.txt --no-trial
+
+Exit codes: 0 every candidate binds, 1 some candidate would fail (or depends on what could not be read), 2 error.";
+
+fn try_long_help() -> String {
+    format!("{TRY_EXAMPLES}\n\n{}", crate::bind::rules::RULES_HELP)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,7 +131,21 @@ TIME_WAIT entries belong to the kernel, other users' processes need root, \
 and an owner in another PID namespace is out of view; /proc mounted with \
 hidepid hides other users' processes (warning proc_hidepid), and a missing \
 /proc, or an empty one, every owner (proc_unreadable). Then the JSON \
-`complete` is false and a warning says what is missing.",
+`complete` is false and a warning says what is missing.
+
+Columns: TAKES is which traffic the socket takes: IPv4, IPv6, \
+\"IPv6 + IPv4\" for a dual-stack wildcard [::] (IPV6_V6ONLY off), \
+\"IPv6 only\" for a v6only one, \"IPv4 A (mapped)\" for an IPv4-mapped \
+address; a \"?\" where IPV6_V6ONLY could not be read. REUSE is what the \
+socket set of SO_REUSEADDR (addr) and SO_REUSEPORT (port), read from its \
+owner; \"-\" neither, \"?\" unreadable (another user's process, without \
+root). USER is the socket's own uid, the user that created it (which \
+decides whom SO_REUSEPORT lets share the port); each process under \
+PROCESS runs as its own user, which may differ (a socket passed to a \
+child, or a daemon that dropped privileges after binding); JSON has \
+both uids. PROCESS \
+lists every process holding the socket, one a line: name, pid, \
+descriptors and command line.",
         after_help = "\
 Examples:
   portcheck who 8000
@@ -153,15 +182,8 @@ takes traffic meant for a live service: listen() is not tried where a live \
 socket overlaps the candidate, a UDP bind is not tried where it would share a \
 live port, and every trial socket drops all packets. trial.skipped says why a \
 step was not tried.",
-        after_long_help = crate::bind::rules::RULES_HELP,
-        after_help = "\
-Examples:
-  portcheck try '[::]:443' 0.0.0.0:443
-  portcheck try '[::]:443/v6only' 0.0.0.0:443
-  portcheck try udp:0.0.0.0:5353/reuseaddr --json
-  portcheck try --file plan.txt --no-trial
-
-Exit codes: 0 every candidate binds, 1 some candidate would fail (or depends on what could not be read), 2 error."
+        after_long_help = try_long_help(),
+        after_help = TRY_EXAMPLES
     )]
     Try(TryArgs),
 
@@ -318,7 +340,7 @@ pub struct TryArgs {
     pub candidates: Vec<String>,
 
     /// Read candidates from PLAN, one per line ('#' comments; '-' for stdin).
-    #[arg(long, value_name = "PLAN")]
+    #[arg(long, value_name = "PLAN", value_hint = clap::ValueHint::FilePath)]
     pub file: Option<PathBuf>,
 
     /// TCP candidates (the default).
@@ -365,7 +387,7 @@ pub struct ResolveArgs {
     pub host: String,
 
     /// The port, when HOST does not carry one.
-    #[arg(value_name = "PORT")]
+    #[arg(value_name = "PORT", value_hint = clap::ValueHint::Other)]
     pub port: Option<String>,
 
     /// TCP (the default).
@@ -451,7 +473,7 @@ pub struct WhyArgs {
     pub message: Vec<String>,
 
     /// The port, when the message does not name it (or to check another).
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_hint = clap::ValueHint::Other)]
     pub port: Option<String>,
 
     /// The address, when the message does not name it (or to check another).

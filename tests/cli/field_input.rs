@@ -362,3 +362,27 @@ fn tables_fit_an_80_column_terminal() {
         assert!(columns(whole) > 80 && !whole.ends_with('…'), "{wide:#?}");
     });
 }
+
+/// `try --help` and its man page carry Examples and Exit codes as every
+/// command's do; `who`'s explain its columns.
+#[test]
+fn help_and_man_pages_explain_examples_exit_codes_and_columns() {
+    let man = |page: &str| {
+        std::fs::read_to_string(format!("{}/man/{page}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("{page}: {e}"))
+    };
+    // `why --help` (issue 15's) lists the message formats instead.
+    for command in ["who", "try", "resolve", "free", "wait"] {
+        let run = portcheck(&[command, "--help"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        let page = man(&format!("portcheck-{command}.1"));
+        for text in [run.stdout.as_str(), page.as_str()] {
+            assert!(text.contains("Examples:"), "{command}: {text}");
+            assert!(text.contains("Exit codes:"), "{command}: {text}");
+        }
+    }
+    let who = man("portcheck-who.1");
+    for column in ["TAKES is", "REUSE is", "USER is"] {
+        assert!(who.contains(column), "{column}: {who}");
+    }
+}
