@@ -93,11 +93,16 @@ fn assert_error(run: &Run, command: &str, code: &str, needle: &str) {
     assert!(error.error.message.contains(needle), "{run:#?}");
 }
 
-/// A usage error: exit 2, the reason on stderr, nothing on stdout.
+/// A usage error: exit 2, the reason on stderr, and on stdout nothing, or
+/// under `--json` an error document (code `usage`) with the same reason.
 fn assert_usage_error(run: &Run, needle: &str) {
     assert_eq!(run.code, 2, "{run:#?}");
-    assert!(run.stdout.is_empty(), "{run:#?}");
     assert!(run.stderr.contains(needle), "{run:#?}");
+    if !run.stdout.is_empty() {
+        let error = parse_error(run);
+        assert_eq!(error.error.code, "usage", "{run:#?}");
+        assert!(error.error.message.contains(needle), "{run:#?}");
+    }
 }
 
 fn pids(socket: &SocketDoc) -> Vec<u32> {
@@ -397,7 +402,12 @@ fn netns_flag_errors_exit_2() {
         ["--netns", "x", "who", "--all-netns", "--json"],
         ["who", "--all-netns", "--netns", "x", "--json"],
     ] {
-        assert_usage_error(&portcheck(&args), "--all-netns");
+        let run = portcheck(&args);
+        assert_usage_error(&run, "--all-netns");
+        assert!(
+            !run.stdout.is_empty(),
+            "--json: an error document: {run:#?}"
+        );
     }
 }
 
