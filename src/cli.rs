@@ -67,17 +67,41 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Show every table cell whole, command lines too: in a terminal,
+    /// tables are fitted to its width (the last column, PROCESS, LISTENER
+    /// or RULE, is cut with `…`; others wrap within their cells), and a
+    /// command line is cut at 60 characters. Output that is not a terminal
+    /// is not fitted.
+    #[arg(short = 'w', long, global = true)]
+    pub wide: bool,
+
     /// When to colour the human output; NO_COLOR is honoured under `auto`.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 
     /// Run in this network namespace: an `ip netns` NAME, a PATH such as
     /// /proc/PID/ns/net, or a PID.
-    #[arg(long, global = true, value_name = "NAME|PATH|PID")]
+    #[arg(long, global = true, value_name = "NAME|PATH|PID", value_hint = clap::ValueHint::Other)]
     pub netns: Option<String>,
 
     #[command(subcommand)]
     pub command: CommandArgs,
+}
+
+/// `try`'s examples and exit codes, under `-h` and (with the rules) `--help`
+/// and the man page, as every command has them.
+const TRY_EXAMPLES: &str = "\
+Examples:
+  portcheck try '[::]:443' 0.0.0.0:443
+  portcheck try '[::]:443/v6only' 0.0.0.0:443
+  portcheck try udp:0.0.0.0:5353/reuseaddr --json
+  portcheck try --file plan.txt --no-trial
+  portcheck try 8000            (how many more services fit on port 8000)
+
+Exit codes: 0 every candidate binds, 1 some candidate would fail (or depends on what could not be read), 2 error.";
+
+fn try_long_help() -> String {
+    format!("{TRY_EXAMPLES}\n\n{}", crate::bind::rules::RULES_HELP)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -131,7 +155,21 @@ groups are spread by a hash (in_pcblookup_lbgroup).
 A socket held by a known protocol demultiplexer (sslh) names it \
 (demultiplexer) and, from its command line, where each protocol goes \
 (forwards_by_protocol: --ssh 127.0.0.1:22 --tls 127.0.0.1:443); a \
-configuration file (-F) is not read.",
+configuration file (-F) is not read.
+
+Columns: TAKES is which traffic the socket takes: IPv4, IPv6, \
+\"IPv6 + IPv4\" for a dual-stack wildcard [::] (IPV6_V6ONLY off), \
+\"IPv6 only\" for a v6only one, \"IPv4 A (mapped)\" for an IPv4-mapped \
+address; a \"?\" where IPV6_V6ONLY could not be read. REUSE is what the \
+socket set of SO_REUSEADDR (addr) and SO_REUSEPORT (port), read from its \
+owner; \"-\" neither, \"?\" unreadable (another user's process, without \
+root). USER is the socket's own uid, the user that created it (which \
+decides whom SO_REUSEPORT lets share the port); each process under \
+PROCESS runs as its own user, which may differ (a socket passed to a \
+child, or a daemon that dropped privileges after binding); JSON has \
+both uids. PROCESS \
+lists every process holding the socket, one a line: name, pid, \
+descriptors and command line.",
         after_help = "\
 Examples:
   portcheck who 8000
@@ -186,16 +224,8 @@ takes traffic meant for a live service: listen() is not tried where a live \
 socket overlaps the candidate, a UDP bind is not tried where it would share a \
 live port, and every trial socket drops all packets. trial.skipped says why a \
 step was not tried.",
-        after_long_help = crate::bind::rules::RULES_HELP,
-        after_help = "\
-Examples:
-  portcheck try '[::]:443' 0.0.0.0:443
-  portcheck try '[::]:443/v6only' 0.0.0.0:443
-  portcheck try udp:0.0.0.0:5353/reuseaddr --json
-  portcheck try --file plan.txt --no-trial
-  portcheck try 8000            (how many more services fit on port 8000)
-
-Exit codes: 0 every candidate binds, 1 some candidate would fail (or depends on what could not be read), 2 error."
+        after_long_help = try_long_help(),
+        after_help = TRY_EXAMPLES
     )]
     Try(TryArgs),
 
@@ -274,7 +304,11 @@ Exit codes: 0 COUNT free ports were found, 1 fewer were, 2 error."
         long_about = "\
 Wait until a socket listens on TARGET (--until listening, the default), or \
 until nothing holds it for binding (--until free: no listener, no bound \
-socket; connections and TIME_WAIT entries do not count). Polls the kernel's \
+socket; connections and TIME_WAIT entries do not count). TCP unless -u is \
+given. TARGET may name a host (localhost:3000): its addresses, as the system \
+resolver returns them, are looked up once, and the wait is met when one of \
+them accepts, as a client trying them in order would connect (with --until \
+free, when none of them is held). Polls the kernel's \
 socket table every --interval (sock_diag only, cheap), gives up after \
 --timeout, and prints the final `who` view.",
         after_help = "\
@@ -282,6 +316,7 @@ Examples:
   portcheck wait 8080 --timeout 30s
   portcheck wait 127.0.0.1:5432 --until listening --interval 250ms --json
   portcheck wait 3000 --until free
+  portcheck wait localhost:3000
 
 Exit codes: 0 the condition was met, 1 timed out, 2 error."
     )]
@@ -385,7 +420,7 @@ pub struct TryArgs {
     pub candidates: Vec<String>,
 
     /// Read candidates from PLAN, one per line ('#' comments; '-' for stdin).
-    #[arg(long, value_name = "PLAN")]
+    #[arg(long, value_name = "PLAN", value_hint = clap::ValueHint::FilePath)]
     pub file: Option<PathBuf>,
 
     /// TCP candidates (the default).
@@ -432,7 +467,7 @@ pub struct ResolveArgs {
     pub host: String,
 
     /// The port, when HOST does not carry one.
-    #[arg(value_name = "PORT")]
+    #[arg(value_name = "PORT", value_hint = clap::ValueHint::Other)]
     pub port: Option<String>,
 
     /// TCP (the default).
@@ -519,7 +554,7 @@ pub struct WhyArgs {
     pub message: Vec<String>,
 
     /// The port, when the message does not name it (or to check another).
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_hint = clap::ValueHint::Other)]
     pub port: Option<String>,
 
     /// The address, when the message does not name it (or to check another).
@@ -585,6 +620,11 @@ pub struct Config {
     /// `who --output FILE`: where the output goes, atomically.
     pub output: Option<PathBuf>,
     pub color: bool,
+    /// The width tables are fitted to: the terminal's, unless `--wide` or
+    /// stdout is not a terminal.
+    pub width: Option<usize>,
+    /// `--wide`: every cell whole (command lines too).
+    pub wide: bool,
     /// The network namespace to enter first.
     pub netns: Option<String>,
     /// `--probe` (who and resolve): identify the service that answers.
@@ -611,6 +651,26 @@ pub struct WhoConfig {
     pub families: Vec<Family>,
     pub all: bool,
     pub all_netns: bool,
+}
+
+/// The subcommand named among `args` (its name or alias), for an error
+/// document when the arguments do not parse.
+pub fn subcommand_named(args: &[std::ffi::OsString]) -> Option<&'static str> {
+    const NAMES: [(&str, &str); 7] = [
+        ("who", "who"),
+        ("try", "try"),
+        ("resolve", "resolve"),
+        ("reach", "resolve"),
+        ("free", "free"),
+        ("wait", "wait"),
+        ("why", "why"),
+    ];
+    args.iter().skip(1).find_map(|arg| {
+        NAMES
+            .iter()
+            .find(|(written, _)| arg == *written)
+            .map(|(_, name)| *name)
+    })
 }
 
 impl Cli {
@@ -705,6 +765,13 @@ impl Cli {
             metrics,
             // Colour is for a terminal, never for a file.
             color: color && output.is_none(),
+            // A file gets the whole table, as a pipe does.
+            width: if self.wide || output.is_some() {
+                None
+            } else {
+                terminal_width()
+            },
+            wide: self.wide,
             output,
             netns: self.netns,
             probe,
@@ -864,21 +931,36 @@ fn duration(flag: &'static str, text: &str) -> Result<std::time::Duration, Error
 }
 
 fn wait_config(args: &WaitArgs) -> Result<WaitConfig, Error> {
-    let target = parse_target(&args.target)?;
+    let (target, name) = match parse_target(&args.target) {
+        Ok(target) => (target, None),
+        Err(error) => match crate::wait::name_target(&args.target) {
+            Some((target, name)) => (target, Some(name)),
+            None => return Err(error),
+        },
+    };
     if target.ports.is_none() {
         return Err(Error::BadTarget {
             target: args.target.clone(),
-            why: "wait needs a port: PORT, ADDRESS:PORT or [IPV6]:PORT".into(),
+            why: "wait needs a port: PORT, ADDRESS:PORT, [IPV6]:PORT or NAME:PORT".into(),
         });
     }
     Ok(WaitConfig {
         who: WhoConfig {
             targets: vec![target],
-            protocols: args.kinds.protocols(),
+            // TCP unless -u, as `free`: a UDP socket on the port is no
+            // server accepting connections.
+            protocols: chosen(
+                &[
+                    (args.kinds.tcp, Protocol::Tcp),
+                    (args.kinds.udp, Protocol::Udp),
+                ],
+                &[Protocol::Tcp],
+            ),
             families: args.kinds.families(),
             all: false,
             all_netns: false,
         },
+        name,
         until: match args.until {
             UntilArg::Listening => Until::Listening,
             UntilArg::Free => Until::Free,
@@ -939,6 +1021,26 @@ fn chosen<T: Copy>(flags: &[(bool, T)], every: &[T]) -> Vec<T> {
         every.to_vec()
     } else {
         picked
+    }
+}
+
+/// The columns of the terminal stdout is, as the kernel keeps them
+/// (TIOCGWINSZ); `None` when stdout is no terminal or reports no size.
+fn terminal_width() -> Option<usize> {
+    let stdout = std::io::stdout();
+    if !stdout.is_terminal() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        rustix::termios::tcgetwinsize(&stdout)
+            .ok()
+            .map(|size| usize::from(size.ws_col))
+            .filter(|&columns| columns > 0)
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 

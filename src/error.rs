@@ -37,6 +37,11 @@ pub enum Error {
         why: String,
     },
 
+    #[error(
+        "{context}: no network interface is named '{name}' here (`ip link` lists them; binding to it fails with ENODEV)"
+    )]
+    NoSuchInterface { name: String, context: String },
+
     #[error("network namespace: {0}")]
     Netns(String),
 
@@ -79,6 +84,7 @@ impl Error {
             Error::NoCandidates => "no_candidates",
             Error::BadHost { .. } => "bad_host",
             Error::Netns(_) => "netns_unavailable",
+            Error::NoSuchInterface { .. } => "no_such_interface",
             Error::BadArgument { .. } => "bad_argument",
             Error::HostNotFound { .. } => "host_not_found",
             Error::ResolverFailed { .. } => "resolver_failed",

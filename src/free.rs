@@ -77,6 +77,58 @@ pub fn parse_reserved(text: &str) -> Vec<PortRange> {
         .collect()
 }
 
+/// When too few ports were found, how many of the range were never tried
+/// because the kernel keeps them (ephemeral or reserved), and how to widen
+/// the search; `None` when none was skipped or enough were found.
+pub fn skipped_note(
+    range: PortRange,
+    ephemeral: PortRange,
+    reserved: &[PortRange],
+    too_few: bool,
+) -> Option<Warning> {
+    let in_range = range.as_range().count();
+    let ephemeral_skipped = range.as_range().filter(|&p| ephemeral.contains(p)).count();
+    let reserved_skipped = range
+        .as_range()
+        .filter(|&p| !ephemeral.contains(p) && reserved.iter().any(|r| r.contains(p)))
+        .count();
+    if !too_few || ephemeral_skipped + reserved_skipped == 0 {
+        return None;
+    }
+    let every = if ephemeral_skipped + reserved_skipped == in_range {
+        "every port"
+    } else {
+        "some ports"
+    };
+    let mut why = Vec::new();
+    if ephemeral_skipped > 0 {
+        why.push(format!(
+            "{ephemeral_skipped} in the ephemeral range {ephemeral} (net.ipv4.ip_local_port_range), which the kernel hands to outgoing connections"
+        ));
+    }
+    if reserved_skipped > 0 {
+        why.push(format!(
+            "{reserved_skipped} reserved (net.ipv4.ip_local_reserved_ports)"
+        ));
+    }
+    let outside = if ephemeral.high < u16::MAX {
+        format!(
+            "e.g. --range {}-{}",
+            ephemeral.high + 1,
+            ephemeral.high.saturating_add(100)
+        )
+    } else {
+        format!("e.g. --range 1024-{}", ephemeral.low.saturating_sub(1))
+    };
+    Some(Warning::note(
+        "ports_skipped",
+        format!(
+            "{every} of {range} was skipped, not tried: {}; widen the search with a --range outside them ({outside})",
+            why.join(", ")
+        ),
+    ))
+}
+
 pub fn run(config: &FreeConfig, source: &dyn SocketSource) -> Result<FreeResult, Error> {
     let host = facts::host();
     let ephemeral = sysctl("/proc/sys/net/ipv4/ip_local_port_range")
@@ -143,10 +195,14 @@ pub fn run(config: &FreeConfig, source: &dyn SocketSource) -> Result<FreeResult,
             ports.push(port);
         }
     }
-    let mut warnings = vec![Warning::note(
+    let mut warnings: Vec<Warning> =
+        skipped_note(range, ephemeral, &reserved, ports.len() < config.count)
+            .into_iter()
+            .collect();
+    warnings.push(Warning::note(
         "pick_then_bind_race",
         "a port free now can be taken before your program binds it; where the program can, bind port 0 and read the port back instead",
-    )];
+    ));
     warnings.extend(facts::unreadable_sysctls(&[
         "/proc/sys/net/ipv4/ip_local_port_range",
         "/proc/sys/net/ipv4/ip_local_reserved_ports",
@@ -213,6 +269,50 @@ fn trial_binds(port: u16, protocols: &[Protocol]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skipped_ports_are_named_with_a_way_to_widen() {
+        let ephemeral = PortRange {
+            low: 32768,
+            high: 60999,
+        };
+        let range = PortRange {
+            low: 60000,
+            high: 60010,
+        };
+        let note = skipped_note(range, ephemeral, &[], true).expect("a note");
+        assert_eq!(note.code, "ports_skipped");
+        assert!(
+            note.message.contains("every port of 60000-60010"),
+            "{}",
+            note.message
+        );
+        assert!(
+            note.message
+                .contains("11 in the ephemeral range 32768-60999"),
+            "{}",
+            note.message
+        );
+        assert!(
+            note.message.contains("--range 61000-61099"),
+            "{}",
+            note.message
+        );
+        let straddling = PortRange {
+            low: 60990,
+            high: 61010,
+        };
+        let reserved = [PortRange::single(61005)];
+        let note = skipped_note(straddling, ephemeral, &reserved, true).expect("a note");
+        assert!(note.message.contains("some ports"), "{}", note.message);
+        assert!(note.message.contains("1 reserved"), "{}", note.message);
+        assert_eq!(skipped_note(range, ephemeral, &[], false), None);
+        let outside = PortRange {
+            low: 20000,
+            high: 20010,
+        };
+        assert_eq!(skipped_note(outside, ephemeral, &[], true), None);
+    }
 
     #[test]
     fn sysctl_formats_parse() {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod elsewhere;
 pub mod error;
 pub mod free;
+pub mod hostport;
 pub mod model;
 #[cfg(target_os = "linux")]
 pub mod netns;
@@ -34,17 +35,36 @@ use crate::cli::{Cli, CommandConfig, Config};
 use crate::error::Error;
 use crate::report::{Report, json, table};
 
+/// Whether `--json` was asked for, before a `--` that ends the options: a
+/// usage error is then a JSON error document too.
+fn wants_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "--json")
+}
+
 /// Runs portcheck with these arguments and returns the exit code.
 pub fn run<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args).and_then(Cli::check_conflicts) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args).and_then(Cli::check_conflicts) {
         Ok(cli) => cli,
         Err(error) => {
             // Usage errors exit 2; --help and --version exit 0.
             let _ = error.print();
+            if error.use_stderr() && wants_json(&args) {
+                let rendered = error.render().to_string();
+                let first = rendered.lines().next().unwrap_or_default();
+                write_error_document(
+                    cli::subcommand_named(&args).unwrap_or("portcheck"),
+                    "usage",
+                    first.strip_prefix("error: ").unwrap_or(first).to_owned(),
+                );
+            }
             return error.exit_code();
         }
     };
@@ -81,8 +101,7 @@ where
             };
             if !config.json && config.metrics.is_none() {
                 // Notes that must not mix with the output (free's race note).
-                let _ =
-                    io::stderr().write_all(report.notes(table::Style { color: false }).as_bytes());
+                let _ = io::stderr().write_all(report.notes(table::Style::PLAIN).as_bytes());
             }
             code
         }
@@ -100,6 +119,8 @@ fn render(config: &Config, report: &Report, out: &mut dyn Write) -> io::Result<(
                 report
                     .to_human(table::Style {
                         color: config.color,
+                        width: config.width,
+                        wide: config.wide,
                     })
                     .as_bytes(),
             )?;
@@ -112,22 +133,25 @@ fn render(config: &Config, report: &Report, out: &mut dyn Write) -> io::Result<(
 /// stderr) and returns its exit code.
 fn fail(json_output: bool, command: &'static str, error: &Error) -> i32 {
     if json_output {
-        let document = json::ErrorDoc {
-            schema_version: json::SCHEMA_VERSION,
-            command,
-            origin: json::MadeOn::here(),
-            error: json::ErrorBody {
-                code: error.code(),
-                message: error.to_string(),
-            },
-        };
-        let mut stdout = io::stdout().lock();
-        let _ = json::write(&mut stdout, &document).and_then(|()| stdout.flush());
+        write_error_document(command, error.code(), error.to_string());
     } else {
         let _ = io::stderr()
-            .write_all(table::error(&error.to_string(), table::Style { color: false }).as_bytes());
+            .write_all(table::error(&error.to_string(), table::Style::PLAIN).as_bytes());
     }
     error.exit_code()
+}
+
+/// The JSON error document on stdout (`--json`): for usage errors and for
+/// errors of a command alike.
+fn write_error_document(command: &'static str, code: &'static str, message: String) {
+    let document = json::ErrorDoc {
+        schema_version: json::SCHEMA_VERSION,
+        command,
+        origin: json::MadeOn::here(),
+        error: json::ErrorBody { code, message },
+    };
+    let mut stdout = io::stdout().lock();
+    let _ = json::write(&mut stdout, &document).and_then(|()| stdout.flush());
 }
 
 fn execute(config: &Config) -> Result<Report, Error> {

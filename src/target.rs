@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::ops::RangeInclusive;
 
 use crate::error::Error;
+use crate::hostport;
 use crate::model::{Family, Socket};
 
 /// An inclusive range of ports, never reversed, never including port 0.
@@ -107,44 +108,28 @@ pub fn families_to_dump(families: &[Family]) -> Vec<Family> {
     }
 }
 
-/// `[fe80::1]%eth0:80`, as `ss` and portcheck print a device-bound IPv6
-/// endpoint, rewritten to the URL form `[fe80::1%eth0]:80` the parsers read.
-pub fn zone_inside_brackets(text: &str) -> std::borrow::Cow<'_, str> {
-    if let Some(rest) = text.strip_prefix('[')
-        && let Some((address, after)) = rest.split_once(']')
-        && let Some(zone_and_port) = after.strip_prefix('%')
-    {
-        let (zone, port) = match zone_and_port.split_once(':') {
-            Some((zone, port)) => (zone, Some(port)),
-            None => (zone_and_port, None),
-        };
-        return match port {
-            Some(port) => format!("[{address}%{zone}]:{port}").into(),
-            None => format!("[{address}%{zone}]").into(),
-        };
-    }
-    text.into()
-}
-
 /// Parses one target as typed on the command line.
 pub fn parse_target(text: &str) -> Result<Target, Error> {
     let bad = |why: String| Error::BadTarget {
         target: text.to_owned(),
         why,
     };
-    let normalized = zone_inside_brackets(text.trim());
-    let trimmed = normalized.as_ref();
+    let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(bad("it is empty".into()));
     }
-
-    let (address_part, port_part) = split_address_port(trimmed).map_err(bad)?;
+    let split = hostport::split(trimmed, hostport::Writer::Person).map_err(bad)?;
+    let (address_part, port_part) = match (&split.bare, &split.host) {
+        // `8000`, `8000-8100`, or a bare IPv4 address.
+        (Some(bare), _) if bare.contains('.') => (Some(bare.as_str()), None),
+        (Some(bare), _) => (None, Some(bare.as_str())),
+        // `:PORT` (Go's form) and `*:PORT` (lsof's) mean any address.
+        (None, Some(host)) if host.is_empty() || host == "*" => (None, split.port.as_deref()),
+        (None, host) => (host.as_deref(), split.port.as_deref()),
+    };
     let (address, interface) = match address_part {
         None => (None, None),
-        Some(part) => {
-            let (address, interface) = parse_address(part).map_err(bad)?;
-            (address, interface)
-        }
+        Some(part) => parse_address(part).map_err(bad)?,
     };
     let ports = match port_part {
         None => None,
@@ -156,47 +141,6 @@ pub fn parse_target(text: &str) -> Result<Target, Error> {
         interface,
         ports,
     })
-}
-
-/// Splits `text` into an optional address part and an optional port part.
-fn split_address_port(text: &str) -> Result<(Option<&str>, Option<&str>), String> {
-    if let Some(rest) = text.strip_prefix('[') {
-        let Some((address, after)) = rest.split_once(']') else {
-            return Err("missing ']' after the IPv6 address".into());
-        };
-        return match after {
-            "" => Ok((Some(address), None)),
-            _ => match after.strip_prefix(':') {
-                Some(port) => Ok((Some(address), Some(port))),
-                None => Err(format!("expected ':PORT' after ']', found '{after}'")),
-            },
-        };
-    }
-    if text.contains(']') {
-        return Err("']' without a matching '['".into());
-    }
-    match text.matches(':').count() {
-        // `8000`, `8000-8100`, or a bare IPv4 address.
-        0 => {
-            if text.contains('.') {
-                Ok((Some(text), None))
-            } else {
-                Ok((None, Some(text)))
-            }
-        }
-        // `ADDRESS:PORT`, `:PORT` (Go's form) and `*:PORT` (lsof's).
-        1 => {
-            let (address, port) = text.split_once(':').unwrap_or((text, ""));
-            let address = match address {
-                "" | "*" => None,
-                other => Some(other),
-            };
-            Ok((address, Some(port)))
-        }
-        // Several colons: an IPv6 address without a port. A port must be
-        // written `[addr]:port`, as in a URL.
-        _ => Ok((Some(text), None)),
-    }
 }
 
 fn parse_address(text: &str) -> Result<(Option<IpAddr>, Option<String>), String> {
@@ -324,6 +268,22 @@ mod tests {
         assert!(err("[::1]80").contains("expected ':PORT'"));
         assert!(err("-5").contains("missing"));
         assert!(err("localhost:80").contains("not an IP address"));
+        // Both readings are addresses: the user says which, in brackets.
+        assert!(err("::1:80").contains("write [::1]:80 for port 80 on ::1, or [::1:80]"));
+    }
+
+    /// Node's `:::3000` has one reading: port 3000 on `::`.
+    #[test]
+    fn node_forms_read_as_node_means_them() {
+        let t = ok(":::80");
+        assert_eq!(t.address, Some("::".parse().expect("addr")));
+        assert_eq!(t.ports, Some(PortRange::single(80)));
+        let t = ok("::ffff:127.0.0.1:8000");
+        assert_eq!(t.address, Some("::ffff:127.0.0.1".parse().expect("addr")));
+        assert_eq!(t.ports, Some(PortRange::single(8000)));
+        let t = ok("[::1:80]");
+        assert_eq!(t.address, Some("::1:80".parse().expect("addr")));
+        assert_eq!(t.ports, None);
     }
 
     #[test]

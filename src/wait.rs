@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::cli::WhoConfig;
 use crate::error::Error;
+use std::net::IpAddr;
+
+use crate::hostport;
 use crate::model::Family;
 use crate::model::{Protocol, State};
 use crate::sockets::{DumpRequest, SocketSource};
@@ -34,6 +37,9 @@ impl Until {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitConfig {
     pub who: WhoConfig,
+    /// The host name of a `NAME:PORT` target, whose addresses are looked
+    /// up when the wait starts; `who.targets` then holds its ports.
+    pub name: Option<String>,
     pub until: Until,
     pub timeout: Duration,
     pub interval: Duration,
@@ -45,6 +51,8 @@ pub struct WaitResult {
     pub met: bool,
     pub waited: Duration,
     pub polls: u32,
+    /// The addresses a `NAME:PORT` target resolved to, in system order.
+    pub destinations: Vec<std::net::IpAddr>,
     /// The `who` view at the end.
     pub final_view: WhoResult,
 }
@@ -82,8 +90,86 @@ pub fn condition_met(
     }
 }
 
+/// `NAME:PORT` (a host name, not an address) as a target of its ports,
+/// with the name; `None` when the text is not one.
+pub fn name_target(text: &str) -> Option<(Target, String)> {
+    let split = hostport::split(text, hostport::Writer::Person).ok()?;
+    let (host, port) = (split.host?, split.port?);
+    let is_name = hostport::numeric_host(&host).is_none()
+        && host.bytes().any(|b| b.is_ascii_alphabetic())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    let ports = crate::target::parse_port_range(&port).ok()?;
+    is_name.then(|| {
+        (
+            Target {
+                text: text.to_owned(),
+                address: None,
+                interface: None,
+                ports: Some(ports),
+            },
+            host,
+        )
+    })
+}
+
+/// The targets a name stands for: one per address of this host it
+/// resolves to. Another host's sockets cannot be seen from here, so a name
+/// of only other hosts' addresses is refused rather than waited on forever.
+fn name_targets(name: &str, config: &WaitConfig) -> Result<(Vec<IpAddr>, Vec<Target>), Error> {
+    let protocol = config
+        .who
+        .protocols
+        .first()
+        .copied()
+        .unwrap_or(Protocol::Tcp);
+    let addresses = crate::resolve::system::resolve(name, protocol)?;
+    let ports = config.who.targets.first().and_then(|t| t.ports);
+    let targets: Vec<Target> = addresses
+        .iter()
+        .filter(|&&address| crate::bind::facts::local_address(address, None) != Some(false))
+        .map(|&address| Target {
+            text: match (address, ports) {
+                (IpAddr::V6(v6), Some(ports)) => format!("[{v6}]:{ports}"),
+                (IpAddr::V4(v4), Some(ports)) => format!("{v4}:{ports}"),
+                (_, None) => address.to_string(),
+            },
+            address: Some(address),
+            interface: None,
+            ports,
+        })
+        .collect();
+    if targets.is_empty() {
+        let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+        return Err(Error::BadTarget {
+            target: name.to_owned(),
+            why: format!(
+                "it resolves only to addresses of other hosts ({}): wait sees this host's sockets",
+                list.join(", ")
+            ),
+        });
+    }
+    Ok((addresses, targets))
+}
+
 pub fn run(config: &WaitConfig, source: &dyn SocketSource) -> Result<WaitResult, Error> {
-    let who = &config.who;
+    let resolved;
+    let (destinations, who) = match &config.name {
+        Some(name) => {
+            let (addresses, targets) = name_targets(name, config)?;
+            resolved = WhoConfig {
+                targets,
+                ..config.who.clone()
+            };
+            (addresses, &resolved)
+        }
+        None => (Vec::new(), &config.who),
+    };
+    crate::bind::facts::check_interfaces(
+        who.targets.iter().filter_map(|t| t.interface.as_deref()),
+        "wait",
+    )?;
     let request = DumpRequest {
         protocols: who.protocols.clone(),
         families: families_to_dump(&who.families),
@@ -114,6 +200,7 @@ pub fn run(config: &WaitConfig, source: &dyn SocketSource) -> Result<WaitResult,
         met,
         waited,
         polls,
+        destinations,
         final_view,
     })
 }

@@ -47,6 +47,14 @@ impl WhoResult {
 }
 
 pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, Error> {
+    // An interface named in a target must exist, or nothing found there
+    // would read as "free". Across namespaces it may exist in another.
+    if !config.all_netns {
+        crate::bind::facts::check_interfaces(
+            config.targets.iter().filter_map(|t| t.interface.as_deref()),
+            "who",
+        )?;
+    }
     let request = DumpRequest {
         protocols: config.protocols.clone(),
         families: families_to_dump(&config.families),
@@ -57,7 +65,7 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
     } else {
         let (mut listed, unlisted) = select(source.dump(&request)?, config);
         let warnings = sockets::describe(&mut listed);
-        name_netns(&mut listed);
+        sockets::name_netns(&mut listed);
         (listed, unlisted, warnings)
     };
     let nothing_here = listed.is_empty() && unlisted.is_empty();
@@ -126,23 +134,6 @@ fn every_netns(
         "--all-netns: network namespaces exist only on Linux".into(),
     ))
 }
-
-/// The `ip netns` name of the namespace the sockets were read in.
-#[cfg(target_os = "linux")]
-fn name_netns(listed: &mut [Socket]) {
-    if let Some(name) = listed
-        .first()
-        .and_then(|s| s.netns.as_deref())
-        .and_then(netns::name_of)
-    {
-        for socket in listed {
-            socket.netns_name = Some(name.clone());
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn name_netns(_listed: &mut [Socket]) {}
 
 /// `--probe`: probes every listed TCP listener this host can reach (a
 /// wildcard through an address of its family that reaches it, the
@@ -342,13 +333,26 @@ fn dump_every_netns(
     if hidden > 0 {
         warnings.push(Warning::gap(
             "netns_hidden",
-            format!(
-                "the network namespace of {} could not be seen (run as root to see every namespace)",
-                counted(hidden, "process", "processes")
-            ),
+            hidden_netns_message(hidden, rustix::process::geteuid().is_root()),
         ));
     }
     (sockets, warnings)
+}
+
+/// Why some processes' namespaces were not seen: another user's, unless
+/// portcheck is root already, when root cannot be the cure (the process
+/// ended during the scan, or the kernel hides its namespace link).
+fn hidden_netns_message(hidden: usize, root: bool) -> String {
+    let processes = counted(hidden, "process", "processes");
+    if root {
+        format!(
+            "the network namespace of {processes} could not be seen even as root (it ended during the scan, or the kernel does not show its /proc/PID/ns/net)"
+        )
+    } else {
+        format!(
+            "the network namespace of {processes} could not be seen (run as root to see every namespace)"
+        )
+    }
 }
 
 /// The port ranges the kernel may filter on: none (every port) when any
@@ -385,6 +389,14 @@ pub fn select(dumped: Vec<Socket>, config: &WhoConfig) -> (Vec<Socket>, BTreeMap
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn root_is_not_told_to_run_as_root() {
+        assert!(hidden_netns_message(2, false).contains("run as root"));
+        let as_root = hidden_netns_message(2, true);
+        assert!(!as_root.contains("run as root"), "{as_root}");
+        assert!(as_root.contains("even as root"), "{as_root}");
+    }
     use crate::model::Family;
     use crate::target::parse_target;
 

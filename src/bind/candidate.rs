@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::error::Error;
+use crate::hostport;
 use crate::model::{Protocol, endpoint};
 
 /// The socket options a candidate is bound with.
@@ -193,8 +194,7 @@ pub fn parse_candidate(text: &str, context: &str) -> Result<CandidateSpec, Error
         Some((endpoint_text, options_text)) => (endpoint_text, Some(options_text)),
         None => (rest, None),
     };
-    let endpoint_text = crate::target::zone_inside_brackets(endpoint_text);
-    let (address, scope, port) = parse_endpoint(&endpoint_text).map_err(bad)?;
+    let (address, scope, port) = parse_endpoint(endpoint_text.trim()).map_err(bad)?;
     let choices = match options_text {
         Some(list) => parse_options(list).map_err(bad)?,
         None => OptionChoices::default(),
@@ -213,25 +213,13 @@ fn parse_endpoint(text: &str) -> Result<(IpAddr, Option<String>, u16), String> {
     if text.is_empty() {
         return Err("it is empty; write ADDRESS:PORT, e.g. 0.0.0.0:8080 or [::]:8080".into());
     }
-    let (address_text, port_text) = if let Some(rest) = text.strip_prefix('[') {
-        let (inside, after) = rest
-            .split_once(']')
-            .ok_or("missing ']' after the IPv6 address")?;
-        let port = after
-            .strip_prefix(':')
-            .ok_or("expected ':PORT' after ']'")?;
-        (inside, port)
-    } else {
-        if text.matches(':').count() > 1 {
-            return Err("an IPv6 address with a port is written [ADDRESS]:PORT".into());
-        }
-        text.rsplit_once(':')
-            .ok_or("the port is missing; write ADDRESS:PORT")?
+    let split = hostport::split(text, hostport::Writer::Person)?;
+    let (Some(host), Some(port_text)) = (split.host, split.port) else {
+        return Err("the port is missing; write ADDRESS:PORT".into());
     };
-    let (address_text, scope) = match address_text.split_once('%') {
-        Some((address, zone)) if !zone.is_empty() => (address, Some(zone.to_owned())),
-        Some(_) => return Err("the interface after '%' is empty".into()),
-        None => (address_text, None),
+    let (address_text, scope) = match hostport::split_zone(&host) {
+        (_, Some("")) => return Err("the interface after '%' is empty".into()),
+        (address, zone) => (address, zone.map(str::to_owned)),
     };
     let address: IpAddr = match address_text {
         // Go's and Node's `:8080` means every address.
@@ -245,7 +233,7 @@ fn parse_endpoint(text: &str) -> Result<(IpAddr, Option<String>, u16), String> {
     if scope.is_some() && !matches!(address, IpAddr::V6(_)) {
         return Err("only an IPv6 address takes a %zone".into());
     }
-    let port = parse_port(port_text)?;
+    let port = parse_port(&port_text)?;
     Ok((address, scope, port))
 }
 
@@ -331,6 +319,9 @@ mod tests {
         assert_eq!(spec(":8080").address, "::".parse::<IpAddr>().expect("addr"));
         assert_eq!(spec("[fe80::1%lo]:80").scope.as_deref(), Some("lo"));
         assert_eq!(spec("[fe80::1]%lo:80").scope.as_deref(), Some("lo"));
+        // Node's spelling of the wildcard with a port.
+        let s = spec(":::3000");
+        assert_eq!((s.address, s.port), ("::".parse().expect("addr"), 3000));
         assert_eq!(
             spec("[::ffff:127.0.0.1]:80/dualstack").choices.v6only,
             Some(false)
@@ -364,7 +355,8 @@ mod tests {
         assert!(err("[::1]:80/bogus").contains("unknown option 'bogus'"));
         assert!(err("localhost:80").contains("'localhost' is not an IP address"));
         assert!(err("127.0.0.1").contains("port is missing"));
-        assert!(err("::1:80").contains("[ADDRESS]:PORT"));
+        assert!(err("::1:80").contains("write [::1]:80 for port 80 on ::1"));
+        assert!(err("::1").contains("port is missing"));
         assert!(err("[::1:80").contains("missing ']'"));
         assert!(err("10.0.0.1%eth0:80").contains("%zone"));
         assert!(err("").contains("empty"));

@@ -117,6 +117,47 @@ fn has_effective_capability(bit: u32) -> bool {
         .is_some_and(|caps| caps & (1 << bit) != 0)
 }
 
+/// Whether `name` is no network interface of this namespace. Measured with
+/// real binds in a private namespace (Linux 6.x): SO_BINDTODEVICE to an
+/// unknown name fails with ENODEV, and so does bind() with a scope id no
+/// device has; a device that exists but is down takes SO_BINDTODEVICE and
+/// bind() and listen() (it receives nothing until it is up), so a down
+/// device changes no prediction. `false` where it cannot be told.
+pub fn interface_missing(name: &str) -> bool {
+    // IFNAMSIZ is 16 with the NUL: no device has a longer name.
+    if name.len() > 15 || name.contains(['/', ' ', '\0']) {
+        return true;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(probe) = RawSocket::new(Domain::IPV4, Type::DGRAM, None) else {
+            return false;
+        };
+        matches!(
+            rustix::net::netdevice::name_to_index(&probe, name),
+            Err(rustix::io::Errno::NODEV)
+        )
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// The first of `names` that is no interface here, as an error naming it.
+pub fn check_interfaces<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    context: &str,
+) -> Result<(), crate::error::Error> {
+    match names.into_iter().find(|name| interface_missing(name)) {
+        Some(name) => Err(crate::error::Error::NoSuchInterface {
+            name: crate::text::untrusted(name, 40),
+            context: context.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Whether the kernel takes the candidate's address as local (assigned,
 /// broadcast or multicast), on its device when it names one.
 pub fn address_valid(candidate: &Candidate) -> Tri {

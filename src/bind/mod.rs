@@ -137,6 +137,9 @@ pub fn evaluate(
     bindv6only: bool,
     plan: Plan,
 ) -> Result<TryResult, Error> {
+    // SO_BINDTODEVICE or a `%zone` naming no device fails with ENODEV
+    // before any conflict rule applies: an error in the input, not a verdict.
+    facts::check_interfaces(candidates.iter().filter_map(Candidate::device), "try")?;
     let (live, mut warnings) = facts::live_table(source, candidates)?;
     let address_valid: Vec<rules::Tri> = candidates.iter().map(facts::address_valid).collect();
     let bindings: Vec<Binding> = live

@@ -885,6 +885,9 @@ pub struct WaitBody<'a> {
     pub waited_ms: u64,
     pub polls: u32,
     pub timeout_ms: u64,
+    /// The addresses a `NAME:PORT` target resolved to (system order); []
+    /// for an address or a port.
+    pub destinations: Vec<String>,
     /// The `who` view at the end.
     pub sockets: SocketsDoc<'a>,
     pub summary: WhoSummaryDoc,
@@ -907,6 +910,11 @@ impl<'a> From<&'a WaitResult> for WaitBody<'a> {
             waited_ms: millis(result.waited),
             polls: result.polls,
             timeout_ms: millis(result.config.timeout),
+            destinations: result
+                .destinations
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             sockets: view.sockets,
             summary: view.summary,
         }

@@ -3,11 +3,25 @@
 //! a second argument.
 
 use crate::error::Error;
+use crate::hostport;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     pub host: String,
     pub port: Option<u16>,
+}
+
+impl Query {
+    /// The query as portcheck prints an endpoint: an IPv6 literal in
+    /// brackets (`[::1]:6400`, `[::1]%lo:80`), a name as `name:port`.
+    pub fn shown(&self) -> String {
+        let (address, zone) = hostport::split_zone(&self.host);
+        match (self.port, address.parse::<std::net::IpAddr>()) {
+            (Some(port), Ok(ip)) => crate::model::endpoint(ip, port, zone),
+            (Some(port), Err(_)) => format!("{}:{port}", self.host),
+            (None, _) => self.host.clone(),
+        }
+    }
 }
 
 pub fn parse_query(text: &str, extra_port: Option<&str>) -> Result<Query, Error> {
@@ -58,28 +72,13 @@ fn from_url(text: &str) -> Result<(String, Option<u16>), String> {
 }
 
 fn split_host_port(text: &str) -> Result<(String, Option<u16>), String> {
-    if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or("missing ']' after the IPv6 address")?;
-        if host.parse::<std::net::Ipv6Addr>().is_err() && !host.contains('%') {
-            return Err(format!("'{host}' in brackets is not an IPv6 address"));
-        }
-        if after.is_empty() {
-            return Ok((host.to_owned(), None));
-        }
-        let port = after
-            .strip_prefix(':')
-            .ok_or("expected ':PORT' after ']'")?;
-        return Ok((host.to_owned(), Some(parse_port(port)?)));
+    let split = hostport::split(text, hostport::Writer::Person)?;
+    match (split.bare, split.host, split.port) {
+        (Some(bare), _, _) => Ok((bare, None)),
+        (None, Some(host), Some(port)) => Ok((host, Some(parse_port(&port)?))),
+        (None, Some(host), None) => Ok((host, None)),
+        (None, None, _) => Err("the host is missing".into()),
     }
-    // One colon: HOST:PORT. None: a name. Several: a bare IPv6 address
-    // (with a port it must be written [addr]:port).
-    if text.matches(':').count() == 1 {
-        let (host, port) = text.split_once(':').unwrap_or((text, ""));
-        return Ok((host.to_owned(), Some(parse_port(port)?)));
-    }
-    Ok((text.to_owned(), None))
 }
 
 fn parse_port(text: &str) -> Result<u16, String> {
@@ -133,6 +132,24 @@ mod tests {
         );
         assert_eq!(q("postgres://db.local/app", None).port, Some(5432));
         assert_eq!(q("127.0.0.1:5432", Some("5432")).port, Some(5432));
+        // As ss prints a device-bound endpoint, and as who and try read it.
+        assert_eq!(
+            q("[::1]%lo:80", None),
+            Query {
+                host: "::1%lo".into(),
+                port: Some(80)
+            }
+        );
+        assert_eq!(q(":::3000", None).host, "::");
+    }
+
+    #[test]
+    fn shown_as_endpoints_are_printed() {
+        assert_eq!(q("::1", Some("6400")).shown(), "[::1]:6400");
+        assert_eq!(q("[::1]%lo:80", None).shown(), "[::1]%lo:80");
+        assert_eq!(q("127.0.0.1:80", None).shown(), "127.0.0.1:80");
+        assert_eq!(q("localhost:80", None).shown(), "localhost:80");
+        assert_eq!(q("::1", None).shown(), "::1");
     }
 
     #[test]
@@ -147,6 +164,7 @@ mod tests {
             ("", None, "empty"),
             (":80", None, "host is missing"),
             ("localhost", Some("0"), "port 0"),
+            ("::1:80", None, "write [::1]:80 for port 80 on ::1"),
         ] {
             let error = parse_query(text, port).expect_err(text).to_string();
             assert!(error.contains(needle), "{text}: {error}");

@@ -155,7 +155,7 @@ pub fn run_probing(
     probe: bool,
 ) -> Result<ResolveResult, Error> {
     let query = &config.query;
-    let addresses = system::resolve(&query.host, config.protocol)?;
+    let addresses = system::resolve(lookup_host(&query.host)?, config.protocol)?;
     // Bytes, as glibc reads it: one line that is not UTF-8 (a comment in
     // Latin-1) must not make every hosts answer look like DNS's.
     let hosts = std::fs::read("/etc/hosts")
@@ -246,7 +246,7 @@ pub fn run_probing(
             "a real connection reached a different process than predicted: the kernel is right; please report it",
         ));
     }
-    let dns = (config.dns && query.host.parse::<IpAddr>().is_err())
+    let dns = (config.dns && crate::hostport::numeric_host(&query.host).is_none())
         .then(|| dns::query(&query.host, config.dns_server));
     if let Some(view) = &dns {
         warnings.extend(dns_warnings(view, &addresses));
@@ -263,6 +263,20 @@ pub fn run_probing(
         dns,
         warnings,
     })
+}
+
+/// The host getaddrinfo is asked for. A literal's `%zone` names the device
+/// (as who and try read `[::1]%lo:80`); glibc takes a zone only on a
+/// link-local address (inet6_scopeid_pton), so the literal goes without it,
+/// once the device is known to exist.
+fn lookup_host(host: &str) -> Result<&str, Error> {
+    match crate::hostport::split_zone(host) {
+        (address, Some(zone)) if crate::hostport::numeric_host(address).is_some() => {
+            crate::bind::facts::check_interfaces([zone], "resolve")?;
+            Ok(address)
+        }
+        _ => Ok(host),
+    }
 }
 
 fn dns_warnings(view: &dns::DnsView, system: &[IpAddr]) -> Vec<Warning> {

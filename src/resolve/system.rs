@@ -132,10 +132,10 @@ pub fn hosts_file(text: &str) -> HostsFile {
 }
 
 /// Where an address of `host` came from: `literal` when the host is an
-/// address, `hosts` when the hosts file lists it for the name, else `dns`
+/// address as getaddrinfo reads one (`127.1` and `::1%lo` too), `hosts` when the hosts file lists it for the name, else `dns`
 /// (any other nsswitch source).
 pub fn origin(host: &str, address: IpAddr, hosts: &HostsFile) -> &'static str {
-    if host.parse::<IpAddr>().is_ok() {
+    if crate::hostport::numeric_host(host).is_some() {
         "literal"
     } else if hosts.addresses(host).contains(&address) {
         "hosts"

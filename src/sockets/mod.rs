@@ -135,9 +135,28 @@ pub fn described_table(
         .filter(|s| keep(s))
         .collect();
     let warnings = describe(&mut table);
+    name_netns(&mut table);
     table.sort_by(crate::model::display_order);
     Ok((table, warnings))
 }
+
+/// The `ip netns` name of the namespace the sockets were read in, on each
+/// (who, try and resolve name the same socket alike).
+#[cfg(target_os = "linux")]
+pub fn name_netns(sockets: &mut [Socket]) {
+    if let Some(name) = sockets
+        .first()
+        .and_then(|s| s.netns.as_deref())
+        .and_then(crate::netns::name_of)
+    {
+        for socket in sockets {
+            socket.netns_name = Some(name.clone());
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn name_netns(_sockets: &mut [Socket]) {}
 
 /// Fills owners, SO_REUSEADDR/SO_REUSEPORT and names of `sockets`, and says
 /// what could not be seen.

@@ -492,9 +492,16 @@ fn read_file(dir: BorrowedFd<'_>, path: &CStr, buffer: &mut Vec<u8>) -> bool {
 
 /// Splits /proc/PID/cmdline at NULs. A process may rewrite its command line
 /// (nginx, postgres) into one string without NULs; that stays one argument.
-/// Each argument keeps its exact bytes.
+/// The NULs padding a rewritten title to the old length (an nginx worker's
+/// `nginx: worker process` is followed by 25 of them, seen here) are no
+/// arguments: they are trimmed, as ps trims them. Each argument keeps its
+/// exact bytes.
 pub fn parse_cmdline(bytes: &[u8]) -> Vec<Text> {
-    let trimmed = bytes.strip_suffix(b"\0").unwrap_or(bytes);
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |last| last + 1);
+    let trimmed = &bytes[..end];
     if trimmed.is_empty() {
         return Vec::new();
     }
@@ -588,6 +595,13 @@ mod tests {
             [b"nginx: master process /usr/sbin/nginx"]
         );
         assert!(parse_cmdline(b"").is_empty());
+        assert!(parse_cmdline(b"\0\0").is_empty());
+        // A rewritten title padded with NULs, as an nginx worker's is.
+        assert_eq!(
+            args(b"nginx: worker process\0\0\0\0\0\0\0\0"),
+            [b"nginx: worker process"]
+        );
+        assert_eq!(args(b"a\0\0b\0"), [&b"a"[..], b"", b"b"]);
         // Exact bytes, never replaced: JSON carries them (crate::text).
         assert_eq!(args(b"a\xff\0\x1b[2J\0"), [&b"a\xff"[..], b"\x1b[2J"]);
     }

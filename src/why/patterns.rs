@@ -1074,14 +1074,10 @@ fn extract(format: &'static Format, caps: &Captures<'_>) -> Option<Extract> {
     };
     let (host, port, written) = if let Some(hp) = group("hp") {
         let (host, port) = split_host_port(hp);
-        (
-            parse_host(host),
-            port.map(str::to_owned),
-            Some(hp.to_owned()),
-        )
+        (parse_host(&host), port, Some(hp.to_owned()))
     } else if let Some(url) = group("url") {
         let (host, port) = url_host_port(url);
-        (parse_host(host), port, Some(url.to_owned()))
+        (parse_host(&host), port, Some(url.to_owned()))
     } else {
         let host = group("addr").and_then(parse_host);
         (host, group("port").map(str::to_owned), None)
@@ -1098,30 +1094,30 @@ fn extract(format: &'static Format, caps: &Captures<'_>) -> Option<Extract> {
     })
 }
 
-/// Splits `HOST:PORT` where HOST may be bracketed (`[::1]:80`) or not
-/// (Node's `::1:80`, whose last colon ends the address).
-pub fn split_host_port(text: &str) -> (&str, Option<&str>) {
-    if let Some(rest) = text.strip_prefix('[') {
-        if let Some((host, after)) = rest.split_once(']') {
-            return (host, after.strip_prefix(':').filter(|p| !p.is_empty()));
-        }
-    }
-    match text.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            (host, Some(port))
-        }
-        _ => (text, None),
+/// Splits `HOST:PORT` as a runtime printed it, bracketed (`[::1]:80`) or
+/// not (Node's `::1:80`, whose last colon ends the address): the shared
+/// reader, taking the port reading a runtime means. Text it cannot split
+/// is kept whole as the host, for [`parse_host`] to judge.
+pub fn split_host_port(text: &str) -> (String, Option<String>) {
+    let digits = |port: &String| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    match crate::hostport::split(text, crate::hostport::Writer::Runtime) {
+        Ok(crate::hostport::Split {
+            host: Some(host),
+            port,
+            ..
+        }) => (host, port.filter(digits)),
+        _ => (text.to_owned(), None),
     }
 }
 
 /// The host and port of `scheme://host[:port]/...`, the port from the
 /// scheme when absent.
-fn url_host_port(url: &str) -> (&str, Option<String>) {
+fn url_host_port(url: &str) -> (String, Option<String>) {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
     let (host, port) = split_host_port(authority);
-    let port = port.map(str::to_owned).or_else(|| {
+    let port = port.or_else(|| {
         match scheme {
             "http" | "ws" => Some(80),
             "https" | "wss" => Some(443),
@@ -1845,10 +1841,14 @@ mod tests {
 
     #[test]
     fn host_forms() {
-        assert_eq!(split_host_port(":::3000"), ("::", Some("3000")));
-        assert_eq!(split_host_port("[::1]:80"), ("::1", Some("80")));
-        assert_eq!(split_host_port(":8080"), ("", Some("8080")));
-        assert_eq!(split_host_port("db.internal"), ("db.internal", None));
+        let split = split_host_port;
+        let both = |host: &str, port: &str| (host.to_owned(), Some(port.to_owned()));
+        assert_eq!(split(":::3000"), both("::", "3000"));
+        assert_eq!(split("::1:3000"), both("::1", "3000"));
+        assert_eq!(split("[::1]:80"), both("::1", "80"));
+        assert_eq!(split("[::1]%lo:80"), both("::1%lo", "80"));
+        assert_eq!(split(":8080"), both("", "8080"));
+        assert_eq!(split("db.internal"), ("db.internal".to_owned(), None));
         assert_eq!(parse_host("*"), Some(HostText::Wildcard));
         assert_eq!(parse_host("fe80::1%eth0"), ip("fe80::1"));
         assert_eq!(parse_host("[::1]"), ip("::1"));
@@ -1856,11 +1856,11 @@ mod tests {
         assert_eq!(parse_host("not a host!"), None);
         assert_eq!(
             url_host_port("http://localhost/"),
-            ("localhost", Some("80".to_owned()))
+            ("localhost".to_owned(), Some("80".to_owned()))
         );
         assert_eq!(
             url_host_port("https://[::1]:8443/x"),
-            ("::1", Some("8443".to_owned()))
+            ("::1".to_owned(), Some("8443".to_owned()))
         );
     }
 

@@ -23,8 +23,8 @@ use serde::Deserialize;
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::harness::{
-    NOBODY, Run, SocketDoc, WarningDoc, in_netns, parse_error, portcheck, portcheck_as, present,
-    tcp_table, who_json, without_new_processes,
+    NOBODY, Opts, Run, SocketDoc, WarningDoc, in_netns, listener, parse_error, portcheck,
+    portcheck_as, present, socket_address, tcp_table, who_json, without_new_processes,
 };
 
 // ---------------------------------------------------------------------------
@@ -2430,6 +2430,64 @@ fn try_port_counts_the_services_the_kernel_still_takes() {
     );
 }
 
+// ---------------------------------------------------------------------------
+// Interfaces that do not exist, or are down (issue 16, item 9)
+
+/// The kernel, measured here: SO_BINDTODEVICE to a name no device has
+/// fails with ENODEV, and so does bind() with a `%zone` of no device; a
+/// device that is down takes SO_BINDTODEVICE, bind() and listen(). So an
+/// unknown device is an error in the input (exit 2, naming it), and a
+/// down one changes no prediction, which the trial confirms.
+#[test]
+fn try_refuses_unknown_interfaces_and_binds_on_down_ones() {
+    in_netns(
+        "try_refuses_unknown_interfaces_and_binds_on_down_ones",
+        || {
+            // The kernel's answer, first: a real socket to the unknown name.
+            let probe = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+            let refused = probe
+                .bind_device(Some(b"nosuchif"))
+                .expect_err("no device is named nosuchif");
+            assert_eq!(refused.raw_os_error(), Some(libc::ENODEV), "{refused}");
+
+            for candidate in ["0.0.0.0:8100/device=nosuchif", "[fe80::1%nosuchif]:8100"] {
+                let run = portcheck(&["try", candidate]);
+                assert_eq!(run.code, 2, "{candidate}: {run:#?}");
+                assert!(run.stderr.contains("'nosuchif'"), "{candidate}: {run:#?}");
+                let run = portcheck(&["try", candidate, "--json"]);
+                assert_eq!(run.code, 2, "{run:#?}");
+                assert_eq!(
+                    parse_error(&run).error.code,
+                    "no_such_interface",
+                    "{run:#?}"
+                );
+            }
+
+            // A device that exists and is down: binds, as the kernel says.
+            ip(&[
+                "link", "add", "pcdown0", "type", "veth", "peer", "name", "pcdown1",
+            ]);
+            ip(&["addr", "add", "10.77.0.1/24", "dev", "pcdown0"]);
+            let real = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+            real.bind_device(Some(b"pcdown0"))
+                .expect("SO_BINDTODEVICE to a down device");
+            real.bind(&socket_address("0.0.0.0:8101").into())
+                .expect("bind on a down device");
+            real.listen(1).expect("listen on a down device");
+            drop(real);
+            let (run, doc) = try_json(&["0.0.0.0:8101/device=pcdown0"]);
+            assert_eq!(run.code, 0, "{run:#?}");
+            let candidate = &doc.candidates[0];
+            assert_eq!(candidate.prediction.ok, Some(true), "{doc:#?}");
+            assert_eq!(
+                (candidate.trial.performed, candidate.agree),
+                (true, Some(true)),
+                "{doc:#?}"
+            );
+        },
+    );
+}
+
 /// An unused port: every slot binds (exit 0), and the count prefers the
 /// wildcard where it ties with the one address it covers.
 #[test]
@@ -2461,5 +2519,27 @@ fn try_port_on_an_unused_port_is_all_free() {
         // An ordinary plan has no port map.
         let (_, plan) = try_json(&["127.0.0.1:5301"]);
         assert!(plan.port_map.is_none());
+    });
+}
+
+/// Node prints the wildcard with a port as `:::3000`: try reads it so.
+#[test]
+fn try_reads_nodes_wildcard_spelling() {
+    in_netns("try_reads_nodes_wildcard_spelling", || {
+        let _held = listener("0.0.0.0:3000", Opts::new());
+        let (run, doc) = try_json(&[":::3000/dualstack", "--no-trial"]);
+        assert_eq!(run.code, 1, "{run:#?}");
+        let candidate = &doc.candidates[0];
+        assert_eq!(
+            (candidate.address.as_str(), candidate.port),
+            ("::", 3000),
+            "{doc:#?}"
+        );
+        let run = portcheck(&["try", "::1:3000"]);
+        assert_eq!(run.code, 2, "{run:#?}");
+        assert!(
+            run.stderr.contains("write [::1]:3000 for port 3000 on ::1"),
+            "{run:#?}"
+        );
     });
 }

@@ -48,9 +48,27 @@ fn completions() -> BTreeMap<String, Vec<u8>> {
         let mut script = Vec::new();
         clap_complete::generate(shell, &mut command, "portcheck", &mut script);
         let name = clap_complete::Generator::file_name(&shell, "portcheck");
-        scripts.insert(name, script);
+        scripts.insert(name, netns_names(shell, script));
     }
     scripts
+}
+
+/// `--netns` completes the names `ip netns list` prints (clap's static
+/// scripts cannot ask), in the shells whose scripts take a command there.
+fn netns_names(shell: Shell, script: Vec<u8>) -> Vec<u8> {
+    let text = String::from_utf8(script).expect("a script is UTF-8");
+    let text = match shell {
+        Shell::Bash => text.replace(
+            "                --netns)\n                    COMPREPLY=(\"${cur}\")\n",
+            "                --netns)\n                    COMPREPLY=($(compgen -W \"$(ip netns list 2>/dev/null | cut -d' ' -f1)\" -- \"${cur}\"))\n",
+        ),
+        Shell::Fish => text.replace(
+            "-l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r",
+            "-l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r -f -a '(ip netns list 2>/dev/null | string split -f1 \" \")'",
+        ),
+        _ => text,
+    };
+    text.into_bytes()
 }
 
 /// Compares `expected` with the files in `dir` (or writes them when

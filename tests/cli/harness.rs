@@ -760,6 +760,30 @@ pub struct ContainerDoc {
     pub id: String,
 }
 
+/// The `wait` document.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitDoc {
+    pub schema_version: u32,
+    pub command: String,
+    /// Every document: `uname -n` and `uname -r` (issue #21).
+    #[serde(deserialize_with = "present")]
+    pub hostname: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub kernel: Option<String>,
+    pub complete: bool,
+    pub warnings: Vec<WarningDoc>,
+    pub target: String,
+    pub until: String,
+    pub met: bool,
+    pub waited_ms: u64,
+    pub polls: u32,
+    pub timeout_ms: u64,
+    pub destinations: Vec<String>,
+    pub sockets: Vec<SocketDoc>,
+    pub summary: SummaryDoc,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorDoc {

@@ -9,6 +9,7 @@ mod dns;
 mod environment;
 mod field;
 mod field_clients;
+mod field_input;
 mod generated;
 mod harness;
 mod metrics;

@@ -1196,3 +1196,50 @@ fn resolve_udp_maps_datagrams_to_bound_sockets() {
         assert_eq!(n, 1);
     });
 }
+
+// ---------------------------------------------------------------------------
+// Addresses as people write them (issue 16, items 8 and 10)
+
+/// `[::1]%lo:80`, as ss prints a device-bound endpoint and as who and try
+/// read it, is resolved too; a numeric literal glibc reads (`127.1`) has
+/// the origin `literal`; headers bracket an IPv6 literal.
+#[test]
+fn resolve_reads_zones_numeric_literals_and_brackets_headers() {
+    in_netns(
+        "resolve_reads_zones_numeric_literals_and_brackets_headers",
+        || {
+            let etc = Etc::new("zones", WEB);
+            let _v6 = listener("[::]:8000", Opts::new().v6only(false));
+
+            let (run, doc) = etc.resolve(&["[::1]%lo:8000"]);
+            assert_eq!(run.code, 0, "{run:#?}");
+            assert_eq!(doc.system_order(), ["::1"], "{doc:#?}");
+            assert_eq!(doc.to("::1").outcome.as_deref(), Some("accept"), "{doc:#?}");
+            let human = etc.human(&["[::1]%lo:8000"], 0);
+            assert_eq!(human.lines().next(), Some("[::1]%lo:8000 (tcp)"), "{human}");
+
+            let (run, doc) = etc.resolve(&["127.1:8000"]);
+            assert_eq!(run.code, 0, "{run:#?}");
+            assert_eq!(doc.system_order(), ["127.0.0.1"], "{doc:#?}");
+            assert_eq!(doc.to("127.0.0.1").origin, "literal", "{doc:#?}");
+
+            let human = etc.human(&["::1", "6400"], 1);
+            assert_eq!(human.lines().next(), Some("[::1]:6400 (tcp)"), "{human}");
+            assert!(human.contains("nothing accepts [::1]:6400"), "{human}");
+
+            // Node's wildcard spelling has one reading; `::1:8000` has two.
+            let (run, doc) = etc.resolve(&[":::8000"]);
+            assert_eq!((run.code, doc.host.as_str()), (0, "::"), "{run:#?}");
+            let run = etc.portcheck(&["resolve", "::1:8000"]);
+            assert_eq!(run.code, 2, "{run:#?}");
+            assert!(
+                run.stderr.contains("[::1]:8000") && run.stderr.contains("[::1:8000]"),
+                "{run:#?}"
+            );
+
+            let run = etc.portcheck(&["resolve", "[::1]%nosuchif:8000"]);
+            assert_eq!(run.code, 2, "{run:#?}");
+            assert!(run.stderr.contains("'nosuchif'"), "{run:#?}");
+        },
+    );
+}

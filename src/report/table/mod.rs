@@ -18,13 +18,24 @@ pub use wait::{free, wait};
 pub use who::{answers, takes, who};
 pub use why::why;
 
-/// Colours on or off, decided once from `--color`, NO_COLOR and the terminal.
+/// Colours on or off, decided once from `--color`, NO_COLOR and the
+/// terminal; the width tables are fitted to (`None`: never cut).
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub color: bool,
+    pub width: Option<usize>,
+    /// `--wide`: command lines whole, never cut.
+    pub wide: bool,
 }
 
 impl Style {
+    /// No colour, no width: for text that goes to stderr.
+    pub const PLAIN: Style = Style {
+        color: false,
+        width: None,
+        wide: false,
+    };
+
     fn paint(self, text: &str, style: anstyle::Style) -> String {
         if self.color {
             format!("{}{text}{}", style.render(), style.render_reset())

@@ -13,11 +13,7 @@ use crate::resolve::{ConnectReport, Reach, ResolveResult};
 pub fn resolve(result: &ResolveResult, style: Style) -> String {
     let query = &result.config.query;
     let mut out = String::new();
-    let target = match query.port {
-        Some(port) => format!("{}:{port}", query.host),
-        None => query.host.clone(),
-    };
-    let _ = writeln!(out, "{target} ({})", result.config.protocol.name());
+    let _ = writeln!(out, "{} ({})", query.shown(), result.config.protocol.name());
     let show_probe = result.destinations.iter().any(|d| d.probe.is_some());
     let mut header = vec![
         "RANK", "ADDRESS", "ORIGIN", "SOURCE", "RFC6724", "OUTCOME", "LISTENER",
@@ -128,8 +124,8 @@ fn reach_summary(result: &ResolveResult, port: u16) -> String {
         }
         let _ = writeln!(
             out,
-            "→ nothing accepts {}:{port}: every client fails",
-            result.config.query.host
+            "→ nothing accepts {}: every client fails",
+            result.config.query.shown()
         );
         return out;
     };

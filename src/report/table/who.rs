@@ -170,7 +170,7 @@ fn probed_socket_table(
                 .or(socket.uid.map(|u| u.to_string()))
                 .unwrap_or_else(|| "-".into()),
         ));
-        row.push(Cell::new(owners(socket)));
+        row.push(Cell::new(owners(socket, style.wide)));
         if show_probe {
             row.push(Cell::new(answers(
                 probes.get(index).and_then(Option::as_ref),
@@ -230,7 +230,7 @@ fn reuse(socket: &Socket) -> String {
     }
 }
 
-fn owners(socket: &Socket) -> String {
+fn owners(socket: &Socket, wide: bool) -> String {
     if socket.processes.is_empty() {
         return match socket.owner_gap {
             Some(OwnerGap::KernelOwned) => {
@@ -244,7 +244,11 @@ fn owners(socket: &Socket) -> String {
             None => "(no owner found)".into(),
         };
     }
-    let mut lines: Vec<String> = socket.processes.iter().map(process_line).collect();
+    let mut lines: Vec<String> = socket
+        .processes
+        .iter()
+        .map(|process| process_line(process, wide))
+        .collect();
     if socket.owner_gap == Some(OwnerGap::Unreadable) {
         lines.push("(maybe more owners unreadable: run as root)".into());
     }
@@ -272,10 +276,11 @@ fn owners(socket: &Socket) -> String {
 }
 
 /// The command line shown after the name: one line of at most this many
-/// characters (JSON has it whole).
+/// characters (JSON has it whole, and so has `--wide`).
 const CMDLINE_WIDTH: usize = 60;
 
-fn process_line(process: &Process) -> String {
+fn process_line(process: &Process, wide: bool) -> String {
+    let shown = if wide { usize::MAX / 8 } else { CMDLINE_WIDTH };
     let name = process.shown_name().unwrap_or_else(|| "?".to_owned());
     let fds: Vec<String> = process.fds.iter().map(u32::to_string).collect();
     let mut line = format!("{name} (pid {}, fd {})", process.pid, fds.join(","));
@@ -289,19 +294,19 @@ fn process_line(process: &Process) -> String {
         // A character shown takes at most 4 bytes: however long the command
         // line, no more than this is joined, and one byte more is enough
         // for `escape` to see that it must cut.
-        const ENOUGH: usize = CMDLINE_WIDTH * 4 + 1;
-        let mut joined = Vec::with_capacity(ENOUGH);
+        let enough = shown * 4 + 1;
+        let mut joined = Vec::with_capacity(enough.min(4096));
         for (index, arg) in process.cmdline.iter().enumerate() {
             if index > 0 {
                 joined.push(b' ');
             }
-            let room = ENOUGH.saturating_sub(joined.len());
+            let room = enough.saturating_sub(joined.len());
             joined.extend_from_slice(&arg.bytes()[..arg.bytes().len().min(room)]);
-            if joined.len() >= ENOUGH {
+            if joined.len() >= enough {
                 break;
             }
         }
-        let _ = write!(line, ": {}", crate::text::escape(&joined, CMDLINE_WIDTH));
+        let _ = write!(line, ": {}", crate::text::escape(&joined, shown));
     }
     line
 }
