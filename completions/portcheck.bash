@@ -344,12 +344,20 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__who)
-            opts="-t -u -4 -6 -a -w -h -V --tcp --udp --ipv4 --ipv6 --all --all-netns --probe --json --wide --color --netns --help --version"
+            opts="-t -u -4 -6 -a -w -h -V --tcp --udp --ipv4 --ipv6 --all --all-netns --probe --format --output --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json openmetrics prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
