@@ -73,10 +73,27 @@ pub fn suggest(
 ) -> Vec<Fix> {
     let port = recognised.check_port;
     match (diagnosis.status, recognised.failure) {
-        (Status::Gone, failure) if failure.is_bind() => vec![Fix::new(
-            "retry",
-            "nothing is in the way now: start the program again",
-        )],
+        (Status::OwnSocket, _) => own_socket(recognised, diagnosis, source),
+        (Status::Gone, failure) if failure.is_bind() => {
+            let mut fixes = Vec::new();
+            if let Some(outcome) = diagnosis.attempt.as_ref().and_then(|a| a.outcome()) {
+                fixes.push(
+                    Fix::new(
+                        "check_own_sockets",
+                        format!(
+                            "if the program binds another socket on port {port} before {} (no line here says so), check that plan: a failure there is the program in its own way, and restarting fails the same way",
+                            outcome.candidate.endpoint()
+                        ),
+                    )
+                    .command(super::diagnose::own_plan_check(recognised, &outcome.candidate)),
+                );
+            }
+            fixes.push(Fix::new(
+                "retry",
+                "if another program was in the way and has exited since: start the program again",
+            ));
+            fixes
+        }
         (Status::Gone, _) => vec![Fix::new(
             "retry",
             "the service accepts now: try the client again",
@@ -166,6 +183,105 @@ fn address_in_use(
     }
     if let Some(low) = port.checked_add(1) {
         fixes.push(other_port(recognised, source, low));
+    }
+    fixes
+}
+
+/// The program's own earlier socket is in the way: change the program (in
+/// its runtime's terms), never retry.
+fn own_socket(
+    recognised: &Recognised,
+    diagnosis: &Diagnosis,
+    source: &dyn SocketSource,
+) -> Vec<Fix> {
+    let port = recognised.check_port;
+    let runtime = recognised.runtime.defaults();
+    let Some(outcome) = diagnosis.attempt.as_ref().and_then(|a| a.outcome()) else {
+        return Vec::new();
+    };
+    let failed = outcome.candidate.endpoint();
+    let in_way: Vec<&super::diagnose::OwnSocket> = outcome
+        .verdict
+        .conflicts
+        .iter()
+        .filter_map(|c| match c.holder {
+            Holder::Candidate(i) => diagnosis.own_sockets.get(i),
+            Holder::Live(_) => None,
+        })
+        .collect();
+    let dual_stack_own: Vec<String> = outcome
+        .verdict
+        .conflicts
+        .iter()
+        .filter(|c| {
+            c.overlap == Overlap::HolderDualStack && matches!(c.holder, Holder::Candidate(_))
+        })
+        .filter_map(|c| match c.holder {
+            Holder::Candidate(i) => diagnosis
+                .own_sockets
+                .get(i)
+                .map(super::diagnose::OwnSocket::endpoint),
+            Holder::Live(_) => None,
+        })
+        .collect();
+    let mut fixes = Vec::new();
+    if !dual_stack_own.is_empty() {
+        let own = dual_stack_own.join(", ");
+        let mut fix = Fix::new(
+            "set_v6only",
+            format!(
+                "set IPV6_V6ONLY on the program's own {own} before bind, so that it is IPv6 only and leaves IPv4 to {failed}: both then bind"
+            ),
+        )
+        .setting(runtime.v6only_setting.replace("PORT", &port.to_string()));
+        fix.port = Some(port);
+        fixes.push(fix);
+        if recognised.runtime == Runtime::Rust {
+            // tokio 1.x's TcpSocket has set_reuseaddr, set_reuseport,
+            // set_nodelay, ... but no IPV6_V6ONLY setter (tokio
+            // src/net/tcp/socket.rs); axum-server's from_tcp_rustls takes a
+            // std::net::TcpListener (and returns a Result from 0.8 on).
+            fixes.push(
+                Fix::new(
+                    "set_v6only",
+                    "with tokio or axum-server: tokio's TcpSocket has no set_only_v6, so build the socket with socket2 (set_only_v6(true), bind, listen, set_nonblocking(true)) and hand it over",
+                )
+                .setting("let std_listener: std::net::TcpListener = socket.into(); tokio::net::TcpListener::from_std(std_listener)? (or axum_server::from_tcp_rustls(std_listener, rustls_config))"),
+            );
+        }
+        if outcome.candidate.address.is_ipv4() && outcome.candidate.address.is_unspecified() {
+            fixes.push(Fix::new(
+                "one_socket",
+                format!(
+                    "or drop the bind of {failed}: the program's own {own} without IPV6_V6ONLY already takes IPv4 clients (as ::ffff:a.b.c.d), so one socket serves both"
+                ),
+            ));
+        }
+    } else if !in_way.is_empty() {
+        let own: Vec<String> = in_way.iter().map(|s| s.endpoint()).collect();
+        fixes.push(Fix::new(
+            "one_socket",
+            format!(
+                "bind {failed} only once: the program's own {} already covers it, so one socket serves both (or bind distinct addresses)",
+                own.join(", ")
+            ),
+        ));
+    }
+    if port == 443 {
+        fixes.push(Fix::new(
+            "other_port",
+            "or serve the HTTP redirect where HTTP clients come: port 80 (0.0.0.0:80 and [::]:80), not 443",
+        ));
+    } else if let Some(low) = port.checked_add(1) {
+        let mut other = other_port(recognised, source, low);
+        other.description = format!(
+            "or bind the second socket on another port ({})",
+            other.port.map_or_else(
+                || "none free nearby now".to_owned(),
+                |p| format!("{p} is free now")
+            )
+        );
+        fixes.push(other);
     }
     fixes
 }

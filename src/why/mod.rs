@@ -1,13 +1,15 @@
 //! `portcheck why`: paste the error, get the diagnosis.
 //!
-//! Read the message (arguments or standard input) and recognise the first
-//! line a format knows ([`patterns`], [`input`]); fill what it leaves out
+//! Read the message (arguments or standard input) and recognise every
+//! line a format knows ([`patterns`], [`input`]), with the sockets the
+//! program announced before it ([`announce`]); fill what each leaves out
 //! from neighbouring lines, flags and the runtime's defaults
 //! ([`recognise`], [`runtime`]); diagnose on this host with the engines that
 //! exist, `try` for a bind failure and `resolve` for a connect failure
 //! ([`diagnose`]); then suggest fixes as commands, never actions
 //! ([`fixes`]).
 
+pub mod announce;
 pub mod diagnose;
 pub mod fixes;
 pub mod input;
@@ -67,11 +69,22 @@ pub fn parse_address(text: &str) -> Result<Host, Error> {
     }
 }
 
+/// One failure line, diagnosed.
+#[derive(Debug, Clone)]
+pub struct Diagnosed {
+    pub recognised: Recognised,
+    pub diagnosis: Diagnosis,
+    pub fixes: Vec<Fix>,
+}
+
 #[derive(Debug, Clone)]
 pub struct WhyResult {
     pub recognised: Recognised,
     pub diagnosis: Diagnosis,
     pub fixes: Vec<Fix>,
+    /// The other failure lines of the input, each diagnosed (repeats of
+    /// one already diagnosed are left out).
+    pub also: Vec<Diagnosed>,
     pub warnings: Vec<Warning>,
 }
 
@@ -80,10 +93,14 @@ impl WhyResult {
         crate::warning::complete(&self.warnings)
     }
 
-    /// 0 the cause is on this host now; 1 recognised, but the cause is not
-    /// here now (gone, or out of sight on another host).
+    /// 0 the cause is on this host now (a holder, or the program's own
+    /// earlier socket); 1 recognised, but the cause is not here now (gone,
+    /// or out of sight on another host). Decided by the first failure.
     pub fn exit_code(&self) -> i32 {
-        i32::from(self.diagnosis.status != Status::Present)
+        i32::from(!matches!(
+            self.diagnosis.status,
+            Status::Present | Status::OwnSocket
+        ))
     }
 }
 
@@ -100,21 +117,67 @@ pub fn run(config: &WhyConfig, source: &dyn SocketSource) -> Result<WhyResult, E
         input::scan_stdin(matcher)
     }
     .map_err(|e| Error::io("reading the message", e))?;
-    let Some(found) = &scan.found else {
+    let Some((first, rest)) = scan.found.split_first() else {
         return Err(Error::NotRecognised(not_recognised(&scan)));
     };
+    let (primary, mut warnings) = diagnose_line(first, config, source, matcher)?;
+    let mut also: Vec<Diagnosed> = Vec::new();
+    for found in rest {
+        match diagnose_line(found, config, source, matcher) {
+            Ok((diagnosed, more)) => {
+                let repeat = std::iter::once(&primary)
+                    .chain(&also)
+                    .any(|d| same_failure(&d.recognised, &diagnosed.recognised));
+                if !repeat {
+                    warnings.extend(more);
+                    also.push(diagnosed);
+                }
+            }
+            Err(error) => warnings.push(Warning::note(
+                "line_not_diagnosed",
+                format!("line {}: {error}", found.line.number),
+            )),
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+    Ok(WhyResult {
+        recognised: primary.recognised,
+        diagnosis: primary.diagnosis,
+        fixes: primary.fixes,
+        also,
+        warnings,
+    })
+}
+
+/// Recognises, diagnoses and suggests for one failure line.
+fn diagnose_line(
+    found: &input::Found,
+    config: &WhyConfig,
+    source: &dyn SocketSource,
+    matcher: &patterns::Matcher,
+) -> Result<(Diagnosed, Vec<Warning>), Error> {
     let (recognised, mut warnings) = recognise::recognise(found, config, matcher)?;
     let diagnosis = diagnose::diagnose(&recognised, config, source)?;
     let fixes = fixes::suggest(&recognised, &diagnosis, source);
     warnings.extend(diagnosis.warnings.iter().cloned());
-    warnings.sort();
-    warnings.dedup();
-    Ok(WhyResult {
-        recognised,
-        diagnosis,
-        fixes,
+    Ok((
+        Diagnosed {
+            recognised,
+            diagnosis,
+            fixes,
+        },
         warnings,
-    })
+    ))
+}
+
+/// The same failure of the same socket (nginx retries each bind five
+/// times; Spring says it twice).
+fn same_failure(a: &Recognised, b: &Recognised) -> bool {
+    a.failure == b.failure
+        && a.protocol == b.protocol
+        && a.check_host == b.check_host
+        && a.check_port == b.check_port
 }
 
 /// Says what was read and what was expected.

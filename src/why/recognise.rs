@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::announce::Announced;
 use super::input::Found;
 use super::patterns::{Failure, Format, HostText, Matcher, Operation};
 use super::runtime::{DefaultHost, Runtime};
@@ -67,6 +68,9 @@ pub struct Recognised {
     /// IPV6_V6ONLY the program asked for itself (Go's `tcp6`).
     pub v6only: Option<bool>,
     pub assumed: Vec<Assumption>,
+    /// The sockets the program announced before the failure (its own),
+    /// of the failure's protocol.
+    pub announced: Vec<Announced>,
 }
 
 const V6_ANY: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
@@ -140,8 +144,35 @@ fn choose_port(
         (_, Some((said, origin))) => (Some(said), Some(origin)),
         (None, None) => (None, None),
     };
+    let nearest_own = found.announced.last();
     let check_port = match (port, format.default_port) {
         (Some(port), _) => port,
+        (None, _) if nearest_own.is_some() && extract.failure.is_bind() => {
+            let own = nearest_own.map_or(0, |a| a.port);
+            let line = nearest_own.map_or(0, |a| a.line);
+            let mut others: Vec<u16> = found
+                .announced
+                .iter()
+                .map(|a| a.port)
+                .filter(|p| *p != own)
+                .collect();
+            others.sort_unstable();
+            others.dedup();
+            let also = if others.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = others.iter().map(ToString::to_string).collect();
+                format!(" (earlier lines announce port {} too)", list.join(", "))
+            };
+            assumed.push(Assumption {
+                field: "port",
+                value: own.to_string(),
+                why: format!(
+                    "the message names no port; the program's own socket announced on line {line} is on port {own}{also}, and a bind that fails right after is most often another address of the same port (pass --port otherwise)"
+                ),
+            });
+            own
+        }
         (None, Some(default)) => {
             assumed.push(Assumption {
                 field: "port",
@@ -198,7 +229,13 @@ pub fn recognise(
         None => said.host,
     };
 
-    let (address, address_from, check_host) = if extract.failure.is_bind() {
+    let beside_own = (host.is_none() && extract.failure.is_bind() && extract.family.is_none())
+        .then(|| second_bind_beside_own(found, check_port))
+        .flatten();
+    let (address, address_from, check_host) = if let Some((checked, assumption)) = beside_own {
+        assumed.push(assumption);
+        (None, None, checked)
+    } else if extract.failure.is_bind() {
         let (address, check_host) =
             bind_address(host.as_ref().map(|(h, _)| h), runtime, extract, &mut assumed)
                 .ok_or_else(|| Error::MissingInMessage {
@@ -247,6 +284,12 @@ pub fn recognise(
             check_port,
             v6only: (extract.family == Some(Family::Ipv6)).then_some(true),
             assumed,
+            announced: found
+                .announced
+                .iter()
+                .filter(|a| a.protocol == extract.protocol)
+                .cloned()
+                .collect(),
         },
         warnings,
     ))
@@ -312,6 +355,36 @@ fn bind_address(
     }
 }
 
+/// The address a bind that names none is checked at when the program
+/// announced a wildcard of its own on the same port: the other family's
+/// wildcard, its classic second bind (`[::]:443`, then `0.0.0.0:443` for
+/// the redirect). Any address of the port meets a dual-stack `[::]`, so
+/// the diagnosis does not hang on the choice.
+fn second_bind_beside_own(found: &Found, port: u16) -> Option<(Host, Assumption)> {
+    let own = found
+        .announced
+        .iter()
+        .rev()
+        .find(|a| a.port == port && a.protocol == found.extract.protocol)?;
+    let (own_address, other) = match own.host {
+        HostText::Ip(ip) if ip == V6_ANY => ("[::]", V4_ANY),
+        HostText::Ip(ip) if ip == V4_ANY => ("0.0.0.0", V6_ANY),
+        _ => return None,
+    };
+    Some((
+        Host::Ip(other),
+        Assumption {
+            field: "address",
+            value: other.to_string(),
+            why: format!(
+                "the message names no address; the program's own {own_address}:{port} (line {}) was bound before, so the failed bind was another address of port {port}: checked {}, the usual second bind (pass --address otherwise)",
+                own.line,
+                crate::model::endpoint(other, port, None)
+            ),
+        },
+    ))
+}
+
 fn host_text(host: &Host) -> HostText {
     match host {
         Host::Ip(ip) => HostText::Ip(*ip),
@@ -362,8 +435,8 @@ mod tests {
 
     fn recognise_text(text: &str, config: &WhyConfig) -> Result<Recognised, Error> {
         let scan = scan_text(text, matcher()).expect("in memory");
-        let found = scan.found.expect("recognised");
-        recognise(&found, config, matcher()).map(|(r, _)| r)
+        let found = scan.found.first().expect("recognised");
+        recognise(found, config, matcher()).map(|(r, _)| r)
     }
 
     #[test]
@@ -495,8 +568,8 @@ mod tests {
             matcher(),
         )
         .expect("in memory");
-        let found = scan.found.expect("recognised");
-        let (r, warnings) = recognise(&found, &flags, matcher()).expect("ok");
+        let found = scan.found.first().expect("recognised");
+        let (r, warnings) = recognise(found, &flags, matcher()).expect("ok");
         assert_eq!(r.check_port, 4000);
         assert_eq!(r.check_host, flags.address.clone().expect("set"));
         assert_eq!(warnings.len(), 2);

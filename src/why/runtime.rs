@@ -224,7 +224,7 @@ impl Runtime {
             Runtime::Rust => Defaults {
                 name: "Rust",
                 reuseaddr: Some(true),
-                v6only_setting: "socket2::Socket::set_only_v6(true) before bind",
+                v6only_setting: "let socket = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None)?; socket.set_only_v6(true)?; socket.set_reuse_address(true)?; socket.bind(&\"[::]:PORT\".parse::<std::net::SocketAddr>()?.into())?; socket.listen(1024)?;",
                 ..BASE
             },
             // nginx: `listen [::]:80` is ipv6only=on by default (since
