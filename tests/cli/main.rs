@@ -8,6 +8,7 @@ mod bind;
 mod dns;
 mod environment;
 mod field;
+mod field_why;
 mod generated;
 mod harness;
 mod namespaces;
