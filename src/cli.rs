@@ -445,6 +445,15 @@ pub struct WhyArgs {
     #[arg(long, value_name = "ADDRESS")]
     pub address: Option<String>,
 
+    /// TCP: where the message does not say (socat, nginx and bare errno
+    /// words read the same for both), or to check TCP instead.
+    #[arg(short = 't', long, conflicts_with = "udp")]
+    pub tcp: bool,
+
+    /// UDP: where the message does not say, or to check UDP instead.
+    #[arg(short = 'u', long)]
+    pub udp: bool,
+
     /// Predict only; make no trial bind.
     #[arg(long)]
     pub no_trial: bool,
@@ -753,6 +762,13 @@ fn why_config(args: &WhyArgs) -> Result<WhyConfig, Error> {
             .as_deref()
             .map(crate::why::parse_address)
             .transpose()?,
+        protocol: if args.udp {
+            Some(Protocol::Udp)
+        } else if args.tcp {
+            Some(Protocol::Tcp)
+        } else {
+            None
+        },
         trial: !args.no_trial,
     })
 }

@@ -122,11 +122,18 @@ fn what_happened(recognised: &Recognised, target: &str) -> Vec<String> {
         super::patterns::Operation::Bind => "bind",
         super::patterns::Operation::Connect => "connect to",
     };
+    let words = match recognised.failure {
+        // curl 7.x prints "Couldn't connect to server" for all three.
+        Failure::ConnectFailed if recognised.format.family == "curl" => {
+            "could not connect (refused, unreachable or timed out: curl does not say which)"
+                .to_owned()
+        }
+        failure => failure.words().to_owned(),
+    };
     let mut lines = vec![format!(
-        "{who} could not {verb} {} {target}: {} ({})",
+        "{who} could not {verb} {} {target}: {} ({words})",
         recognised.protocol.name(),
         recognised.failure.name(),
-        recognised.failure.words()
     )];
     for assumption in &recognised.assumed {
         lines.push(format!(
@@ -689,6 +696,26 @@ pub fn listeners_take(listeners: &[Socket]) -> Option<Family> {
         .then_some(Family::Ipv6)
 }
 
+/// A destination with no route: no server refused anything.
+fn unreachable_why(
+    destination: Option<&crate::resolve::DestinationReport>,
+    port: u16,
+    why: &mut Vec<String>,
+) -> String {
+    let Some(d) = destination else {
+        return String::new();
+    };
+    why.push(format!(
+        "no server refused it: a connect to {} never leaves this host",
+        d.address
+    ));
+    format!(
+        "{} is unreachable from here: this host has no route to {}",
+        endpoint(d.address, port, None),
+        d.address
+    )
+}
+
 fn connect_why(
     result: &ResolveResult,
     port: u16,
@@ -735,7 +762,9 @@ fn connect_why(
         .destinations
         .iter()
         .find(|d| matches!(d.outcome, Some(Reach::Refused | Reach::Unreachable)));
+    let unreachable = refused.filter(|d| d.outcome == Some(Reach::Unreachable));
     let summary = match status {
+        Status::Present if unreachable.is_some() => unreachable_why(unreachable, port, &mut why),
         Status::Gone | Status::OwnSocket => {
             let reached = result.reached.and_then(|i| result.destinations.get(i));
             format!(

@@ -98,7 +98,9 @@ pub fn suggest(
             "retry",
             "the service accepts now: try the client again",
         )],
-        (Status::Unknown, failure) if !failure.is_bind() => vec![
+        // A host that refused answered, so it can be asked; one that did
+        // not answer (no route, no reply) cannot be reached by ssh either.
+        (Status::Unknown, Failure::ConnRefused) => vec![
             Fix::new(
                 "remote_host",
                 format!(
@@ -110,6 +112,20 @@ pub fn suggest(
                 "ssh {} portcheck who {port}",
                 recognised.check_host
             )),
+        ],
+        (Status::Unknown, failure) if !failure.is_bind() => vec![
+            Fix::new(
+                "remote_host",
+                format!(
+                    "{} is another host, and the message does not say that it answered: check the address and the path to it first; once it answers, look there for what listens on port {port}",
+                    recognised.check_host
+                ),
+            ),
+            Fix::new(
+                "check_route",
+                "which route (if any) this host would take to it",
+            )
+            .command(format!("ip route get {}", recognised.check_host)),
         ],
         (_, Failure::AddrInUse) => address_in_use(recognised, diagnosis, source),
         (_, Failure::Access) => privileged(recognised, diagnosis, source),
@@ -516,6 +532,24 @@ fn not_available(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
     ]
 }
 
+/// The tried destination has no route from here: the route is the fix.
+fn no_route(resolved: &crate::resolve::ResolveResult, tried: Option<IpAddr>) -> Option<Fix> {
+    let d = resolved
+        .destinations
+        .iter()
+        .find(|d| d.outcome == Some(crate::resolve::Reach::Unreachable))?;
+    (Some(d.address) == tried).then(|| {
+        Fix::new(
+            "check_route",
+            format!(
+                "this host has no route to {}: check the address, or add the route or interface it needs",
+                d.address
+            ),
+        )
+        .command(format!("ip route get {}", d.address))
+    })
+}
+
 fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
     let port = recognised.check_port;
     let listeners = &diagnosis.holders;
@@ -527,6 +561,9 @@ fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
         .iter()
         .find(|d| d.outcome != Some(crate::resolve::Reach::Accept))
         .map(|d| d.address);
+    if let Some(fix) = no_route(resolved, tried) {
+        return vec![fix];
+    }
     if listeners.is_empty() {
         return vec![
             Fix::new(

@@ -36,6 +36,9 @@ pub struct WhyConfig {
     pub port: Option<u16>,
     /// `--address`: fills (or overrides) the message's address.
     pub address: Option<Host>,
+    /// `-t`/`-u`: the protocol, where the message does not say it (or to
+    /// check the other).
+    pub protocol: Option<crate::model::Protocol>,
     /// Confirm a bind prediction with `try`'s safe trial.
     pub trial: bool,
 }

@@ -215,6 +215,7 @@ pub fn recognise(
     let mut assumed = Vec::new();
     let (port, port_from, check_port) =
         choose_port(found, config, &said, &mut assumed, &mut warnings)?;
+    let protocol = choose_protocol(extract, config, &mut assumed, &mut warnings);
 
     if let (Some(flag), Some((text, _))) = (&config.address, &said.host) {
         if text.to_string() != flag.to_string() {
@@ -230,7 +231,7 @@ pub fn recognise(
     };
 
     let beside_own = (host.is_none() && extract.failure.is_bind() && extract.family.is_none())
-        .then(|| second_bind_beside_own(found, check_port))
+        .then(|| second_bind_beside_own(found, check_port, protocol))
         .flatten();
     let (address, address_from, check_host) = if let Some((checked, assumption)) = beside_own {
         assumed.push(assumption);
@@ -274,7 +275,7 @@ pub fn recognise(
             runtime,
             failure: extract.failure,
             operation: extract.operation,
-            protocol: extract.protocol,
+            protocol,
             written: extract.written.clone(),
             address,
             address_from,
@@ -287,7 +288,7 @@ pub fn recognise(
             announced: found
                 .announced
                 .iter()
-                .filter(|a| a.protocol == extract.protocol)
+                .filter(|a| a.protocol == protocol)
                 .cloned()
                 .collect(),
         },
@@ -355,17 +356,71 @@ fn bind_address(
     }
 }
 
+/// Formats whose line is the same for a TCP and a UDP bind: socat's
+/// `bind(5, {AF=2 0.0.0.0:7000}, 16)` (seen here for TCP-LISTEN and
+/// UDP-LISTEN alike), nginx's `bind() to` (its stream module's `listen 53
+/// udp` too), the bare errno words of Python and Rust.
+const PROTOCOL_UNSAID: &[&str] = &[
+    "socat_bind",
+    "nginx_bind",
+    "python_errno",
+    "rust_io",
+    "rust_debug",
+    "errno_name",
+    "strerror",
+];
+
+/// The protocol checked: `-t`/`-u`, else the message's; where the message
+/// cannot tell, TCP, written down as an assumption.
+fn choose_protocol(
+    extract: &super::patterns::Extract,
+    config: &WhyConfig,
+    assumed: &mut Vec<Assumption>,
+    warnings: &mut Vec<Warning>,
+) -> Protocol {
+    let unsaid = PROTOCOL_UNSAID.contains(&extract.format.name) && extract.failure.is_bind();
+    if let Some(flag) = config.protocol {
+        if flag != extract.protocol && !unsaid {
+            warnings.push(Warning::note(
+                "flag_overrides_message",
+                format!(
+                    "{} is checked, not the message's {}",
+                    flag.name(),
+                    extract.protocol.name()
+                ),
+            ));
+        }
+        return flag;
+    }
+    if unsaid {
+        assumed.push(Assumption {
+            field: "protocol",
+            value: extract.protocol.name().to_owned(),
+            why: format!(
+                "{}'s message is the same for TCP and UDP: checked {} (pass -u for UDP, -t for TCP)",
+                extract.format.runtime.defaults().name,
+                extract.protocol.name().to_uppercase()
+            ),
+        });
+    }
+    extract.protocol
+}
+
 /// The address a bind that names none is checked at when the program
 /// announced a wildcard of its own on the same port: the other family's
 /// wildcard, its classic second bind (`[::]:443`, then `0.0.0.0:443` for
 /// the redirect). Any address of the port meets a dual-stack `[::]`, so
 /// the diagnosis does not hang on the choice.
-fn second_bind_beside_own(found: &Found, port: u16) -> Option<(Host, Assumption)> {
+fn second_bind_beside_own(
+    found: &Found,
+    port: u16,
+    protocol: Protocol,
+) -> Option<(Host, Assumption)> {
     let own = found
         .announced
         .iter()
         .rev()
-        .find(|a| a.port == port && a.protocol == found.extract.protocol)?;
+        .find(|a| a.port == port && a.protocol == protocol)?;
     let (own_address, other) = match own.host {
         HostText::Ip(ip) if ip == V6_ANY => ("[::]", V4_ANY),
         HostText::Ip(ip) if ip == V4_ANY => ("0.0.0.0", V6_ANY),
@@ -429,6 +484,7 @@ mod tests {
             message: None,
             port: None,
             address: None,
+            protocol: None,
             trial: false,
         }
     }
