@@ -608,6 +608,25 @@ pub static FORMATS: &[Format] = &[
         ],
     },
     Format {
+        // wget given an address rather than a name (run here).
+        name: "wget_connect_address",
+        family: "wget",
+        runtime: Runtime::Client,
+        regex: concat!(
+            r"\bConnecting to ",
+            hp!(),
+            r"\.\.\. failed: (?P<err>Connection refused|Connection timed out|No route to host)"
+        ),
+        failure: None,
+        operation: Some(Operation::Connect),
+        protocol: Protocol::Tcp,
+        default_port: None,
+        examples: &[
+            "Connecting to 127.0.0.1:3999... failed: Connection refused.",
+            "Connecting to [::1]:3999... failed: Connection refused.",
+        ],
+    },
+    Format {
         name: "nginx_bind",
         family: "nginx",
         runtime: Runtime::Nginx,

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use crate::field;
 use crate::harness::{
-    Holder, Opts, fork_sharing, in_netns, listener, portcheck, without_new_processes,
+    Holder, Opts, fork_sharing, in_netns, listener, portcheck, udp, without_new_processes,
 };
 use crate::why::{WhyDoc, parse_why, why_stdin};
 
@@ -63,6 +63,15 @@ fn rust_server() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// A fresh directory for one program's files (configuration, data).
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("field-why-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
 }
 
 fn kinds(doc: &WhyDoc) -> Vec<&str> {
@@ -225,5 +234,340 @@ fn field_why_an_announced_socket_held_by_another_is_not_blamed() {
         assert_eq!(doc.diagnosis.status, "present", "{doc:#?}");
         assert_eq!(doc.holder_pids(), vec![holder.pid()]);
         assert_eq!(doc.diagnosis.own_sockets.len(), 1, "still listed as read");
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Servers that fail on a held port
+
+/// nginx fails on both of its listens (and retries each five times), then
+/// Redis on the same port: every distinct failure line is diagnosed, once.
+#[test]
+fn field_why_every_failure_line_is_diagnosed() {
+    const TEST: &str = "field_why_every_failure_line";
+    let (Some(nginx), Some(redis)) = (
+        field::program("nginx", TEST),
+        field::program("redis-server", TEST),
+    ) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let holder = held_by_child("[::]:8080", Opts::new().reuseaddr(true).v6only(false));
+        let dir = scratch("nginx");
+        let d = dir.display();
+        std::fs::write(
+            dir.join("nginx.conf"),
+            format!(
+                "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{ listen 8080; listen [::]:8080; }}\n}}\n"
+            ),
+        )
+        .expect("nginx.conf");
+        let conf = dir.join("nginx.conf");
+        let ran = run_program(
+            &nginx,
+            &["-p", &d.to_string(), "-c", &conf.display().to_string()],
+            20,
+        );
+        assert_eq!(ran.code, Some(1), "{}", ran.output);
+        let redis_ran = run_program(
+            &redis,
+            &[
+                "--port",
+                "8080",
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            20,
+        );
+        assert_eq!(redis_ran.code, Some(1), "{}", redis_ran.output);
+        let log = format!("{}{}", ran.output, redis_ran.output);
+
+        let run = why_stdin(&["--json"], log.as_bytes());
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.pattern, "nginx_bind");
+        assert_eq!(doc.recognised.address.as_deref(), Some("0.0.0.0"));
+        assert_eq!(doc.diagnosis.status, "present");
+        assert_eq!(doc.holder_pids(), vec![holder.pid()]);
+        let also: Vec<(&str, Option<&str>, &str)> = doc
+            .also
+            .iter()
+            .map(|a| {
+                (
+                    a.recognised.pattern.as_str(),
+                    a.recognised.address.as_deref(),
+                    a.diagnosis.status.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            also,
+            [
+                ("nginx_bind", Some("::"), "present"),
+                ("redis_listen", Some("127.0.0.1"), "present")
+            ],
+            "each distinct failure once: {:#?}",
+            doc.also
+        );
+        for other in &doc.also {
+            let pids: Vec<u32> = other
+                .diagnosis
+                .holders
+                .iter()
+                .flat_map(|s| s.processes.iter().map(|p| p.pid))
+                .collect();
+            assert_eq!(pids, vec![holder.pid()], "{other:#?}");
+            assert!(
+                other
+                    .fixes
+                    .iter()
+                    .any(|f| f.kind == "stop_process" && f.pid == Some(holder.pid()))
+            );
+        }
+        let human = why_stdin(&[], log.as_bytes());
+        assert_eq!(human.code, 0);
+        assert!(human.stdout.contains("also, line 2"), "{}", human.stdout);
+        assert!(
+            human
+                .stdout
+                .contains("Could not create server TCP listening socket"),
+            "{}",
+            human.stdout
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+/// socat says the same for TCP and UDP: TCP is assumed and said; `-u`
+/// checks UDP and finds the UDP holder. Its connect failure is read too.
+#[test]
+fn field_why_socat_bind_and_connect() {
+    const TEST: &str = "field_why_socat";
+    let Some(socat) = field::program("socat", TEST) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let tcp = held_by_child("0.0.0.0:7000", Opts::new());
+        let socket = udp("0.0.0.0:7000", Opts::new());
+        let udp_holder = fork_sharing(&socket);
+        without_new_processes(|| drop(socket));
+
+        let ran = run_program(&socat, &["TCP-LISTEN:7000", "-"], 10);
+        assert!(ran.output.contains("E bind("), "{}", ran.output);
+        let doc = parse_why(&why_stdin(&["--json"], ran.output.as_bytes()));
+        assert_eq!(doc.recognised.pattern, "socat_bind");
+        assert_eq!(doc.recognised.runtime, "socat");
+        assert_eq!(doc.recognised.protocol, "tcp");
+        assert!(
+            doc.recognised
+                .assumed
+                .iter()
+                .any(|a| a.field == "protocol" && a.value == "tcp"),
+            "{:#?}",
+            doc.recognised.assumed
+        );
+        assert_eq!(doc.holder_pids(), vec![tcp.pid()]);
+        assert_eq!(
+            doc.try_field("/options/reuseaddr")
+                .and_then(serde_json::Value::as_bool),
+            Some(false),
+            "socat 1.7 binds without SO_REUSEADDR"
+        );
+
+        let ran = run_program(&socat, &["UDP-LISTEN:7000", "-"], 10);
+        assert!(ran.output.contains("E bind("), "{}", ran.output);
+        let run = why_stdin(&["--json", "-u"], ran.output.as_bytes());
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.protocol, "udp");
+        assert!(doc.recognised.assumed.iter().all(|a| a.field != "protocol"));
+        assert_eq!(doc.holder_pids(), vec![udp_holder.pid()]);
+
+        let ran = run_program(&socat, &["-", "TCP:127.0.0.1:7001"], 10);
+        assert!(ran.output.contains("E connect("), "{}", ran.output);
+        let run = why_stdin(&["--json"], ran.output.as_bytes());
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.pattern, "socat_connect");
+        assert_eq!(doc.recognised.error, "ECONNREFUSED");
+        assert_eq!(doc.recognised.port, Some(7001));
+        assert_eq!(doc.diagnosis.status, "present");
+        assert_eq!(
+            doc.fix("start_service").command.as_deref(),
+            Some("portcheck wait 7001 --until listening")
+        );
+    });
+}
+
+/// MariaDB names the port and address only on the lines around its error.
+/// Its client says (115) for every connect failure: not called "refused"
+/// unless the socket table shows it.
+#[test]
+fn field_why_mariadb_server_and_client() {
+    const TEST: &str = "field_why_mariadb";
+    let (Some(server), Some(client)) = (
+        field::program("mariadbd", TEST),
+        field::program("mariadb", TEST),
+    ) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let holder = held_by_child("0.0.0.0:3399", Opts::new().reuseaddr(true));
+        let dir = scratch("mariadb");
+        let d = dir.display().to_string();
+        let ran = run_program(
+            &server,
+            &[
+                "--no-defaults",
+                &format!("--datadir={d}"),
+                "--user=root",
+                "--port=3399",
+                &format!("--socket={d}/sock"),
+                &format!("--pid-file={d}/pid"),
+                "--skip-grant-tables",
+            ],
+            30,
+        );
+        assert_eq!(ran.code, Some(1), "{}", ran.output);
+        assert!(
+            ran.output
+                .contains("Can't start server: Bind on TCP/IP port"),
+            "{}",
+            ran.output
+        );
+        let run = why_stdin(&["--json"], ran.output.as_bytes());
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.pattern, "mysql_server");
+        assert_eq!(doc.recognised.port, Some(3399));
+        assert_eq!(doc.recognised.port_from.as_deref(), Some("context"));
+        assert_eq!(doc.recognised.address.as_deref(), Some("0.0.0.0"));
+        assert_eq!(doc.holder_pids(), vec![holder.pid()]);
+        drop(holder);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let ran = run_program(&client, &["-h", "127.0.0.1", "-P", "3399"], 10);
+        assert!(ran.output.contains("(115)"), "{}", ran.output);
+        let run = why_stdin(&["--json"], ran.output.as_bytes());
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.pattern, "mysql_client");
+        assert_eq!(doc.recognised.error, "CONNECT_FAILED");
+        assert_eq!(doc.recognised.port, None);
+        assert_eq!(doc.diagnosis.status, "present");
+        assert!(
+            doc.diagnosis.summary.contains("is refused"),
+            "{}",
+            doc.diagnosis.summary
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Clients
+
+/// wget's and curl's refusals on this host, and curl's "Couldn't connect"
+/// to an address with no route: unreachable, no ssh advice.
+#[test]
+fn field_why_wget_and_curl() {
+    const TEST: &str = "field_why_wget_curl";
+    let (Some(wget), Some(curl)) = (field::program("wget", TEST), field::program("curl", TEST))
+    else {
+        return;
+    };
+    in_netns(TEST, || {
+        let ran = run_program(&wget, &["-O-", "http://127.0.0.1:3999/"], 10);
+        assert!(
+            ran.output.contains("failed: Connection refused."),
+            "{}",
+            ran.output
+        );
+        let run = why_stdin(&["--json"], ran.output.as_bytes());
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.pattern, "wget_connect_address");
+        assert_eq!(doc.recognised.address.as_deref(), Some("127.0.0.1"));
+        assert_eq!(doc.recognised.port, Some(3999));
+        assert_eq!(doc.diagnosis.status, "present");
+        // With a name, wget writes `NAME (NAME)|ADDRESS|:PORT`.
+        let ran = run_program(&wget, &["-O-", "http://localhost:3999/"], 10);
+        let doc = parse_why(&why_stdin(&["--json"], ran.output.as_bytes()));
+        assert_eq!(doc.recognised.pattern, "wget_connect", "{}", ran.output);
+        assert_eq!(doc.recognised.port, Some(3999));
+
+        let ran = run_program(&curl, &["-sS", "http://127.0.0.1:3999/"], 10);
+        assert!(ran.output.contains("(7)"), "{}", ran.output);
+        let doc = parse_why(&why_stdin(&["--json"], ran.output.as_bytes()));
+        assert_eq!(doc.recognised.error, "CONNECT_FAILED");
+        assert_eq!(doc.diagnosis.status, "present");
+        assert!(
+            doc.diagnosis.summary.contains("is refused"),
+            "decided by the socket table: {}",
+            doc.diagnosis.summary
+        );
+        let human = why_stdin(&[], ran.output.as_bytes());
+        assert!(
+            human
+                .stdout
+                .contains("refused, unreachable or timed out: curl does not say which"),
+            "{}",
+            human.stdout
+        );
+
+        let ran = run_program(&curl, &["-sS", "http://10.200.0.99/"], 10);
+        assert!(
+            ran.output
+                .contains("Failed to connect to 10.200.0.99 port 80"),
+            "{}",
+            ran.output
+        );
+        let run = why_stdin(&["--json"], ran.output.as_bytes());
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.error, "CONNECT_FAILED");
+        assert!(
+            doc.diagnosis.summary.contains("unreachable"),
+            "{}",
+            doc.diagnosis.summary
+        );
+        assert!(
+            !doc.diagnosis.summary.contains("refused"),
+            "{}",
+            doc.diagnosis.summary
+        );
+        assert!(
+            doc.fixes
+                .iter()
+                .all(|f| f.command.as_deref().is_none_or(|c| !c.starts_with("ssh "))),
+            "{:#?}",
+            doc.fixes
+        );
+        assert_eq!(
+            doc.fix("check_route").command.as_deref(),
+            Some("ip route get 10.200.0.99")
+        );
+
+        // Python says which: [Errno 113] is unreachable.
+        let run = why_stdin(
+            &[
+                "--json",
+                "--address",
+                "10.200.0.99",
+                "--port",
+                "80",
+                "OSError: [Errno 113] No route to host",
+            ],
+            b"",
+        );
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.error, "EHOSTUNREACH");
+        assert!(
+            doc.fixes
+                .iter()
+                .all(|f| f.command.as_deref().is_none_or(|c| !c.starts_with("ssh ")))
+        );
     });
 }
