@@ -170,9 +170,27 @@ fn address_in_use(
             );
             continue;
         }
+        // Master and workers (nginx, Apache) share the socket: the master
+        // respawns a killed worker, so only it is named, once.
+        let parents: Vec<(u32, Option<u32>)> = socket
+            .processes
+            .iter()
+            .map(|p| (p.pid, parent_pid(p.pid)))
+            .collect();
+        let owner = group_owner(&parents);
         for process in &socket.processes {
+            if owner.is_some_and(|o| o != process.pid) {
+                seen.insert(process.pid);
+                continue;
+            }
             if seen.insert(process.pid) {
-                fixes.extend(stop_holder(process, own_unit.as_ref()));
+                let workers = parents.len() - 1;
+                fixes.extend(stop_holder(
+                    process,
+                    own_unit.as_ref(),
+                    port,
+                    owner.map(|_| workers),
+                ));
             }
         }
     }
@@ -302,8 +320,36 @@ fn own_socket(
     fixes
 }
 
-/// `kill PID`, and before it the unit or container the process runs in.
-fn stop_holder(process: &Process, own_unit: Option<&(String, bool)>) -> Vec<Fix> {
+/// The parent pid of `pid`, from /proc/PID/stat (the field after the
+/// parenthesised name, which may itself hold spaces and parentheses).
+fn parent_pid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after) = stat.rsplit_once(')')?;
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The process that owns a group sharing one socket: the one every other
+/// holder is a child of (nginx's master, Apache's parent).
+pub fn group_owner(holders: &[(u32, Option<u32>)]) -> Option<u32> {
+    if holders.len() < 2 {
+        return None;
+    }
+    holders.iter().map(|(pid, _)| *pid).find(|&owner| {
+        holders
+            .iter()
+            .all(|(pid, parent)| *pid == owner || *parent == Some(owner))
+    })
+}
+
+/// How to stop a holder: its unit or container first, then `portcheck
+/// stop PORT` (which stops what holds the port; `kill PID` by hand). For
+/// the owner of a group, `workers` is how many children share the socket.
+fn stop_holder(
+    process: &Process,
+    own_unit: Option<&(String, bool)>,
+    port: u16,
+    workers: Option<usize>,
+) -> Vec<Fix> {
     let name = process
         .shown_name()
         .unwrap_or_else(|| "the holder".to_owned());
@@ -355,14 +401,42 @@ fn stop_holder(process: &Process, own_unit: Option<&(String, bool)>) -> Vec<Fix>
         (Some(owner), me) if me != 0 && owner != me => "sudo ",
         _ => "",
     };
+    let what = match workers {
+        Some(n) => format!(
+            "stop {name} (pid {}), which holds the port with {} it started (it would start a killed one again): stop it, not them",
+            process.pid,
+            crate::warning::counted(n, "worker", "workers")
+        ),
+        None => format!("stop {name} (pid {}), which holds the port", process.pid),
+    };
     fixes.push(
         Fix::new(
             "stop_process",
-            format!("stop {name} (pid {}), which holds the port", process.pid),
+            format!("{what} (by hand: {sudo}kill {})", process.pid),
         )
         .pid(process.pid)
-        .command(format!("{sudo}kill {}", process.pid)),
+        .command(format!("{sudo}portcheck stop {port}")),
     );
+    // nginx's own way: `-s quit` signals the master named by the pid file
+    // of its configuration (the default one, unless -c says otherwise).
+    if workers.is_some()
+        && process
+            .name
+            .as_ref()
+            .is_some_and(|n| n.escaped(64) == "nginx")
+    {
+        fixes.push(
+            Fix::new(
+                "stop_master",
+                format!(
+                    "or let nginx stop gracefully (with the -c of the configuration it runs, if not the default one): the master (pid {}) closes its workers",
+                    process.pid
+                ),
+            )
+            .pid(process.pid)
+            .command(format!("{sudo}nginx -s quit")),
+        );
+    }
     fixes
 }
 
@@ -699,6 +773,19 @@ fn see_owner(socket: &Socket, port: u16) -> Fix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_is_owned_by_the_parent_of_every_other_holder() {
+        assert_eq!(
+            group_owner(&[(10, Some(1)), (11, Some(10)), (12, Some(10))]),
+            Some(10)
+        );
+        assert_eq!(group_owner(&[(11, Some(10)), (10, Some(1))]), Some(10));
+        // Siblings (two workers, the master not holding it) and strangers.
+        assert_eq!(group_owner(&[(11, Some(10)), (12, Some(10))]), None);
+        assert_eq!(group_owner(&[(20, Some(1)), (30, Some(1))]), None);
+        assert_eq!(group_owner(&[(10, Some(1))]), None);
+    }
 
     #[test]
     fn root_is_suggested_only_where_root_would_see_the_owner() {

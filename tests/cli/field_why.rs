@@ -571,3 +571,123 @@ fn field_why_wget_and_curl() {
         );
     });
 }
+
+/// nginx (master and two workers) holds the port and Redis fails on it:
+/// the fix names the master once, as `portcheck stop PORT` and `nginx -s
+/// quit`, never a worker.
+#[test]
+fn field_why_nginx_workers_are_stopped_through_their_master() {
+    const TEST: &str = "field_why_nginx_master";
+    let (Some(nginx), Some(redis)) = (
+        field::program("nginx", TEST),
+        field::program("redis-server", TEST),
+    ) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let dir = scratch("nginx-master");
+        let d = dir.display();
+        std::fs::write(
+            dir.join("nginx.conf"),
+            format!(
+                "daemon off;\nmaster_process on;\nworker_processes 2;\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{ listen 8081; }}\n}}\n"
+            ),
+        )
+        .expect("nginx.conf");
+        let conf = dir.join("nginx.conf").display().to_string();
+        let prefix = d.to_string();
+        let mut server = without_new_processes(|| {
+            Command::new("timeout")
+                .args(["-s", "KILL", "60"])
+                .arg(&nginx)
+                .args(["-p", &prefix, "-c", &conf])
+                .current_dir("/")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+        })
+        .expect("start nginx");
+        // Wait until the master listens and has started both workers
+        // (not through portcheck: its shadow run would see a later state).
+        let mut workers = 0;
+        for _ in 0..100 {
+            let master = std::fs::read_to_string(dir.join("nginx.pid"))
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok());
+            let listening = std::net::TcpStream::connect("127.0.0.1:8081").is_ok();
+            workers = master.map_or(0, children_of);
+            if listening && workers == 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let failed = run_program(
+            &redis,
+            &[
+                "--port",
+                "8081",
+                "--bind",
+                "0.0.0.0",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            20,
+        );
+        let master = std::fs::read_to_string(dir.join("nginx.pid"))
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok());
+        let run = why_stdin(&["--json"], failed.output.as_bytes());
+        // SAFETY: the pid of the `timeout` this test started; it passes
+        // SIGTERM on to nginx, whose master then stops its workers.
+        unsafe {
+            libc::kill(
+                libc::pid_t::try_from(server.id()).expect("pid"),
+                libc::SIGTERM,
+            );
+        }
+        let _ = server.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+
+        assert_eq!(workers, 2, "nginx started two workers");
+        let master = master.expect("nginx wrote its pid file");
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.pattern, "redis_listen");
+        assert_eq!(doc.holder_pids().len(), 3);
+        let stops: Vec<&crate::why::FixDoc> = doc
+            .fixes
+            .iter()
+            .filter(|f| f.kind == "stop_process")
+            .collect();
+        assert_eq!(stops.len(), 1, "the master only: {:#?}", doc.fixes);
+        assert_eq!(stops[0].pid, Some(master));
+        assert_eq!(stops[0].command.as_deref(), Some("portcheck stop 8081"));
+        assert!(
+            stops[0].description.contains("2 workers"),
+            "{:#?}",
+            stops[0]
+        );
+        let quit = doc.fix("stop_master");
+        assert_eq!(quit.pid, Some(master));
+        assert_eq!(quit.command.as_deref(), Some("nginx -s quit"));
+    });
+}
+
+/// How many processes have `parent` as their parent (from /proc/PID/stat).
+fn children_of(parent: u32) -> usize {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, after)| after.split_whitespace().nth(1))
+                .and_then(|ppid| ppid.parse::<u32>().ok())
+                == Some(parent)
+        })
+        .count()
+}
