@@ -177,14 +177,19 @@ fn bind_failure(
         .iter()
         .map(|own| spec(own.address, own.port, defaults.v6only))
         .collect();
-    let (result, planned) = run_plan(
+    let (mut result, mut planned) = run_plan(
         own_specs,
-        failed,
+        failed.clone(),
         recognised.protocol,
         trial,
         source,
         &program,
     )?;
+    let flipped = other_v6only(recognised, &failed, &result, trial, source, &program)?;
+    if let Some((other, _)) = &flipped {
+        result = other.clone();
+        planned = 0;
+    }
     let index = result
         .outcomes
         .iter()
@@ -238,6 +243,16 @@ fn bind_failure(
             (start, withheld),
         )
     };
+    let (summary, why) = match &flipped {
+        Some((_, words)) => {
+            let mut lines = vec![format!(
+                "with the assumed IPV6_V6ONLY nothing is in the way; with {words} the bind fails as the message says:"
+            )];
+            lines.extend(why);
+            (format!("if {words}: {summary}"), lines)
+        }
+        None => (summary, why),
+    };
     let warnings = attempt.result.warnings.clone();
     Ok(Diagnosis {
         status,
@@ -252,6 +267,56 @@ fn bind_failure(
         own_sockets,
         warnings,
     })
+}
+
+/// A failed `[::]` bind whose IPV6_V6ONLY the message does not say, and
+/// which binds with the value assumed: checked with the other value too.
+/// Where that one fails on a live socket, it is the likelier account of
+/// the failure (nginx's `listen [::]:80 ipv6only=off` beside a holder of
+/// 0.0.0.0:80): the result, and the option in the runtime's words.
+fn other_v6only(
+    recognised: &Recognised,
+    failed: &[CandidateSpec],
+    result: &TryResult,
+    trial: bool,
+    source: &dyn SocketSource,
+    program: &rules::Host,
+) -> Result<Option<(TryResult, String)>, Error> {
+    let [spec] = failed else {
+        return Ok(None);
+    };
+    let Some(outcome) = result.outcomes.last() else {
+        return Ok(None);
+    };
+    let wildcard6 = matches!(spec.address, IpAddr::V6(v6) if v6.is_unspecified());
+    if !wildcard6 || recognised.v6only.is_some() || outcome.binds() != Some(true) {
+        return Ok(None);
+    }
+    let other = !outcome.candidate.options.v6only;
+    let mut flipped = spec.clone();
+    flipped.choices.v6only = Some(other);
+    let (again, _) = run_plan(
+        Vec::new(),
+        vec![flipped],
+        recognised.protocol,
+        trial,
+        source,
+        program,
+    )?;
+    let fails_on_live = again.outcomes.first().is_some_and(|o| {
+        o.binds() == Some(false)
+            && o.verdict
+                .conflicts
+                .iter()
+                .any(|c| matches!(c.holder, Holder::Live(_)))
+    });
+    let words = match (recognised.runtime, other) {
+        (Runtime::Nginx, false) => "ipv6only=off".to_owned(),
+        (Runtime::Nginx, true) => "ipv6only=on".to_owned(),
+        (_, false) => "IPV6_V6ONLY off (dual-stack)".to_owned(),
+        (_, true) => "IPV6_V6ONLY on".to_owned(),
+    };
+    Ok(fails_on_live.then_some((again, words)))
 }
 
 /// The candidate of one socket the program bound, with its runtime's options.

@@ -123,22 +123,35 @@ pub fn run(config: &WhyConfig, source: &dyn SocketSource) -> Result<WhyResult, E
     let Some((first, rest)) = scan.found.split_first() else {
         return Err(Error::NotRecognised(not_recognised(&scan)));
     };
-    let (primary, mut warnings) = diagnose_line(first, config, source, matcher)?;
-    let mut also: Vec<Diagnosed> = Vec::new();
+    let (first, mut warnings) = recognise::recognise(first, config, matcher)?;
+    // Repeats are left out before any is diagnosed: nginx retries each
+    // bind five times, and each diagnosis is a `try` with a trial.
+    let mut seen = vec![first.clone()];
+    let mut others = Vec::new();
     for found in rest {
-        match diagnose_line(found, config, source, matcher) {
-            Ok((diagnosed, more)) => {
-                let repeat = std::iter::once(&primary)
-                    .chain(&also)
-                    .any(|d| same_failure(&d.recognised, &diagnosed.recognised));
-                if !repeat {
+        match recognise::recognise(found, config, matcher) {
+            Ok((recognised, more)) => {
+                if !seen.iter().any(|r| same_failure(r, &recognised)) {
+                    seen.push(recognised.clone());
                     warnings.extend(more);
-                    also.push(diagnosed);
+                    others.push(recognised);
                 }
             }
             Err(error) => warnings.push(Warning::note(
                 "line_not_diagnosed",
                 format!("line {}: {error}", found.line.number),
+            )),
+        }
+    }
+    let primary = diagnose_line(first, config, source, &mut warnings)?;
+    let mut also = Vec::new();
+    for recognised in others {
+        let line = recognised.line;
+        match diagnose_line(recognised, config, source, &mut warnings) {
+            Ok(diagnosed) => also.push(diagnosed),
+            Err(error) => warnings.push(Warning::note(
+                "line_not_diagnosed",
+                format!("line {line}: {error}"),
             )),
         }
     }
@@ -153,25 +166,21 @@ pub fn run(config: &WhyConfig, source: &dyn SocketSource) -> Result<WhyResult, E
     })
 }
 
-/// Recognises, diagnoses and suggests for one failure line.
+/// Diagnoses one recognised failure line and suggests fixes.
 fn diagnose_line(
-    found: &input::Found,
+    recognised: Recognised,
     config: &WhyConfig,
     source: &dyn SocketSource,
-    matcher: &patterns::Matcher,
-) -> Result<(Diagnosed, Vec<Warning>), Error> {
-    let (recognised, mut warnings) = recognise::recognise(found, config, matcher)?;
+    warnings: &mut Vec<Warning>,
+) -> Result<Diagnosed, Error> {
     let diagnosis = diagnose::diagnose(&recognised, config, source)?;
     let fixes = fixes::suggest(&recognised, &diagnosis, source);
     warnings.extend(diagnosis.warnings.iter().cloned());
-    Ok((
-        Diagnosed {
-            recognised,
-            diagnosis,
-            fixes,
-        },
-        warnings,
-    ))
+    Ok(Diagnosed {
+        recognised,
+        diagnosis,
+        fixes,
+    })
 }
 
 /// The same failure of the same socket (nginx retries each bind five

@@ -267,6 +267,10 @@ pub fn recognise(
         });
         (None, None, Host::Name("localhost".into()))
     };
+    let v6only = (extract.family == Some(Family::Ipv6)).then_some(true);
+    if extract.failure.is_bind() && check_host == Host::Ip(V6_ANY) && v6only.is_none() {
+        assumed.push(v6only_assumption(runtime));
+    }
     Ok((
         Recognised {
             input: found.line.text.clone(),
@@ -283,7 +287,7 @@ pub fn recognise(
             port_from,
             check_host,
             check_port,
-            v6only: (extract.family == Some(Family::Ipv6)).then_some(true),
+            v6only,
             assumed,
             announced: found
                 .announced
@@ -353,6 +357,35 @@ fn bind_address(
             });
             Some((None, checked))
         }
+    }
+}
+
+/// IPV6_V6ONLY on a `[::]` bind, which no message says: the runtime's
+/// default (its configuration may say otherwise: nginx's `ipv6only=off`).
+fn v6only_assumption(runtime: Runtime) -> Assumption {
+    let defaults = runtime.defaults();
+    let (value, why) = match (runtime, defaults.v6only) {
+        (Runtime::Nginx, _) => (
+            "ipv6only=on",
+            "nginx's default for listen [::]:PORT since 1.3.4; the configuration may say ipv6only=off".to_owned(),
+        ),
+        (_, Some(true)) => (
+            "IPV6_V6ONLY on",
+            format!("{} sets it on IPv6 sockets unless configured otherwise", defaults.name),
+        ),
+        (_, Some(false)) => (
+            "IPV6_V6ONLY off",
+            format!("{} clears it (dual-stack) unless asked for IPv6 only", defaults.name),
+        ),
+        (_, None) => (
+            "IPV6_V6ONLY as net.ipv6.bindv6only",
+            format!("{} leaves it to the system unless the program sets it", defaults.name),
+        ),
+    };
+    Assumption {
+        field: "options",
+        value: value.to_owned(),
+        why,
     }
 }
 
@@ -506,7 +539,12 @@ mod tests {
         assert_eq!(r.address, Some(Host::Ip(V6_ANY)));
         assert_eq!(r.check_port, 3000);
         assert_eq!(r.port_from, Some(Origin::Message));
-        assert!(r.assumed.is_empty());
+        let fields: Vec<&str> = r.assumed.iter().map(|a| a.field).collect();
+        assert_eq!(
+            fields,
+            ["options"],
+            "only IPV6_V6ONLY, which no message says"
+        );
     }
 
     #[test]

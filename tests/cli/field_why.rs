@@ -691,3 +691,58 @@ fn children_of(parent: u32) -> usize {
         })
         .count()
 }
+
+/// nginx's `listen [::]:8082 ipv6only=off` beside a holder of
+/// 0.0.0.0:8082: the message does not say ipv6only, nginx's default
+/// (on) is assumed and said, and the other value, which finds the holder,
+/// is named.
+#[test]
+fn field_why_nginx_ipv6only_off_names_the_ipv4_holder() {
+    const TEST: &str = "field_why_nginx_ipv6only";
+    let Some(nginx) = field::program("nginx", TEST) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let holder = held_by_child("0.0.0.0:8082", Opts::new().reuseaddr(true));
+        let dir = scratch("nginx-ipv6only");
+        let d = dir.display();
+        std::fs::write(
+            dir.join("nginx.conf"),
+            format!(
+                "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{ listen [::]:8082 ipv6only=off; }}\n}}\n"
+            ),
+        )
+        .expect("nginx.conf");
+        let conf = dir.join("nginx.conf").display().to_string();
+        let ran = run_program(&nginx, &["-p", &d.to_string(), "-c", &conf], 20);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(ran.code, Some(1), "{}", ran.output);
+        assert!(
+            ran.output.contains("bind() to [::]:8082 failed"),
+            "{}",
+            ran.output
+        );
+        let run = why_stdin(&["--json"], ran.output.as_bytes());
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        let assumed = doc
+            .recognised
+            .assumed
+            .iter()
+            .find(|a| a.field == "options")
+            .expect("the ipv6only assumption");
+        assert_eq!(assumed.value, "ipv6only=on");
+        assert_eq!(doc.diagnosis.status, "present");
+        assert!(
+            doc.diagnosis.summary.starts_with("if ipv6only=off"),
+            "{}",
+            doc.diagnosis.summary
+        );
+        assert_eq!(doc.holder_pids(), vec![holder.pid()]);
+        assert_eq!(
+            doc.try_field("/options/v6only")
+                .and_then(serde_json::Value::as_bool),
+            Some(false)
+        );
+    });
+}
