@@ -163,15 +163,7 @@ fn bind_failure(
     // EACCES was not. A trial can only confirm what portcheck's own
     // privileges let it see the same way.
     let real = facts::host();
-    let program = rules::Host {
-        can_bind_privileged: recognised.failure != Failure::Access,
-        ..real.clone()
-    };
-    let privileged = port < real.unprivileged_port_start;
-    let comparable = match recognised.failure {
-        Failure::Access => !real.can_bind_privileged,
-        _ => real.can_bind_privileged || !privileged,
-    };
+    let (program, comparable) = as_the_program(&real, recognised.failure, port);
     let trial = config.trial && comparable;
     let own_specs = own_sockets
         .iter()
@@ -187,7 +179,7 @@ fn bind_failure(
     )?;
     let flipped = other_v6only(recognised, &failed, &result, trial, source, &program)?;
     if let Some((other, _)) = &flipped {
-        result = other.clone();
+        result.clone_from(other);
         planned = 0;
     }
     let index = result
@@ -243,16 +235,7 @@ fn bind_failure(
             (start, withheld),
         )
     };
-    let (summary, why) = match &flipped {
-        Some((_, words)) => {
-            let mut lines = vec![format!(
-                "with the assumed IPV6_V6ONLY nothing is in the way; with {words} the bind fails as the message says:"
-            )];
-            lines.extend(why);
-            (format!("if {words}: {summary}"), lines)
-        }
-        None => (summary, why),
-    };
+    let (summary, why) = with_flip(flipped.as_ref().map(|(_, w)| w.as_str()), summary, why);
     let warnings = attempt.result.warnings.clone();
     Ok(Diagnosis {
         status,
@@ -267,6 +250,33 @@ fn bind_failure(
         own_sockets,
         warnings,
     })
+}
+
+/// The host as the program that failed saw it, and whether portcheck's own
+/// trial would fail the same way.
+fn as_the_program(real: &rules::Host, failure: Failure, port: u16) -> (rules::Host, bool) {
+    let program = rules::Host {
+        can_bind_privileged: failure != Failure::Access,
+        ..real.clone()
+    };
+    let privileged = port < real.unprivileged_port_start;
+    let comparable = match failure {
+        Failure::Access => !real.can_bind_privileged,
+        _ => real.can_bind_privileged || !privileged,
+    };
+    (program, comparable)
+}
+
+/// The diagnosis under the other IPV6_V6ONLY value, said as such.
+fn with_flip(flipped: Option<&str>, summary: String, why: Vec<String>) -> (String, Vec<String>) {
+    let Some(words) = flipped else {
+        return (summary, why);
+    };
+    let mut lines = vec![format!(
+        "with the assumed IPV6_V6ONLY nothing is in the way; with {words} the bind fails as the message says:"
+    )];
+    lines.extend(why);
+    (format!("if {words}: {summary}"), lines)
 }
 
 /// A failed `[::]` bind whose IPV6_V6ONLY the message does not say, and
