@@ -592,7 +592,11 @@ fn not_available(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
                 }
             ),
         )
-        .setting(format!("--host {wildcard}")),
+        .setting(server_address_setting(
+            recognised.runtime.defaults().binary,
+            recognised.runtime,
+            wildcard,
+        )),
         Fix::new(
             "freebind",
             "or, if the address arrives later (a floating or keepalived address), allow binding it before it exists: IP_FREEBIND on the socket, or for every program the sysctl",
@@ -675,7 +679,7 @@ fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
             endpoint(tried, port, None)
         ),
     )
-    .setting(format!("--host {served_at}"));
+    .setting(client_address_setting(recognised.format.family, &served_at));
     connect.port = Some(port);
     fixes.push(connect);
     if recognised.format.family == "node" && family == Some(Family::Ipv4) && tried.is_ipv6() {
@@ -705,7 +709,13 @@ fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
         "listen_on_family",
         format!("or make the server listen on {tried} too: {why}"),
     )
-    .setting(format!("--host {listen_on}"));
+    .setting(listen_setting(
+        first.copied(),
+        recognised.runtime,
+        &served_at,
+        tried,
+        listen_on,
+    ));
     listen.pid = first.and_then(|s| s.processes.first()).map(|p| p.pid);
     listen.port = Some(port);
     fixes.push(listen);
@@ -716,6 +726,76 @@ fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
         ));
     }
     fixes
+}
+
+/// The flags fix lines give a program an address with, each checked
+/// against that program run here (tests/cli/field_why.rs): `--help` lists
+/// it, or (redis-server, which takes any configuration directive as
+/// `--NAME`) a run with it binds that address. (program as typed, flag).
+pub const ADDRESS_FLAGS: &[(&str, &str)] = &[
+    ("redis-cli", "-h"),
+    ("psql", "-h"),
+    ("mariadb", "-h"),
+    ("redis-server", "--bind"),
+    ("python3 -m http.server", "--bind"),
+];
+
+fn flag_of(program: &str) -> Option<&'static str> {
+    ADDRESS_FLAGS
+        .iter()
+        .find(|(p, _)| *p == program)
+        .map(|(_, flag)| *flag)
+}
+
+/// How to point the client of a format family at `address`.
+fn client_address_setting(family: &str, address: &str) -> String {
+    let program = match family {
+        "redis" => "redis-cli",
+        "postgres" => "psql",
+        "mysql" => "mariadb",
+        _ => return format!("--host {address}"),
+    };
+    match flag_of(program) {
+        Some(flag) => format!("{program} {flag} {address}"),
+        None => format!("--host {address}"),
+    }
+}
+
+/// The setting that makes the listener take `tried` too. Redis binds
+/// each address of --bind apart, IPv6 ones with IPV6_V6ONLY (src/anet.c):
+/// both addresses, not a wildcard.
+fn listen_setting(
+    listener: Option<&Socket>,
+    runtime: Runtime,
+    served_at: &str,
+    tried: IpAddr,
+    wildcard: &str,
+) -> String {
+    let process = listener
+        .and_then(|s| s.processes.first())
+        .and_then(|p| p.name.as_ref())
+        .map(|n| n.escaped(64));
+    let both = format!("{served_at} {tried}");
+    let address = if process.as_deref() == Some("redis-server") {
+        both.as_str()
+    } else {
+        wildcard
+    };
+    server_address_setting(process.as_deref(), runtime, address)
+}
+
+/// How to make a server listen on `address`: by the listener's process
+/// name, else the runtime that failed.
+fn server_address_setting(process: Option<&str>, runtime: Runtime, address: &str) -> String {
+    let program = match (process, runtime) {
+        (Some("redis-server"), _) | (_, Runtime::Redis) => "redis-server",
+        (_, Runtime::PythonHttpServer) => "python3 -m http.server",
+        _ => return format!("--host {address}"),
+    };
+    match flag_of(program) {
+        Some(flag) => format!("{program} {flag} {address}"),
+        None => format!("--host {address}"),
+    }
 }
 
 /// The systemd service a process runs in, from /proc/PID/cgroup: the

@@ -746,3 +746,125 @@ fn field_why_nginx_ipv6only_off_names_the_ipv4_holder() {
         );
     });
 }
+
+// ---------------------------------------------------------------------------
+// The flags fix lines use, checked against the programs themselves
+
+/// Every flag in `ADDRESS_FLAGS` is one its program accepts: listed by its
+/// `--help` here, or, for redis-server (which takes any directive as
+/// `--NAME` and lists none), a run with it binds the address given.
+#[test]
+fn field_why_fix_flags_are_the_programs_own() {
+    const TEST: &str = "field_why_fix_flags";
+    in_netns(TEST, || {
+        for (program, flag) in portcheck::why::fixes::ADDRESS_FLAGS {
+            let mut words = program.split_whitespace();
+            let name = words.next().expect("a program");
+            let Some(path) = field::program(name, TEST) else {
+                continue;
+            };
+            let mut args: Vec<&str> = words.collect();
+            if *program == "redis-server" {
+                let _held = held_by_child("127.0.0.1:6391", Opts::new());
+                args.extend([
+                    flag,
+                    "127.0.0.1",
+                    "--port",
+                    "6391",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ]);
+                let ran = run_program(&path, &args, 20);
+                assert!(
+                    ran.output.contains("listening socket 127.0.0.1:6391"),
+                    "{program} {flag}: {}",
+                    ran.output
+                );
+                continue;
+            }
+            args.push("--help");
+            let ran = run_program(&path, &args, 20);
+            let listed = ran
+                .output
+                .split(|c: char| c.is_whitespace() || c == ',' || c == '=')
+                .any(|w| w == *flag);
+            assert!(
+                listed,
+                "{program} --help does not list {flag}: {}",
+                ran.output
+            );
+        }
+    });
+}
+
+/// redis-cli asks ::1 while Redis listens on 127.0.0.1 only: the fix
+/// lines use redis-cli's and redis-server's own flags.
+#[test]
+fn field_why_redis_client_fixes_use_redis_flags() {
+    const TEST: &str = "field_why_redis_client";
+    let (Some(server), Some(client)) = (
+        field::program("redis-server", TEST),
+        field::program("redis-cli", TEST),
+    ) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let mut redis = without_new_processes(|| {
+            Command::new("timeout")
+                .args(["-s", "KILL", "60"])
+                .arg(&server)
+                .args([
+                    "--port",
+                    "6379",
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .current_dir("/")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+        })
+        .expect("start redis-server");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect("127.0.0.1:6379").is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let ran = run_program(&client, &["-h", "::1", "-p", "6379", "ping"], 10);
+        let run = why_stdin(&["--json"], ran.output.as_bytes());
+        // SAFETY: the pid of the `timeout` this test started.
+        unsafe {
+            libc::kill(
+                libc::pid_t::try_from(redis.id()).expect("pid"),
+                libc::SIGTERM,
+            );
+        }
+        let _ = redis.wait();
+        assert!(
+            ran.output
+                .contains("Could not connect to Redis at ::1:6379"),
+            "{}",
+            ran.output
+        );
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.pattern, "redis_client");
+        assert_eq!(doc.diagnosis.status, "present");
+        assert_eq!(
+            doc.fix("connect_to_listener").setting.as_deref(),
+            Some("redis-cli -h 127.0.0.1")
+        );
+        assert_eq!(
+            doc.fix("listen_on_family").setting.as_deref(),
+            Some("redis-server --bind 127.0.0.1 ::1")
+        );
+    });
+}
