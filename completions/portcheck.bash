@@ -340,7 +340,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__why)
-            opts="-h -V --port --address --no-trial --json --color --netns --help --version"
+            opts="-t -u -h -V --port --address --tcp --udp --no-trial --json --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

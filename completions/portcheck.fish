@@ -128,6 +128,8 @@ complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l netns -d 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID' -r
+complete -c portcheck -n "__fish_portcheck_using_subcommand why" -s t -l tcp -d 'TCP: where the message does not say (socat, nginx and bare errno words read the same for both), or to check TCP instead'
+complete -c portcheck -n "__fish_portcheck_using_subcommand why" -s u -l udp -d 'UDP: where the message does not say, or to check UDP instead'
 complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l no-trial -d 'Predict only; make no trial bind'
 complete -c portcheck -n "__fish_portcheck_using_subcommand why" -l json -d 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
 complete -c portcheck -n "__fish_portcheck_using_subcommand why" -s h -l help -d 'Print help (see more with \'--help\')'
