@@ -130,11 +130,17 @@ fn what_happened(recognised: &Recognised, target: &str) -> Vec<String> {
         }
         failure => failure.words().to_owned(),
     };
-    let mut lines = vec![format!(
-        "{who} could not {verb} {} {target}: {} ({words})",
-        recognised.protocol.name(),
-        recognised.failure.name(),
-    )];
+    let mut lines = vec![match &recognised.unix_socket {
+        Some(socket) => format!(
+            "{who} could not {verb} the Unix socket {socket}: {} ({words})",
+            recognised.failure.name(),
+        ),
+        None => format!(
+            "{who} could not {verb} {} {target}: {} ({words})",
+            recognised.protocol.name(),
+            recognised.failure.name(),
+        ),
+    }];
     for assumption in &recognised.assumed {
         lines.push(format!(
             "assumed {} {}: {}",

@@ -94,6 +94,19 @@ pub fn suggest(
             ));
             fixes
         }
+        // The server listens on TCP, but the client tried a Unix socket
+        // (psql without -h): over TCP it gets in.
+        (Status::Gone, _) if recognised.unix_socket.is_some() => {
+            let mut fix = Fix::new(
+                "connect_to_listener",
+                format!(
+                    "the server accepts on TCP port {port}, not on the Unix socket the client tried: connect over TCP"
+                ),
+            )
+            .command(format!("psql -h 127.0.0.1 -p {port}"));
+            fix.port = Some(port);
+            vec![fix]
+        }
         (Status::Gone, _) => vec![Fix::new(
             "retry",
             "the service accepts now: try the client again",

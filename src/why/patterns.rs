@@ -36,6 +36,9 @@ pub enum Failure {
     /// unreachable and timed out; the MariaDB client reports 115
     /// (EINPROGRESS, its non-blocking connect's errno) for all of them.
     ConnectFailed,
+    /// A Unix socket's path does not exist (psql's `failed: No such file
+    /// or directory`): nothing listens there.
+    NoSocket,
 }
 
 impl Failure {
@@ -49,6 +52,7 @@ impl Failure {
             Failure::HostUnreach => "EHOSTUNREACH",
             // Not an errno: the message names none.
             Failure::ConnectFailed => "CONNECT_FAILED",
+            Failure::NoSocket => "ENOENT",
         }
     }
 
@@ -64,6 +68,7 @@ impl Failure {
             Failure::ConnectFailed => {
                 "could not connect (refused, unreachable or timed out: the message does not say which)"
             }
+            Failure::NoSocket => "no such file or directory: the Unix socket does not exist",
         }
     }
 
@@ -109,6 +114,8 @@ impl Failure {
                 Some(Failure::TimedOut)
             } else if has(&["no route to host"]) {
                 Some(Failure::HostUnreach)
+            } else if has(&["no such file or directory"]) {
+                Some(Failure::NoSocket)
             } else {
                 None
             }
@@ -717,6 +724,22 @@ pub static FORMATS: &[Format] = &[
         ],
     },
     Format {
+        // psql 15 (run here) on a Unix socket: a local server's socket
+        // file, not TCP. The port is the file name's suffix.
+        name: "postgres_socket",
+        family: "postgres",
+        runtime: Runtime::Client,
+        regex: r#"connection to server on socket "(?P<socket>[^"]*\.s\.PGSQL\.(?P<port>[0-9]+))" failed: (?P<err>No such file or directory|Connection refused)"#,
+        failure: None,
+        operation: Some(Operation::Connect),
+        protocol: Protocol::Tcp,
+        default_port: Some(5432),
+        examples: &[
+            r#"psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5499" failed: No such file or directory"#,
+            r#"psql: error: connection to server on socket "/tmp/.s.PGSQL.5432" failed: Connection refused"#,
+        ],
+    },
+    Format {
         name: "postgres_client_old",
         family: "postgres",
         runtime: Runtime::Client,
@@ -1036,6 +1059,8 @@ pub struct Extract {
     /// The port as written: it may be out of range, which is the caller's
     /// to report.
     pub port: Option<String>,
+    /// The Unix socket the client tried (psql), not a TCP address.
+    pub unix_socket: Option<String>,
 }
 
 /// What a hint line gives.
@@ -1194,6 +1219,7 @@ fn extract(format: &'static Format, caps: &Captures<'_>) -> Option<Extract> {
         host,
         written,
         port,
+        unix_socket: group("socket").map(str::to_owned),
     })
 }
 

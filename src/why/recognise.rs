@@ -71,6 +71,8 @@ pub struct Recognised {
     /// The sockets the program announced before the failure (its own),
     /// of the failure's protocol.
     pub announced: Vec<Announced>,
+    /// The Unix socket a client tried (psql), where it was not TCP.
+    pub unix_socket: Option<String>,
 }
 
 const V6_ANY: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
@@ -258,6 +260,17 @@ pub fn recognise(
             HostText::Wildcard => Host::Name("localhost".into()),
         };
         (Some(checked.clone()), Some(origin), checked)
+    } else if let Some(socket) = &extract.unix_socket {
+        // A Unix socket is not TCP: what can be said is whether the same
+        // server listens on TCP here (and on which port).
+        assumed.push(Assumption {
+            field: "address",
+            value: "localhost".into(),
+            why: format!(
+                "the client tried the Unix socket {socket}, not TCP: checked TCP port {check_port} on this host, where the same server listens if its listen_addresses allows (psql -h 127.0.0.1 -p {check_port} would use it)"
+            ),
+        });
+        (None, None, Host::Name("localhost".into()))
     } else {
         assumed.push(Assumption {
             field: "address",
@@ -295,6 +308,7 @@ pub fn recognise(
                 .filter(|a| a.protocol == protocol)
                 .cloned()
                 .collect(),
+            unix_socket: extract.unix_socket.clone(),
         },
         warnings,
     ))

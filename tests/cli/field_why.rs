@@ -868,3 +868,47 @@ fn field_why_redis_client_fixes_use_redis_flags() {
         );
     });
 }
+
+/// psql's Unix-socket failure is read as what it is: the socket file is
+/// missing; TCP on the same port is what can be checked here, and where a
+/// server accepts there, the fix is psql over TCP.
+#[test]
+fn field_why_psql_unix_socket_is_answered_honestly() {
+    const TEST: &str = "field_why_psql_socket";
+    let Some(psql) = field::program("psql", TEST) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let ran = run_program(&psql, &["-p", "5499"], 10);
+        assert!(ran.output.contains(".s.PGSQL.5499"), "{}", ran.output);
+        let run = why_stdin(&["--json"], ran.output.as_bytes());
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.pattern, "postgres_socket");
+        assert_eq!(doc.recognised.error, "ENOENT");
+        assert_eq!(doc.recognised.port, Some(5499));
+        assert!(
+            doc.recognised
+                .assumed
+                .iter()
+                .any(|a| a.field == "address" && a.why.contains("Unix socket")),
+            "{:#?}",
+            doc.recognised.assumed
+        );
+        assert_eq!(doc.diagnosis.status, "present");
+        let human = why_stdin(&[], ran.output.as_bytes());
+        assert!(
+            human.stdout.contains("the Unix socket /"),
+            "{}",
+            human.stdout
+        );
+
+        let _tcp = held_by_child("127.0.0.1:5499", Opts::new());
+        let doc = parse_why(&why_stdin(&["--json"], ran.output.as_bytes()));
+        assert_eq!(
+            doc.fix("connect_to_listener").command.as_deref(),
+            Some("psql -h 127.0.0.1 -p 5499")
+        );
+        assert!(!kinds(&doc).contains(&"retry"), "{:#?}", doc.fixes);
+    });
+}
