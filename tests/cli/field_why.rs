@@ -74,6 +74,19 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// An nginx configuration in `dir` that runs in the foreground, logs to
+/// standard error and keeps every file it writes in `dir`.
+fn write_nginx_conf(dir: &std::path::Path, processes: &str, server: &str) {
+    let d = dir.display();
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "daemon off;\n{processes}\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{ {server} }}\n}}\n"
+        ),
+    )
+    .expect("nginx.conf");
+}
+
 fn kinds(doc: &WhyDoc) -> Vec<&str> {
     doc.fixes.iter().map(|f| f.kind.as_str()).collect()
 }
@@ -255,13 +268,11 @@ fn field_why_every_failure_line_is_diagnosed() {
         let holder = held_by_child("[::]:8080", Opts::new().reuseaddr(true).v6only(false));
         let dir = scratch("nginx");
         let d = dir.display();
-        std::fs::write(
-            dir.join("nginx.conf"),
-            format!(
-                "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{ listen 8080; listen [::]:8080; }}\n}}\n"
-            ),
-        )
-        .expect("nginx.conf");
+        write_nginx_conf(
+            &dir,
+            "master_process off;",
+            "listen 8080; listen [::]:8080;",
+        );
         let conf = dir.join("nginx.conf");
         let ran = run_program(
             &nginx,
@@ -587,13 +598,11 @@ fn field_why_nginx_workers_are_stopped_through_their_master() {
     in_netns(TEST, || {
         let dir = scratch("nginx-master");
         let d = dir.display();
-        std::fs::write(
-            dir.join("nginx.conf"),
-            format!(
-                "daemon off;\nmaster_process on;\nworker_processes 2;\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{ listen 8081; }}\n}}\n"
-            ),
-        )
-        .expect("nginx.conf");
+        write_nginx_conf(
+            &dir,
+            "master_process on; worker_processes 2;",
+            "listen 8081;",
+        );
         let conf = dir.join("nginx.conf").display().to_string();
         let prefix = d.to_string();
         let mut server = without_new_processes(|| {
@@ -706,13 +715,11 @@ fn field_why_nginx_ipv6only_off_names_the_ipv4_holder() {
         let holder = held_by_child("0.0.0.0:8082", Opts::new().reuseaddr(true));
         let dir = scratch("nginx-ipv6only");
         let d = dir.display();
-        std::fs::write(
-            dir.join("nginx.conf"),
-            format!(
-                "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{ listen [::]:8082 ipv6only=off; }}\n}}\n"
-            ),
-        )
-        .expect("nginx.conf");
+        write_nginx_conf(
+            &dir,
+            "master_process off;",
+            "listen [::]:8082 ipv6only=off;",
+        );
         let conf = dir.join("nginx.conf").display().to_string();
         let ran = run_program(&nginx, &["-p", &d.to_string(), "-c", &conf], 20);
         let _ = std::fs::remove_dir_all(&dir);
