@@ -329,9 +329,20 @@ Paste a bind or connect error; get the cause on this host and the fix.
 
 MESSAGE is the error as the program printed it (several words are joined). \
 Without MESSAGE, standard input is read (npm start 2>&1 | portcheck why): \
-the first line that reports a bind or connect failure is used, and a few \
-lines around it for what it leaves out (PostgreSQL's port hint, Tomcat's \
-connector). At most 16 MiB are read, and lines are cut at 8 KiB.
+every line that reports a bind or connect failure is diagnosed (the first \
+as the main answer, the others under `also`, repeats once), with a few \
+lines around each for what it leaves out (PostgreSQL's port hint, \
+MariaDB's port line, Tomcat's connector). At most 16 MiB are read, and \
+lines are cut at 8 KiB.
+
+Lines where the program announced a socket of its own before the failure \
+(`listening on [::]:443`, `Serving HTTP on :: port 8000`, `Running on \
+http://127.0.0.1:5000`) are read too, and the failed bind is checked as \
+the plan the program ran: its own sockets first, then the failed one. When \
+its own earlier socket is in the way (a Rust server's dual-stack [::]:443 \
+before its 0.0.0.0:443 redirect), the status is own_socket, exit 0: \
+starting it again fails the same way. With no such line and nothing in the \
+way now, the answer names the `portcheck try` plan that checks that case.
 
 A bind failure (EADDRINUSE, EACCES, EADDRNOTAVAIL) is checked as `try` \
 checks the address the program asked for, with that runtime's options: Node \
@@ -340,13 +351,20 @@ Python socket is IPv4 ('' is 0.0.0.0) without SO_REUSEADDR; nginx, \
 PostgreSQL, Redis and sshd set IPV6_V6ONLY on [::]. It is predicted for the \
 program that failed, not for portcheck's own privileges. A connect failure \
 (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH) is checked as `resolve` checks the \
-address the client tried, beside every socket listening on the port.
+address the client tried, beside every socket listening on the port; \
+curl's \"Couldn't connect to server\" and MariaDB's (115) say only that the \
+connect failed (CONNECT_FAILED), and what can be seen here decides \
+(refused by the socket table, unreachable by the routes). Where the \
+message cannot tell TCP from UDP (socat, nginx, bare errno words), TCP is \
+assumed and said: -u checks UDP.
 
 Where the message leaves out the address, the runtime's default is assumed \
 and said; where it leaves out the port, pass --port (or --address). Fixes \
-are suggestions with the exact command (kill PID, systemctl stop UNIT, \
-portcheck free, IPV6_V6ONLY, --host 127.0.0.1 or ::1); portcheck never \
-kills or changes anything.",
+are suggestions with the exact command (portcheck stop PORT, for a master \
+and its workers the master once, systemctl stop UNIT, portcheck free, \
+IPV6_V6ONLY in the runtime's terms, the program's own address flag such as \
+redis-cli -h or python3 -m http.server --bind); portcheck never kills or \
+changes anything.",
         after_long_help = crate::why::patterns::formats_help(),
         after_help = "\
 Examples:
@@ -560,6 +578,15 @@ pub struct WhyArgs {
     /// The address, when the message does not name it (or to check another).
     #[arg(long, value_name = "ADDRESS")]
     pub address: Option<String>,
+
+    /// TCP: where the message does not say (socat, nginx and bare errno
+    /// words read the same for both), or to check TCP instead.
+    #[arg(short = 't', long, conflicts_with = "udp")]
+    pub tcp: bool,
+
+    /// UDP: where the message does not say, or to check UDP instead.
+    #[arg(short = 'u', long)]
+    pub udp: bool,
 
     /// Predict only; make no trial bind.
     #[arg(long)]
@@ -995,6 +1022,13 @@ fn why_config(args: &WhyArgs) -> Result<WhyConfig, Error> {
             .as_deref()
             .map(crate::why::parse_address)
             .transpose()?,
+        protocol: if args.udp {
+            Some(Protocol::Udp)
+        } else if args.tcp {
+            Some(Protocol::Tcp)
+        } else {
+            None
+        },
         trial: !args.no_trial,
     })
 }

@@ -19,7 +19,9 @@ use crate::wait::WaitResult;
 use crate::warning::Warning;
 use crate::who::WhoResult;
 use crate::why::WhyResult;
-use crate::why::recognise::Origin;
+use crate::why::diagnose::Diagnosis;
+use crate::why::fixes::Fix;
+use crate::why::recognise::{Origin, Recognised};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -979,6 +981,26 @@ pub struct DiagnosisDoc {
     pub resolve: Option<WhyResolveDoc>,
     /// EADDRNOTAVAIL: this host's addresses.
     pub local_addresses: Vec<String>,
+    /// The sockets the program announced before the failure, checked first
+    /// (status `own_socket` when one of them is in the way).
+    pub own_sockets: Vec<OwnSocketDoc>,
+}
+
+#[derive(Serialize)]
+pub struct OwnSocketDoc {
+    pub protocol: &'static str,
+    pub address: String,
+    pub port: u16,
+    /// The line that announced it (from 1).
+    pub line: usize,
+}
+
+/// Another failure line of the input, diagnosed as the first is.
+#[derive(Serialize)]
+pub struct AlsoDoc {
+    pub recognised: RecognisedDoc,
+    pub diagnosis: DiagnosisDoc,
+    pub fixes: Vec<FixDoc>,
 }
 
 #[derive(Serialize)]
@@ -999,73 +1021,96 @@ pub struct WhyBody {
     pub recognised: RecognisedDoc,
     pub diagnosis: DiagnosisDoc,
     pub fixes: Vec<FixDoc>,
+    /// The other failure lines, in input order; [] when there are none.
+    pub also: Vec<AlsoDoc>,
 }
 
 impl From<&WhyResult> for WhyBody {
     fn from(result: &WhyResult) -> Self {
-        let r = &result.recognised;
-        let d = &result.diagnosis;
+        let first = why_parts(&result.recognised, &result.diagnosis, &result.fixes);
         WhyBody {
-            input: r.input.clone(),
-            recognised: RecognisedDoc {
-                error: r.failure.name(),
-                operation: r.operation.name(),
-                protocol: r.protocol.name(),
-                address: r.address.as_ref().map(ToString::to_string),
-                port: r.port,
-                format: r.format.family,
-                pattern: r.format.name,
-                runtime: r.runtime.defaults().name,
-                address_from: r.address_from.map(Origin::name),
-                port_from: r.port_from.map(Origin::name),
-                line: r.line,
-                assumed: r
-                    .assumed
-                    .iter()
-                    .map(|a| AssumptionDoc {
-                        field: a.field,
-                        value: a.value.clone(),
-                        why: a.why.clone(),
-                    })
-                    .collect(),
-            },
-            diagnosis: DiagnosisDoc {
-                status: d.status.name(),
-                summary: d.summary.clone(),
-                holders: d.holders.iter().map(SocketDoc::from).collect(),
-                try_candidate: d.attempt.as_ref().and_then(|attempt| {
-                    attempt
-                        .outcome()
-                        .map(|outcome| candidate_doc(outcome, &attempt.result.live))
-                }),
-                resolve: d.resolve.as_ref().map(|resolved| {
-                    let doc = ResolveBody::from(resolved);
-                    WhyResolveDoc {
-                        host: doc.host,
-                        port: doc.port,
-                        protocol: doc.protocol,
-                        destinations: doc.destinations,
-                        order_agrees: doc.order_agrees,
-                        decisions: doc.decisions,
-                        reached: doc.reached,
-                    }
-                }),
-                local_addresses: d.local_addresses.iter().map(ToString::to_string).collect(),
-            },
-            fixes: result
-                .fixes
+            input: result.recognised.input.clone(),
+            recognised: first.recognised,
+            diagnosis: first.diagnosis,
+            fixes: first.fixes,
+            also: result
+                .also
                 .iter()
-                .map(|f| FixDoc {
-                    kind: f.kind,
-                    pid: f.pid,
-                    port: f.port,
-                    unit: f.unit.clone(),
-                    command: f.command.clone(),
-                    setting: f.setting.clone(),
-                    description: f.description.clone(),
-                })
+                .map(|d| why_parts(&d.recognised, &d.diagnosis, &d.fixes))
                 .collect(),
         }
+    }
+}
+
+fn why_parts(r: &Recognised, d: &Diagnosis, fixes: &[Fix]) -> AlsoDoc {
+    AlsoDoc {
+        recognised: RecognisedDoc {
+            error: r.failure.name(),
+            operation: r.operation.name(),
+            protocol: r.protocol.name(),
+            address: r.address.as_ref().map(ToString::to_string),
+            port: r.port,
+            format: r.format.family,
+            pattern: r.format.name,
+            runtime: r.runtime.defaults().name,
+            address_from: r.address_from.map(Origin::name),
+            port_from: r.port_from.map(Origin::name),
+            line: r.line,
+            assumed: r
+                .assumed
+                .iter()
+                .map(|a| AssumptionDoc {
+                    field: a.field,
+                    value: a.value.clone(),
+                    why: a.why.clone(),
+                })
+                .collect(),
+        },
+        diagnosis: DiagnosisDoc {
+            status: d.status.name(),
+            summary: d.summary.clone(),
+            holders: d.holders.iter().map(SocketDoc::from).collect(),
+            try_candidate: d.attempt.as_ref().and_then(|attempt| {
+                attempt
+                    .outcome()
+                    .map(|outcome| candidate_doc(outcome, &attempt.result.live))
+            }),
+            resolve: d.resolve.as_ref().map(|resolved| {
+                let doc = ResolveBody::from(resolved);
+                WhyResolveDoc {
+                    host: doc.host,
+                    port: doc.port,
+                    protocol: doc.protocol,
+                    destinations: doc.destinations,
+                    order_agrees: doc.order_agrees,
+                    decisions: doc.decisions,
+                    reached: doc.reached,
+                }
+            }),
+            local_addresses: d.local_addresses.iter().map(ToString::to_string).collect(),
+            own_sockets: d
+                .own_sockets
+                .iter()
+                .map(|o| OwnSocketDoc {
+                    protocol: o.protocol.name(),
+                    address: o.address.to_string(),
+                    port: o.port,
+                    line: o.line,
+                })
+                .collect(),
+        },
+        fixes: fixes
+            .iter()
+            .map(|f| FixDoc {
+                kind: f.kind,
+                pid: f.pid,
+                port: f.port,
+                unit: f.unit.clone(),
+                command: f.command.clone(),
+                setting: f.setting.clone(),
+                description: f.description.clone(),
+            })
+            .collect(),
     }
 }
 

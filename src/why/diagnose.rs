@@ -6,9 +6,9 @@
 
 use std::net::IpAddr;
 
-use super::patterns::Failure;
+use super::patterns::{Failure, HostText};
 use super::recognise::Recognised;
-use super::runtime::Runtime;
+use super::runtime::{DefaultHost, Runtime};
 use super::{Host, WhyConfig};
 use crate::bind::candidate::{CandidateSpec, OptionChoices};
 use crate::bind::rules::{self, Holder};
@@ -29,6 +29,9 @@ pub enum Status {
     Gone,
     /// Out of sight: another host's sockets.
     Unknown,
+    /// The program's own earlier socket is in the way: it fails the same
+    /// way at every start.
+    OwnSocket,
 }
 
 impl Status {
@@ -37,6 +40,7 @@ impl Status {
             Status::Present => "present",
             Status::Gone => "gone",
             Status::Unknown => "unknown",
+            Status::OwnSocket => "own_socket",
         }
     }
 }
@@ -73,7 +77,26 @@ pub struct Diagnosis {
     pub local_addresses: Vec<IpAddr>,
     /// `net.ipv4.ip_unprivileged_port_start`, for EACCES.
     pub unprivileged_port_start: u16,
+    /// The sockets the program announced before the failure, as checked
+    /// (first in the plan, before the failed bind).
+    pub own_sockets: Vec<OwnSocket>,
     pub warnings: Vec<Warning>,
+}
+
+/// A socket the program's log says it had bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnSocket {
+    pub protocol: Protocol,
+    pub address: IpAddr,
+    pub port: u16,
+    /// The line that announced it.
+    pub line: usize,
+}
+
+impl OwnSocket {
+    pub fn endpoint(&self) -> String {
+        endpoint(self.address, self.port, None)
+    }
 }
 
 pub fn diagnose(
@@ -99,12 +122,25 @@ fn what_happened(recognised: &Recognised, target: &str) -> Vec<String> {
         super::patterns::Operation::Bind => "bind",
         super::patterns::Operation::Connect => "connect to",
     };
-    let mut lines = vec![format!(
-        "{who} could not {verb} {} {target}: {} ({})",
-        recognised.protocol.name(),
-        recognised.failure.name(),
-        recognised.failure.words()
-    )];
+    let words = match recognised.failure {
+        // curl 7.x prints "Couldn't connect to server" for all three.
+        Failure::ConnectFailed if recognised.format.family == "curl" => {
+            "could not connect (refused, unreachable or timed out: curl does not say which)"
+                .to_owned()
+        }
+        failure => failure.words().to_owned(),
+    };
+    let mut lines = vec![match &recognised.unix_socket {
+        Some(socket) => format!(
+            "{who} could not {verb} the Unix socket {socket}: {} ({words})",
+            recognised.failure.name(),
+        ),
+        None => format!(
+            "{who} could not {verb} {} {target}: {} ({words})",
+            recognised.protocol.name(),
+            recognised.failure.name(),
+        ),
+    }];
     for assumption in &recognised.assumed {
         lines.push(format!(
             "assumed {} {}: {}",
@@ -122,55 +158,42 @@ fn bind_failure(
     let port = recognised.check_port;
     let defaults = recognised.runtime.defaults();
     let addresses = bind_addresses(recognised)?;
-    let specs: Vec<CandidateSpec> = addresses
+    let spec = |address, port, v6only| bind_spec(recognised, address, port, v6only);
+    let failed: Vec<CandidateSpec> = addresses
         .iter()
-        .map(|&address| CandidateSpec {
-            text: endpoint(address, port, None),
-            protocol: Some(recognised.protocol),
-            address,
-            scope: None,
-            port,
-            choices: OptionChoices {
-                v6only: if address.is_ipv6() {
-                    recognised.v6only.or(defaults.v6only)
-                } else {
-                    None
-                },
-                reuseaddr: defaults.reuseaddr,
-                ..OptionChoices::default()
-            },
-        })
+        .map(|&address| spec(address, port, recognised.v6only.or(defaults.v6only)))
         .collect();
+    let own_sockets = own_sockets(recognised, &addresses);
     // The program's privileges, not portcheck's: a program that got
     // EADDRINUSE or EADDRNOTAVAIL was allowed the port; one that got
     // EACCES was not. A trial can only confirm what portcheck's own
     // privileges let it see the same way.
     let real = facts::host();
-    let program = rules::Host {
-        can_bind_privileged: recognised.failure != Failure::Access,
-        ..real.clone()
-    };
-    let privileged = port < real.unprivileged_port_start;
-    let comparable = match recognised.failure {
-        Failure::Access => !real.can_bind_privileged,
-        _ => real.can_bind_privileged || !privileged,
-    };
+    let (program, comparable) = as_the_program(&real, recognised.failure, port);
     let trial = config.trial && comparable;
-    let result = bind::run_as(
-        &TryConfig {
-            specs,
-            defaults: OptionChoices::default(),
-            default_protocol: recognised.protocol,
-            trial,
-        },
+    let own_specs = own_sockets
+        .iter()
+        .map(|own| spec(own.address, own.port, defaults.v6only))
+        .collect();
+    let (mut result, mut planned) = run_plan(
+        own_specs,
+        failed.clone(),
+        recognised.protocol,
+        trial,
         source,
-        program,
+        &program,
     )?;
+    let flipped = other_v6only(recognised, &failed, &result, trial, source, &program)?;
+    if let Some((other, _)) = &flipped {
+        result.clone_from(other);
+        planned = 0;
+    }
     let index = result
         .outcomes
         .iter()
+        .skip(planned)
         .position(|o| o.binds() != Some(true))
-        .unwrap_or(0);
+        .map_or(planned, |i| i + planned);
     let mut attempt = Attempt { result, index };
     let start = real.unprivileged_port_start;
     if let Some(outcome) = attempt.result.outcomes.get_mut(index) {
@@ -185,7 +208,9 @@ fn bind_failure(
     let Some(outcome) = attempt.outcome() else {
         return Err(Error::NoCandidates);
     };
+    let own_in_way = own_in_the_way(outcome, &own_sockets[..planned.min(own_sockets.len())]);
     let status = match outcome.binds() {
+        Some(false) | None if !own_in_way.is_empty() => Status::OwnSocket,
         Some(true) => Status::Gone,
         Some(false) => Status::Present,
         None if !outcome.verdict.conflicts.is_empty() => Status::Present,
@@ -205,13 +230,18 @@ fn bind_failure(
     } else {
         "portcheck may not bind low ports itself, so its bind would fail for another reason"
     });
-    let (summary, why) = bind_why(
-        recognised,
-        outcome,
-        status,
-        &local_addresses,
-        (start, withheld),
-    );
+    let (summary, why) = if status == Status::OwnSocket {
+        own_socket_why(recognised, outcome, &own_in_way, withheld)
+    } else {
+        bind_why(
+            recognised,
+            outcome,
+            status,
+            &local_addresses,
+            (start, withheld),
+        )
+    };
+    let (summary, why) = with_flip(flipped.as_ref().map(|(_, w)| w.as_str()), summary, why);
     let warnings = attempt.result.warnings.clone();
     Ok(Diagnosis {
         status,
@@ -223,8 +253,236 @@ fn bind_failure(
         resolve: None,
         local_addresses,
         unprivileged_port_start: start,
+        own_sockets,
         warnings,
     })
+}
+
+/// The host as the program that failed saw it, and whether portcheck's own
+/// trial would fail the same way.
+fn as_the_program(real: &rules::Host, failure: Failure, port: u16) -> (rules::Host, bool) {
+    let program = rules::Host {
+        can_bind_privileged: failure != Failure::Access,
+        ..real.clone()
+    };
+    let privileged = port < real.unprivileged_port_start;
+    let comparable = match failure {
+        Failure::Access => !real.can_bind_privileged,
+        _ => real.can_bind_privileged || !privileged,
+    };
+    (program, comparable)
+}
+
+/// The diagnosis under the other IPV6_V6ONLY value, said as such.
+fn with_flip(flipped: Option<&str>, summary: String, why: Vec<String>) -> (String, Vec<String>) {
+    let Some(words) = flipped else {
+        return (summary, why);
+    };
+    let mut lines = vec![format!(
+        "with the assumed IPV6_V6ONLY nothing is in the way; with {words} the bind fails as the message says:"
+    )];
+    lines.extend(why);
+    (format!("if {words}: {summary}"), lines)
+}
+
+/// A failed `[::]` bind whose IPV6_V6ONLY the message does not say, and
+/// which binds with the value assumed: checked with the other value too.
+/// Where that one fails on a live socket, it is the likelier account of
+/// the failure (nginx's `listen [::]:80 ipv6only=off` beside a holder of
+/// 0.0.0.0:80): the result, and the option in the runtime's words.
+fn other_v6only(
+    recognised: &Recognised,
+    failed: &[CandidateSpec],
+    result: &TryResult,
+    trial: bool,
+    source: &dyn SocketSource,
+    program: &rules::Host,
+) -> Result<Option<(TryResult, String)>, Error> {
+    let [spec] = failed else {
+        return Ok(None);
+    };
+    let Some(outcome) = result.outcomes.last() else {
+        return Ok(None);
+    };
+    let wildcard6 = matches!(spec.address, IpAddr::V6(v6) if v6.is_unspecified());
+    if !wildcard6 || recognised.v6only.is_some() || outcome.binds() != Some(true) {
+        return Ok(None);
+    }
+    let other = !outcome.candidate.options.v6only;
+    let mut flipped = spec.clone();
+    flipped.choices.v6only = Some(other);
+    let (again, _) = run_plan(
+        Vec::new(),
+        vec![flipped],
+        recognised.protocol,
+        trial,
+        source,
+        program,
+    )?;
+    let fails_on_live = again.outcomes.first().is_some_and(|o| {
+        o.binds() == Some(false)
+            && o.verdict
+                .conflicts
+                .iter()
+                .any(|c| matches!(c.holder, Holder::Live(_)))
+    });
+    let words = match (recognised.runtime, other) {
+        (Runtime::Nginx, false) => "ipv6only=off".to_owned(),
+        (Runtime::Nginx, true) => "ipv6only=on".to_owned(),
+        (_, false) => "IPV6_V6ONLY off (dual-stack)".to_owned(),
+        (_, true) => "IPV6_V6ONLY on".to_owned(),
+    };
+    Ok(fails_on_live.then_some((again, words)))
+}
+
+/// The candidate of one socket the program bound, with its runtime's options.
+fn bind_spec(
+    recognised: &Recognised,
+    address: IpAddr,
+    port: u16,
+    v6only: Option<bool>,
+) -> CandidateSpec {
+    CandidateSpec {
+        text: endpoint(address, port, None),
+        protocol: Some(recognised.protocol),
+        address,
+        scope: None,
+        port,
+        choices: OptionChoices {
+            v6only: if address.is_ipv6() { v6only } else { None },
+            reuseaddr: recognised.runtime.defaults().reuseaddr,
+            ..OptionChoices::default()
+        },
+    }
+}
+
+/// The program's own sockets (the first candidates of the plan) that a
+/// verdict names.
+pub fn own_in_the_way<'a>(outcome: &Outcome, own: &'a [OwnSocket]) -> Vec<&'a OwnSocket> {
+    let mut found: Vec<&OwnSocket> = Vec::new();
+    for conflict in &outcome.verdict.conflicts {
+        if let Holder::Candidate(i) = conflict.holder {
+            if let Some(socket) = own.get(i) {
+                if !found.contains(&socket) {
+                    found.push(socket);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The plan the program ran: its own sockets first, then the failed
+/// one. Where one of its own would not bind now, the plan is not what
+/// ran (another program holds that address now), and the failed bind is
+/// checked alone. Returns the result and how many own sockets it planned.
+fn run_plan(
+    own: Vec<CandidateSpec>,
+    failed: Vec<CandidateSpec>,
+    protocol: Protocol,
+    trial: bool,
+    source: &dyn SocketSource,
+    program: &rules::Host,
+) -> Result<(TryResult, usize), Error> {
+    let run = |specs: Vec<CandidateSpec>| {
+        bind::run_as(
+            &TryConfig {
+                specs,
+                defaults: OptionChoices::default(),
+                default_protocol: protocol,
+                trial,
+            },
+            source,
+            program.clone(),
+        )
+    };
+    let planned = own.len();
+    if planned > 0 {
+        let result = run(own.into_iter().chain(failed.iter().cloned()).collect())?;
+        if result
+            .outcomes
+            .iter()
+            .take(planned)
+            .all(|o| o.binds() == Some(true))
+        {
+            return Ok((result, planned));
+        }
+    }
+    Ok((run(failed)?, 0))
+}
+
+/// The program's announced sockets as addresses (a wildcard read as its
+/// runtime binds one), without repeats and without the failed bind itself
+/// (announced by an earlier run in the same log, it is not in the way of
+/// this one).
+fn own_sockets(recognised: &Recognised, failed: &[IpAddr]) -> Vec<OwnSocket> {
+    let wildcard = match recognised.runtime.defaults().default_host {
+        DefaultHost::Address(ip) if ip.is_unspecified() => ip,
+        _ => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    };
+    let mut own: Vec<OwnSocket> = Vec::new();
+    for announced in &recognised.announced {
+        let address = match &announced.host {
+            HostText::Ip(ip) => *ip,
+            HostText::Wildcard => wildcard,
+            HostText::Name(_) => continue,
+        };
+        let socket = OwnSocket {
+            protocol: announced.protocol,
+            address,
+            port: announced.port,
+            line: announced.line,
+        };
+        let same = |o: &OwnSocket| o.address == address && o.port == socket.port;
+        let is_failed = socket.port == recognised.check_port && failed.contains(&address);
+        if !is_failed && !own.iter().any(same) {
+            own.push(socket);
+        }
+    }
+    own
+}
+
+fn own_socket_why(
+    recognised: &Recognised,
+    outcome: &Outcome,
+    own: &[&OwnSocket],
+    withheld: Option<&str>,
+) -> (String, Vec<String>) {
+    let program = match recognised.runtime {
+        Runtime::Unknown => "the program",
+        runtime => runtime.defaults().name,
+    };
+    let me = format!(
+        "{} {}",
+        outcome.candidate.protocol.name(),
+        outcome.candidate.endpoint()
+    );
+    let trial = match withheld {
+        Some(reason) => format!("; no trial: {reason}"),
+        None => trial_words(outcome),
+    };
+    let mut why = Vec::new();
+    for socket in own {
+        why.push(format!(
+            "line {} announced {}: a socket of the program's own, bound before the one that failed",
+            socket.line,
+            socket.endpoint()
+        ));
+    }
+    why.push(format!(
+        "{} [{}{trial}]",
+        outcome.message, outcome.verdict.rule
+    ));
+    why.push(
+        "nothing else is in the way: starting the program again fails the same way, every time"
+            .into(),
+    );
+    let named: Vec<String> = own.iter().map(|s| s.endpoint()).collect();
+    let summary = format!(
+        "{program}'s own earlier socket {} is in the way of {me}",
+        named.join(" and ")
+    );
+    (summary, why)
 }
 
 /// The addresses the program bound: the message's, or a name's addresses
@@ -337,10 +595,13 @@ fn bind_why(
         }
         (Status::Gone, _) => {
             why.push(format!("{} [{rule}{trial}]", outcome.message));
-            why.push(
-                "whatever was in the way has gone (the holder exited, or the address is there now): starting the program again should work".into(),
-            );
-            format!("nothing is in the way of {me} now")
+            why.push(format!(
+                "so the cause has gone (the holder exited, or the address is there now), or it was the program itself: a socket of its own bound before this one, which no log line here announces; `{}` checks that plan",
+                own_plan_check(recognised, candidate)
+            ));
+            format!(
+                "nothing is in the way of {me} now: the cause has gone, or was the program itself"
+            )
         }
         (_, Failure::Access) => {
             why.push(format!("rule {rule}{trial}"));
@@ -376,6 +637,39 @@ fn bind_why(
         }
     };
     (summary, why)
+}
+
+/// The `portcheck try` plan that checks whether the program's own earlier
+/// socket on the port is the cause: for an IPv4 bind an earlier `[::]`
+/// (dual-stack, the classic), for `[::]` an earlier `0.0.0.0`, for a
+/// specific IPv6 address an earlier `[::]`.
+pub fn own_plan_check(
+    recognised: &Recognised,
+    candidate: &crate::bind::candidate::Candidate,
+) -> String {
+    let port = candidate.port;
+    let dual = if recognised.runtime.defaults().v6only == Some(false) {
+        "/dualstack"
+    } else {
+        ""
+    };
+    let udp = if candidate.protocol == Protocol::Udp {
+        "udp:"
+    } else {
+        ""
+    };
+    let me = endpoint(candidate.address, port, None);
+    let me = if candidate.address.is_ipv6() {
+        format!("'{udp}{me}'")
+    } else {
+        format!("{udp}{me}")
+    };
+    match candidate.address {
+        IpAddr::V6(v6) if v6.is_unspecified() => {
+            format!("portcheck try {udp}0.0.0.0:{port} {me}")
+        }
+        _ => format!("portcheck try '{udp}[::]:{port}{dual}' {me}"),
+    }
 }
 
 fn trial_words(outcome: &Outcome) -> String {
@@ -460,6 +754,7 @@ fn connect_failure(recognised: &Recognised, source: &dyn SocketSource) -> Result
         resolve: Some(result),
         local_addresses: Vec::new(),
         unprivileged_port_start: facts::host().unprivileged_port_start,
+        own_sockets: Vec::new(),
         warnings,
     })
 }
@@ -480,6 +775,26 @@ pub fn listeners_take(listeners: &[Socket]) -> Option<Family> {
         .iter()
         .all(|s| s.local_address.is_ipv6() && s.accepts_ipv4() == Some(false))
         .then_some(Family::Ipv6)
+}
+
+/// A destination with no route: no server refused anything.
+fn unreachable_why(
+    destination: Option<&crate::resolve::DestinationReport>,
+    port: u16,
+    why: &mut Vec<String>,
+) -> String {
+    let Some(d) = destination else {
+        return String::new();
+    };
+    why.push(format!(
+        "no server refused it: a connect to {} never leaves this host",
+        d.address
+    ));
+    format!(
+        "{} is unreachable from here: this host has no route to {}",
+        endpoint(d.address, port, None),
+        d.address
+    )
 }
 
 fn connect_why(
@@ -528,8 +843,10 @@ fn connect_why(
         .destinations
         .iter()
         .find(|d| matches!(d.outcome, Some(Reach::Refused | Reach::Unreachable)));
+    let unreachable = refused.filter(|d| d.outcome == Some(Reach::Unreachable));
     let summary = match status {
-        Status::Gone => {
+        Status::Present if unreachable.is_some() => unreachable_why(unreachable, port, &mut why),
+        Status::Gone | Status::OwnSocket => {
             let reached = result.reached.and_then(|i| result.destinations.get(i));
             format!(
                 "{} accepts now: the service is up",

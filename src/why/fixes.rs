@@ -73,15 +73,47 @@ pub fn suggest(
 ) -> Vec<Fix> {
     let port = recognised.check_port;
     match (diagnosis.status, recognised.failure) {
-        (Status::Gone, failure) if failure.is_bind() => vec![Fix::new(
-            "retry",
-            "nothing is in the way now: start the program again",
-        )],
+        (Status::OwnSocket, _) => own_socket(recognised, diagnosis, source),
+        (Status::Gone, failure) if failure.is_bind() => {
+            let mut fixes = Vec::new();
+            if let Some(outcome) = diagnosis.attempt.as_ref().and_then(|a| a.outcome()) {
+                fixes.push(
+                    Fix::new(
+                        "check_own_sockets",
+                        format!(
+                            "if the program binds another socket on port {port} before {} (no line here says so), check that plan: a failure there is the program in its own way, and restarting fails the same way",
+                            outcome.candidate.endpoint()
+                        ),
+                    )
+                    .command(super::diagnose::own_plan_check(recognised, &outcome.candidate)),
+                );
+            }
+            fixes.push(Fix::new(
+                "retry",
+                "if another program was in the way and has exited since: start the program again",
+            ));
+            fixes
+        }
+        // The server listens on TCP, but the client tried a Unix socket
+        // (psql without -h): over TCP it gets in.
+        (Status::Gone, _) if recognised.unix_socket.is_some() => {
+            let mut fix = Fix::new(
+                "connect_to_listener",
+                format!(
+                    "the server accepts on TCP port {port}, not on the Unix socket the client tried: connect over TCP"
+                ),
+            )
+            .command(format!("psql -h 127.0.0.1 -p {port}"));
+            fix.port = Some(port);
+            vec![fix]
+        }
         (Status::Gone, _) => vec![Fix::new(
             "retry",
             "the service accepts now: try the client again",
         )],
-        (Status::Unknown, failure) if !failure.is_bind() => vec![
+        // A host that refused answered, so it can be asked; one that did
+        // not answer (no route, no reply) cannot be reached by ssh either.
+        (Status::Unknown, Failure::ConnRefused) => vec![
             Fix::new(
                 "remote_host",
                 format!(
@@ -93,6 +125,20 @@ pub fn suggest(
                 "ssh {} portcheck who {port}",
                 recognised.check_host
             )),
+        ],
+        (Status::Unknown, failure) if !failure.is_bind() => vec![
+            Fix::new(
+                "remote_host",
+                format!(
+                    "{} is another host, and the message does not say that it answered: check the address and the path to it first; once it answers, look there for what listens on port {port}",
+                    recognised.check_host
+                ),
+            ),
+            Fix::new(
+                "check_route",
+                "which route (if any) this host would take to it",
+            )
+            .command(format!("ip route get {}", recognised.check_host)),
         ],
         (_, Failure::AddrInUse) => address_in_use(recognised, diagnosis, source),
         (_, Failure::Access) => privileged(recognised, diagnosis, source),
@@ -137,9 +183,27 @@ fn address_in_use(
             );
             continue;
         }
+        // Master and workers (nginx, Apache) share the socket: the master
+        // respawns a killed worker, so only it is named, once.
+        let parents: Vec<(u32, Option<u32>)> = socket
+            .processes
+            .iter()
+            .map(|p| (p.pid, parent_pid(p.pid)))
+            .collect();
+        let owner = group_owner(&parents);
         for process in &socket.processes {
+            if owner.is_some_and(|o| o != process.pid) {
+                seen.insert(process.pid);
+                continue;
+            }
             if seen.insert(process.pid) {
-                fixes.extend(stop_holder(process, own_unit.as_ref()));
+                let workers = parents.len() - 1;
+                fixes.extend(stop_holder(
+                    process,
+                    own_unit.as_ref(),
+                    port,
+                    owner.map(|_| workers),
+                ));
             }
         }
     }
@@ -170,8 +234,135 @@ fn address_in_use(
     fixes
 }
 
-/// `kill PID`, and before it the unit or container the process runs in.
-fn stop_holder(process: &Process, own_unit: Option<&(String, bool)>) -> Vec<Fix> {
+/// The program's own earlier socket is in the way: change the program (in
+/// its runtime's terms), never retry.
+fn own_socket(
+    recognised: &Recognised,
+    diagnosis: &Diagnosis,
+    source: &dyn SocketSource,
+) -> Vec<Fix> {
+    let port = recognised.check_port;
+    let runtime = recognised.runtime.defaults();
+    let Some(outcome) = diagnosis.attempt.as_ref().and_then(|a| a.outcome()) else {
+        return Vec::new();
+    };
+    let failed = outcome.candidate.endpoint();
+    let in_way: Vec<&super::diagnose::OwnSocket> = outcome
+        .verdict
+        .conflicts
+        .iter()
+        .filter_map(|c| match c.holder {
+            Holder::Candidate(i) => diagnosis.own_sockets.get(i),
+            Holder::Live(_) => None,
+        })
+        .collect();
+    let dual_stack_own: Vec<String> = outcome
+        .verdict
+        .conflicts
+        .iter()
+        .filter(|c| {
+            c.overlap == Overlap::HolderDualStack && matches!(c.holder, Holder::Candidate(_))
+        })
+        .filter_map(|c| match c.holder {
+            Holder::Candidate(i) => diagnosis
+                .own_sockets
+                .get(i)
+                .map(super::diagnose::OwnSocket::endpoint),
+            Holder::Live(_) => None,
+        })
+        .collect();
+    let mut fixes = Vec::new();
+    if !dual_stack_own.is_empty() {
+        let own = dual_stack_own.join(", ");
+        let mut fix = Fix::new(
+            "set_v6only",
+            format!(
+                "set IPV6_V6ONLY on the program's own {own} before bind, so that it is IPv6 only and leaves IPv4 to {failed}: both then bind"
+            ),
+        )
+        .setting(runtime.v6only_setting.replace("PORT", &port.to_string()));
+        fix.port = Some(port);
+        fixes.push(fix);
+        if recognised.runtime == Runtime::Rust {
+            // tokio 1.x's TcpSocket has set_reuseaddr, set_reuseport,
+            // set_nodelay, ... but no IPV6_V6ONLY setter (tokio
+            // src/net/tcp/socket.rs); axum-server's from_tcp_rustls takes a
+            // std::net::TcpListener (and returns a Result from 0.8 on).
+            fixes.push(
+                Fix::new(
+                    "set_v6only",
+                    "with tokio or axum-server: tokio's TcpSocket has no set_only_v6, so build the socket with socket2 (set_only_v6(true), bind, listen, set_nonblocking(true)) and hand it over",
+                )
+                .setting("let std_listener: std::net::TcpListener = socket.into(); tokio::net::TcpListener::from_std(std_listener)? (or axum_server::from_tcp_rustls(std_listener, rustls_config))"),
+            );
+        }
+        if outcome.candidate.address.is_ipv4() && outcome.candidate.address.is_unspecified() {
+            fixes.push(Fix::new(
+                "one_socket",
+                format!(
+                    "or drop the bind of {failed}: the program's own {own} without IPV6_V6ONLY already takes IPv4 clients (as ::ffff:a.b.c.d), so one socket serves both"
+                ),
+            ));
+        }
+    } else if !in_way.is_empty() {
+        let own: Vec<String> = in_way.iter().map(|s| s.endpoint()).collect();
+        fixes.push(Fix::new(
+            "one_socket",
+            format!(
+                "bind {failed} only once: the program's own {} already covers it, so one socket serves both (or bind distinct addresses)",
+                own.join(", ")
+            ),
+        ));
+    }
+    if port == 443 {
+        fixes.push(Fix::new(
+            "other_port",
+            "or serve the HTTP redirect where HTTP clients come: port 80 (0.0.0.0:80 and [::]:80), not 443",
+        ));
+    } else if let Some(low) = port.checked_add(1) {
+        let mut other = other_port(recognised, source, low);
+        other.description = format!(
+            "or bind the second socket on another port ({})",
+            other.port.map_or_else(
+                || "none free nearby now".to_owned(),
+                |p| format!("{p} is free now")
+            )
+        );
+        fixes.push(other);
+    }
+    fixes
+}
+
+/// The parent pid of `pid`, from /proc/PID/stat (the field after the
+/// parenthesised name, which may itself hold spaces and parentheses).
+fn parent_pid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after) = stat.rsplit_once(')')?;
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The process that owns a group sharing one socket: the one every other
+/// holder is a child of (nginx's master, Apache's parent).
+pub fn group_owner(holders: &[(u32, Option<u32>)]) -> Option<u32> {
+    if holders.len() < 2 {
+        return None;
+    }
+    holders.iter().map(|(pid, _)| *pid).find(|&owner| {
+        holders
+            .iter()
+            .all(|(pid, parent)| *pid == owner || *parent == Some(owner))
+    })
+}
+
+/// How to stop a holder: its unit or container first, then `portcheck
+/// stop PORT` (which stops what holds the port; `kill PID` by hand). For
+/// the owner of a group, `workers` is how many children share the socket.
+fn stop_holder(
+    process: &Process,
+    own_unit: Option<&(String, bool)>,
+    port: u16,
+    workers: Option<usize>,
+) -> Vec<Fix> {
     let name = process
         .shown_name()
         .unwrap_or_else(|| "the holder".to_owned());
@@ -223,14 +414,42 @@ fn stop_holder(process: &Process, own_unit: Option<&(String, bool)>) -> Vec<Fix>
         (Some(owner), me) if me != 0 && owner != me => "sudo ",
         _ => "",
     };
+    let what = match workers {
+        Some(n) => format!(
+            "stop {name} (pid {}), which holds the port with {} it started (it would start a killed one again): stop it, not them",
+            process.pid,
+            crate::warning::counted(n, "worker", "workers")
+        ),
+        None => format!("stop {name} (pid {}), which holds the port", process.pid),
+    };
     fixes.push(
         Fix::new(
             "stop_process",
-            format!("stop {name} (pid {}), which holds the port", process.pid),
+            format!("{what} (by hand: {sudo}kill {})", process.pid),
         )
         .pid(process.pid)
-        .command(format!("{sudo}kill {}", process.pid)),
+        .command(format!("{sudo}portcheck stop {port}")),
     );
+    // nginx's own way: `-s quit` signals the master named by the pid file
+    // of its configuration (the default one, unless -c says otherwise).
+    if workers.is_some()
+        && process
+            .name
+            .as_ref()
+            .is_some_and(|n| n.escaped(64) == "nginx")
+    {
+        fixes.push(
+            Fix::new(
+                "stop_master",
+                format!(
+                    "or let nginx stop gracefully (with the -c of the configuration it runs, if not the default one): the master (pid {}) closes its workers",
+                    process.pid
+                ),
+            )
+            .pid(process.pid)
+            .command(format!("{sudo}nginx -s quit")),
+        );
+    }
     fixes
 }
 
@@ -386,7 +605,11 @@ fn not_available(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
                 }
             ),
         )
-        .setting(format!("--host {wildcard}")),
+        .setting(server_address_setting(
+            recognised.runtime.defaults().binary,
+            recognised.runtime,
+            wildcard,
+        )),
         Fix::new(
             "freebind",
             "or, if the address arrives later (a floating or keepalived address), allow binding it before it exists: IP_FREEBIND on the socket, or for every program the sysctl",
@@ -400,6 +623,24 @@ fn not_available(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
     ]
 }
 
+/// The tried destination has no route from here: the route is the fix.
+fn no_route(resolved: &crate::resolve::ResolveResult, tried: Option<IpAddr>) -> Option<Fix> {
+    let d = resolved
+        .destinations
+        .iter()
+        .find(|d| d.outcome == Some(crate::resolve::Reach::Unreachable))?;
+    (Some(d.address) == tried).then(|| {
+        Fix::new(
+            "check_route",
+            format!(
+                "this host has no route to {}: check the address, or add the route or interface it needs",
+                d.address
+            ),
+        )
+        .command(format!("ip route get {}", d.address))
+    })
+}
+
 fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
     let port = recognised.check_port;
     let listeners = &diagnosis.holders;
@@ -411,6 +652,9 @@ fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
         .iter()
         .find(|d| d.outcome != Some(crate::resolve::Reach::Accept))
         .map(|d| d.address);
+    if let Some(fix) = no_route(resolved, tried) {
+        return vec![fix];
+    }
     if listeners.is_empty() {
         return vec![
             Fix::new(
@@ -448,7 +692,7 @@ fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
             endpoint(tried, port, None)
         ),
     )
-    .setting(format!("--host {served_at}"));
+    .setting(client_address_setting(recognised.format.family, &served_at));
     connect.port = Some(port);
     fixes.push(connect);
     if recognised.format.family == "node" && family == Some(Family::Ipv4) && tried.is_ipv6() {
@@ -478,7 +722,13 @@ fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
         "listen_on_family",
         format!("or make the server listen on {tried} too: {why}"),
     )
-    .setting(format!("--host {listen_on}"));
+    .setting(listen_setting(
+        first.copied(),
+        recognised.runtime,
+        &served_at,
+        tried,
+        listen_on,
+    ));
     listen.pid = first.and_then(|s| s.processes.first()).map(|p| p.pid);
     listen.port = Some(port);
     fixes.push(listen);
@@ -489,6 +739,76 @@ fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
         ));
     }
     fixes
+}
+
+/// The flags fix lines give a program an address with, each checked
+/// against that program run here (tests/cli/field_why.rs): `--help` lists
+/// it, or (redis-server, which takes any configuration directive as
+/// `--NAME`) a run with it binds that address. (program as typed, flag).
+pub const ADDRESS_FLAGS: &[(&str, &str)] = &[
+    ("redis-cli", "-h"),
+    ("psql", "-h"),
+    ("mariadb", "-h"),
+    ("redis-server", "--bind"),
+    ("python3 -m http.server", "--bind"),
+];
+
+fn flag_of(program: &str) -> Option<&'static str> {
+    ADDRESS_FLAGS
+        .iter()
+        .find(|(p, _)| *p == program)
+        .map(|(_, flag)| *flag)
+}
+
+/// How to point the client of a format family at `address`.
+fn client_address_setting(family: &str, address: &str) -> String {
+    let program = match family {
+        "redis" => "redis-cli",
+        "postgres" => "psql",
+        "mysql" => "mariadb",
+        _ => return format!("--host {address}"),
+    };
+    match flag_of(program) {
+        Some(flag) => format!("{program} {flag} {address}"),
+        None => format!("--host {address}"),
+    }
+}
+
+/// The setting that makes the listener take `tried` too. Redis binds
+/// each address of --bind apart, IPv6 ones with IPV6_V6ONLY (src/anet.c):
+/// both addresses, not a wildcard.
+fn listen_setting(
+    listener: Option<&Socket>,
+    runtime: Runtime,
+    served_at: &str,
+    tried: IpAddr,
+    wildcard: &str,
+) -> String {
+    let process = listener
+        .and_then(|s| s.processes.first())
+        .and_then(|p| p.name.as_ref())
+        .map(|n| n.escaped(64));
+    let both = format!("{served_at} {tried}");
+    let address = if process.as_deref() == Some("redis-server") {
+        both.as_str()
+    } else {
+        wildcard
+    };
+    server_address_setting(process.as_deref(), runtime, address)
+}
+
+/// How to make a server listen on `address`: by the listener's process
+/// name, else the runtime that failed.
+fn server_address_setting(process: Option<&str>, runtime: Runtime, address: &str) -> String {
+    let program = match (process, runtime) {
+        (Some("redis-server"), _) | (_, Runtime::Redis) => "redis-server",
+        (_, Runtime::PythonHttpServer) => "python3 -m http.server",
+        _ => return format!("--host {address}"),
+    };
+    match flag_of(program) {
+        Some(flag) => format!("{program} {flag} {address}"),
+        None => format!("--host {address}"),
+    }
 }
 
 /// The systemd service a process runs in, from /proc/PID/cgroup: the
@@ -546,6 +866,19 @@ fn see_owner(socket: &Socket, port: u16) -> Fix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_is_owned_by_the_parent_of_every_other_holder() {
+        assert_eq!(
+            group_owner(&[(10, Some(1)), (11, Some(10)), (12, Some(10))]),
+            Some(10)
+        );
+        assert_eq!(group_owner(&[(11, Some(10)), (10, Some(1))]), Some(10));
+        // Siblings (two workers, the master not holding it) and strangers.
+        assert_eq!(group_owner(&[(11, Some(10)), (12, Some(10))]), None);
+        assert_eq!(group_owner(&[(20, Some(1)), (30, Some(1))]), None);
+        assert_eq!(group_owner(&[(10, Some(1))]), None);
+    }
 
     #[test]
     fn root_is_suggested_only_where_root_would_see_the_owner() {

@@ -1,12 +1,14 @@
 //! Reading the message: the arguments, or standard input line by line
-//! (`npm start 2>&1 | portcheck why`), up to the first line a format
-//! recognises and a few lines around it for what it leaves out.
+//! (`npm start 2>&1 | portcheck why`): every line a format recognises (up
+//! to [`MAX_FOUND`]), a few lines around each for what it leaves out, and
+//! the lines where the program announced a socket of its own
+//! ([`super::announce`]).
 //!
 //! Bounded: at most [`MAX_INPUT_BYTES`] are read, a line is cut at
-//! [`MAX_LINE_BYTES`] (the rest is skipped, not buffered), and after the
-//! recognised line only [`CONTEXT_LINES`] more are read, waiting for them at
-//! most [`AFTER_WAIT`]: a server that keeps running after its error (a dev
-//! server with a file watcher) never closes the pipe.
+//! [`MAX_LINE_BYTES`] (the rest is skipped, not buffered), and after a
+//! recognised line further lines are waited for at most [`AFTER_WAIT`]: a
+//! server that keeps running after its error (a dev server with a file
+//! watcher) never closes the pipe.
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead};
@@ -16,12 +18,15 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
+use super::announce::{self, Announced, MAX_ANNOUNCED};
 use super::patterns::{Extract, Matcher};
 
 pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_LINE_BYTES: usize = 8 * 1024;
 pub const CONTEXT_LINES: usize = 12;
 pub const AFTER_WAIT: Duration = Duration::from_millis(300);
+/// Recognised lines kept from one input; reading stops at the next one.
+pub const MAX_FOUND: usize = 16;
 
 /// One line of input, numbered from 1, without colours or line ending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +44,15 @@ pub struct Found {
     pub before: Vec<Line>,
     /// Up to [`CONTEXT_LINES`] lines after it, nearest first.
     pub after: Vec<Line>,
+    /// The sockets the program announced before this line, in order.
+    pub announced: Vec<Announced>,
 }
 
 /// What a scan read.
 #[derive(Debug, Clone)]
 pub struct Scan {
-    pub found: Option<Found>,
+    /// Every recognised line, in order (at most [`MAX_FOUND`]).
+    pub found: Vec<Found>,
     pub lines: usize,
     pub bytes: u64,
     /// The input went on past [`MAX_INPUT_BYTES`].
@@ -148,8 +156,9 @@ fn feed(reader: &mut impl BufRead, sender: &SyncSender<Chunk>) {
 
 fn scan(mut source: Source, matcher: &Matcher) -> io::Result<Scan> {
     let mut before: VecDeque<Line> = VecDeque::with_capacity(CONTEXT_LINES + 1);
+    let mut announced: Vec<Announced> = Vec::new();
     let mut scan = Scan {
-        found: None,
+        found: Vec::new(),
         lines: 0,
         bytes: 0,
         capped: false,
@@ -172,22 +181,31 @@ fn scan(mut source: Source, matcher: &Matcher) -> io::Result<Scan> {
             number: scan.lines,
             text: clean(&raw),
         };
-        if let Some(found) = &mut scan.found {
-            found.after.push(line);
-            if found.after.len() >= CONTEXT_LINES {
-                break;
+        for found in &mut scan.found {
+            if found.after.len() < CONTEXT_LINES {
+                found.after.push(line.clone());
             }
-            continue;
         }
-        if let Some(extract) = matcher.recognise(&line.text) {
-            scan.found = Some(Found {
-                line,
+        let extract = if scan.found.len() < MAX_FOUND {
+            matcher.recognise(&line.text)
+        } else {
+            None
+        };
+        if let Some(extract) = extract {
+            scan.found.push(Found {
+                line: line.clone(),
                 extract,
-                before: before.drain(..).rev().collect(),
+                before: before.iter().rev().cloned().collect(),
                 after: Vec::new(),
+                announced: announced.clone(),
             });
             deadline = Some(Instant::now() + AFTER_WAIT);
-            continue;
+        } else if scan.found.len() >= MAX_FOUND
+            && scan.found.iter().all(|f| f.after.len() >= CONTEXT_LINES)
+        {
+            break;
+        } else if announced.len() < MAX_ANNOUNCED {
+            announced.extend(announce::announced(line.number, &line.text));
         }
         if before.len() == CONTEXT_LINES {
             before.pop_front();
@@ -251,7 +269,7 @@ mod tests {
     fn finds_the_first_recognised_line_with_its_neighbours() {
         let log = "> app@1.0.0 start\n> node server.js\n\nnode:events:502\n      throw er;\n      ^\n\nError: listen EADDRINUSE: address already in use :::3000\n    at Server.setupListenHandle\n  code: 'EADDRINUSE',\n";
         let scan = scan_text(log, matcher()).expect("in memory");
-        let found = scan.found.expect("recognised");
+        let found = scan.found.first().expect("recognised");
         assert_eq!(found.line.number, 8);
         assert_eq!(found.extract.format.name, "node_listen");
         assert_eq!(found.before.first().map(|l| l.number), Some(7));
@@ -282,11 +300,11 @@ mod tests {
     #[test]
     fn empty_and_binary_input_find_nothing() {
         let scan = scan_text("", matcher()).expect("in memory");
-        assert!(scan.found.is_none());
+        assert!(scan.found.is_empty());
         assert_eq!(scan.lines, 0);
         let garbage: String = (0u8..=255).map(char::from).collect();
         let scan = scan_text(&garbage.repeat(10), matcher()).expect("in memory");
-        assert!(scan.found.is_none());
+        assert!(scan.found.is_empty());
         assert!(scan.binary);
     }
 }

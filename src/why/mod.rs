@@ -1,13 +1,15 @@
 //! `portcheck why`: paste the error, get the diagnosis.
 //!
-//! Read the message (arguments or standard input) and recognise the first
-//! line a format knows ([`patterns`], [`input`]); fill what it leaves out
+//! Read the message (arguments or standard input) and recognise every
+//! line a format knows ([`patterns`], [`input`]), with the sockets the
+//! program announced before it ([`announce`]); fill what each leaves out
 //! from neighbouring lines, flags and the runtime's defaults
 //! ([`recognise`], [`runtime`]); diagnose on this host with the engines that
 //! exist, `try` for a bind failure and `resolve` for a connect failure
 //! ([`diagnose`]); then suggest fixes as commands, never actions
 //! ([`fixes`]).
 
+pub mod announce;
 pub mod diagnose;
 pub mod fixes;
 pub mod input;
@@ -34,6 +36,9 @@ pub struct WhyConfig {
     pub port: Option<u16>,
     /// `--address`: fills (or overrides) the message's address.
     pub address: Option<Host>,
+    /// `-t`/`-u`: the protocol, where the message does not say it (or to
+    /// check the other).
+    pub protocol: Option<crate::model::Protocol>,
     /// Confirm a bind prediction with `try`'s safe trial.
     pub trial: bool,
 }
@@ -67,11 +72,22 @@ pub fn parse_address(text: &str) -> Result<Host, Error> {
     }
 }
 
+/// One failure line, diagnosed.
+#[derive(Debug, Clone)]
+pub struct Diagnosed {
+    pub recognised: Recognised,
+    pub diagnosis: Diagnosis,
+    pub fixes: Vec<Fix>,
+}
+
 #[derive(Debug, Clone)]
 pub struct WhyResult {
     pub recognised: Recognised,
     pub diagnosis: Diagnosis,
     pub fixes: Vec<Fix>,
+    /// The other failure lines of the input, each diagnosed (repeats of
+    /// one already diagnosed are left out).
+    pub also: Vec<Diagnosed>,
     pub warnings: Vec<Warning>,
 }
 
@@ -80,10 +96,14 @@ impl WhyResult {
         crate::warning::complete(&self.warnings)
     }
 
-    /// 0 the cause is on this host now; 1 recognised, but the cause is not
-    /// here now (gone, or out of sight on another host).
+    /// 0 the cause is on this host now (a holder, or the program's own
+    /// earlier socket); 1 recognised, but the cause is not here now (gone,
+    /// or out of sight on another host). Decided by the first failure.
     pub fn exit_code(&self) -> i32 {
-        i32::from(self.diagnosis.status != Status::Present)
+        i32::from(!matches!(
+            self.diagnosis.status,
+            Status::Present | Status::OwnSocket
+        ))
     }
 }
 
@@ -100,21 +120,76 @@ pub fn run(config: &WhyConfig, source: &dyn SocketSource) -> Result<WhyResult, E
         input::scan_stdin(matcher)
     }
     .map_err(|e| Error::io("reading the message", e))?;
-    let Some(found) = &scan.found else {
+    let Some((first, rest)) = scan.found.split_first() else {
         return Err(Error::NotRecognised(not_recognised(&scan)));
     };
-    let (recognised, mut warnings) = recognise::recognise(found, config, matcher)?;
-    let diagnosis = diagnose::diagnose(&recognised, config, source)?;
-    let fixes = fixes::suggest(&recognised, &diagnosis, source);
-    warnings.extend(diagnosis.warnings.iter().cloned());
+    let (first, mut warnings) = recognise::recognise(first, config, matcher)?;
+    // Repeats are left out before any is diagnosed: nginx retries each
+    // bind five times, and each diagnosis is a `try` with a trial.
+    let mut seen = vec![first.clone()];
+    let mut others = Vec::new();
+    for found in rest {
+        match recognise::recognise(found, config, matcher) {
+            Ok((recognised, more)) => {
+                if !seen.iter().any(|r| same_failure(r, &recognised)) {
+                    seen.push(recognised.clone());
+                    warnings.extend(more);
+                    others.push(recognised);
+                }
+            }
+            Err(error) => warnings.push(Warning::note(
+                "line_not_diagnosed",
+                format!("line {}: {error}", found.line.number),
+            )),
+        }
+    }
+    let primary = diagnose_line(first, config, source, &mut warnings)?;
+    let mut also = Vec::new();
+    for recognised in others {
+        let line = recognised.line;
+        match diagnose_line(recognised, config, source, &mut warnings) {
+            Ok(diagnosed) => also.push(diagnosed),
+            Err(error) => warnings.push(Warning::note(
+                "line_not_diagnosed",
+                format!("line {line}: {error}"),
+            )),
+        }
+    }
     warnings.sort();
     warnings.dedup();
     Ok(WhyResult {
+        recognised: primary.recognised,
+        diagnosis: primary.diagnosis,
+        fixes: primary.fixes,
+        also,
+        warnings,
+    })
+}
+
+/// Diagnoses one recognised failure line and suggests fixes.
+fn diagnose_line(
+    recognised: Recognised,
+    config: &WhyConfig,
+    source: &dyn SocketSource,
+    warnings: &mut Vec<Warning>,
+) -> Result<Diagnosed, Error> {
+    let diagnosis = diagnose::diagnose(&recognised, config, source)?;
+    let fixes = fixes::suggest(&recognised, &diagnosis, source);
+    warnings.extend(diagnosis.warnings.iter().cloned());
+    Ok(Diagnosed {
         recognised,
         diagnosis,
         fixes,
-        warnings,
     })
+}
+
+/// The same failure of the same socket (nginx retries each bind five
+/// times; Spring says it twice).
+fn same_failure(a: &Recognised, b: &Recognised) -> bool {
+    a.failure == b.failure
+        && a.protocol == b.protocol
+        && a.check_host == b.check_host
+        && a.check_port == b.check_port
 }
 
 /// Says what was read and what was expected.

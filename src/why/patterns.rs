@@ -31,6 +31,14 @@ pub enum Failure {
     ConnRefused,
     TimedOut,
     HostUnreach,
+    /// connect() failed, and the message does not say how: curl 7.x's
+    /// "Couldn't connect to server" is printed alike for refused,
+    /// unreachable and timed out; the MariaDB client reports 115
+    /// (EINPROGRESS, its non-blocking connect's errno) for all of them.
+    ConnectFailed,
+    /// A Unix socket's path does not exist (psql's `failed: No such file
+    /// or directory`): nothing listens there.
+    NoSocket,
 }
 
 impl Failure {
@@ -42,6 +50,9 @@ impl Failure {
             Failure::ConnRefused => "ECONNREFUSED",
             Failure::TimedOut => "ETIMEDOUT",
             Failure::HostUnreach => "EHOSTUNREACH",
+            // Not an errno: the message names none.
+            Failure::ConnectFailed => "CONNECT_FAILED",
+            Failure::NoSocket => "ENOENT",
         }
     }
 
@@ -54,6 +65,10 @@ impl Failure {
             Failure::ConnRefused => "connection refused",
             Failure::TimedOut => "connection timed out",
             Failure::HostUnreach => "no route to host",
+            Failure::ConnectFailed => {
+                "could not connect (refused, unreachable or timed out: the message does not say which)"
+            }
+            Failure::NoSocket => "no such file or directory: the Unix socket does not exist",
         }
     }
 
@@ -76,6 +91,7 @@ impl Failure {
             "econnrefused" | "111" => Some(Failure::ConnRefused),
             "etimedout" | "110" => Some(Failure::TimedOut),
             "ehostunreach" | "113" => Some(Failure::HostUnreach),
+            "115" => Some(Failure::ConnectFailed),
             _ => None,
         };
         exact.or_else(|| {
@@ -90,16 +106,16 @@ impl Failure {
                 Some(Failure::Access)
             } else if has(&["cannot assign requested address", "address not available"]) {
                 Some(Failure::AddrNotAvail)
-            } else if has(&[
-                "connection refused",
-                "couldn't connect to server",
-                "could not connect to server",
-            ]) {
+            } else if has(&["connection refused"]) {
                 Some(Failure::ConnRefused)
+            } else if has(&["couldn't connect to server", "could not connect to server"]) {
+                Some(Failure::ConnectFailed)
             } else if has(&["timed out", "i/o timeout"]) {
                 Some(Failure::TimedOut)
             } else if has(&["no route to host"]) {
                 Some(Failure::HostUnreach)
+            } else if has(&["no such file or directory"]) {
+                Some(Failure::NoSocket)
             } else {
                 None
             }
@@ -545,6 +561,79 @@ pub static FORMATS: &[Format] = &[
         ],
     },
     Format {
+        // socat's E-level log of the failed call, the sockaddr as
+        // `{AF=2 0.0.0.0:7000}` or `{AF=10 [0000:...:0000]:7000}`; the same
+        // line for TCP-LISTEN and UDP-LISTEN (seen here with socat 1.7.4.4).
+        name: "socat_bind",
+        family: "socat",
+        runtime: Runtime::Socat,
+        regex: concat!(
+            r"\bE (?P<op>bind)\([0-9]+, \{AF=(?:2|10) ",
+            hp!(),
+            r"\}, [0-9]+\): (?P<err>Address already in use|Permission denied|Cannot assign requested address)"
+        ),
+        failure: None,
+        operation: None,
+        protocol: Protocol::Tcp,
+        default_port: None,
+        examples: &[
+            "2026/12/03 12:43:30 socat[7465] E bind(5, {AF=2 0.0.0.0:7000}, 16): Address already in use",
+            "2026/12/03 12:43:30 socat[7468] E bind(5, {AF=10 [0000:0000:0000:0000:0000:0000:0000:0000]:7000}, 28): Address already in use",
+        ],
+    },
+    Format {
+        name: "socat_connect",
+        family: "socat",
+        runtime: Runtime::Client,
+        regex: concat!(
+            r"\bE (?P<op>connect)\([0-9]+, AF=(?:2|10) ",
+            hp!(),
+            r", [0-9]+\): (?P<err>Connection refused|Connection timed out|No route to host)"
+        ),
+        failure: None,
+        operation: None,
+        protocol: Protocol::Tcp,
+        default_port: None,
+        examples: &[
+            "2026/12/03 12:43:30 socat[7472] E connect(5, AF=2 127.0.0.1:7001, 16): Connection refused",
+            "2026/12/03 12:43:30 socat[7474] E connect(5, AF=10 [0000:0000:0000:0000:0000:0000:0000:0001]:7001, 28): Connection refused",
+        ],
+    },
+    Format {
+        // wget: `Connecting to HOST (HOST)|ADDRESS|:PORT... failed: ...`.
+        name: "wget_connect",
+        family: "wget",
+        runtime: Runtime::Client,
+        regex: r"\bConnecting to \S+ \(\S+\)\|(?P<addr>[^|]+)\|:(?P<port>[0-9]+)\.\.\. failed: (?P<err>Connection refused|Connection timed out|No route to host)",
+        failure: None,
+        operation: Some(Operation::Connect),
+        protocol: Protocol::Tcp,
+        default_port: None,
+        examples: &[
+            "Connecting to localhost (localhost)|127.0.0.1|:3999... failed: Connection refused.",
+            "Connecting to localhost (localhost)|::1|:3999... failed: Connection refused.",
+        ],
+    },
+    Format {
+        // wget given an address rather than a name (run here).
+        name: "wget_connect_address",
+        family: "wget",
+        runtime: Runtime::Client,
+        regex: concat!(
+            r"\bConnecting to ",
+            hp!(),
+            r"\.\.\. failed: (?P<err>Connection refused|Connection timed out|No route to host)"
+        ),
+        failure: None,
+        operation: Some(Operation::Connect),
+        protocol: Protocol::Tcp,
+        default_port: None,
+        examples: &[
+            "Connecting to 127.0.0.1:3999... failed: Connection refused.",
+            "Connecting to [::1]:3999... failed: Connection refused.",
+        ],
+    },
+    Format {
         name: "nginx_bind",
         family: "nginx",
         runtime: Runtime::Nginx,
@@ -635,6 +724,22 @@ pub static FORMATS: &[Format] = &[
         ],
     },
     Format {
+        // psql 15 (run here) on a Unix socket: a local server's socket
+        // file, not TCP. The port is the file name's suffix.
+        name: "postgres_socket",
+        family: "postgres",
+        runtime: Runtime::Client,
+        regex: r#"connection to server on socket "(?P<socket>[^"]*\.s\.PGSQL\.(?P<port>[0-9]+))" failed: (?P<err>No such file or directory|Connection refused)"#,
+        failure: None,
+        operation: Some(Operation::Connect),
+        protocol: Protocol::Tcp,
+        default_port: Some(5432),
+        examples: &[
+            r#"psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5499" failed: No such file or directory"#,
+            r#"psql: error: connection to server on socket "/tmp/.s.PGSQL.5432" failed: Connection refused"#,
+        ],
+    },
+    Format {
         name: "postgres_client_old",
         family: "postgres",
         runtime: Runtime::Client,
@@ -683,20 +788,25 @@ pub static FORMATS: &[Format] = &[
         name: "mysql_server",
         family: "mysql",
         runtime: Runtime::Mysql,
-        regex: r"Can't start server: Bind on TCP/IP port: (?P<err>Address already in use|Cannot assign requested address|Permission denied)",
+        // MySQL 8: `Bind on TCP/IP port: WORDS`; MariaDB 10.11 (run here):
+        // `Bind on TCP/IP port. Got error: 98: WORDS`.
+        regex: r"Can't start server: Bind on TCP/IP port(?::|\. Got error: [0-9]+:) (?P<err>Address already in use|Cannot assign requested address|Permission denied)",
         failure: None,
         operation: Some(Operation::Bind),
         protocol: Protocol::Tcp,
         default_port: Some(3306),
         examples: &[
             "2024-01-01T12:00:00.000000Z 0 [ERROR] [MY-010262] [Server] Can't start server: Bind on TCP/IP port: Address already in use",
+            "2026-12-03 12:47:24 0 [ERROR] Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use",
         ],
     },
     Format {
         name: "mysql_client",
         family: "mysql",
         runtime: Runtime::Client,
-        regex: r"Can't connect to MySQL server on '(?P<addr>[^':]+)(?::(?P<port>[0-9]+))?' \((?P<err>[0-9]+)\)",
+        // MySQL: `Can't connect to MySQL server on`; MariaDB 10.11's client
+        // (run here): `Can't connect to server on '127.0.0.1' (115)`.
+        regex: r"Can't connect to (?:MySQL )?server on '(?P<addr>[^':]+)(?::(?P<port>[0-9]+))?' \((?P<err>[0-9]+)\)",
         failure: None,
         operation: Some(Operation::Connect),
         protocol: Protocol::Tcp,
@@ -704,6 +814,7 @@ pub static FORMATS: &[Format] = &[
         examples: &[
             "ERROR 2003 (HY000): Can't connect to MySQL server on '127.0.0.1:3306' (111)",
             "ERROR 2003 (HY000): Can't connect to MySQL server on 'db.internal' (113)",
+            "ERROR 2002 (HY000): Can't connect to server on '127.0.0.1' (115)",
         ],
     },
     Format {
@@ -855,10 +966,21 @@ pub static HINTS: &[Hint] = &[
     Hint {
         name: "mysql_port",
         families: &["mysql"],
-        regex: r"another mysqld server running on port: (?P<port>[0-9]+)",
+        regex: r"another (?:mysqld )?server running on port: (?P<port>[0-9]+)",
         runtime: None,
         examples: &[
             "2024-01-01T12:00:00.000000Z 0 [ERROR] [MY-010257] [Server] Do you already have another mysqld server running on port: 3306 ?",
+            "2026-12-03 12:47:24 0 [ERROR] Do you already have another server running on port: 3399 ?",
+        ],
+    },
+    Hint {
+        // MariaDB logs the socket it made just before bind() fails.
+        name: "mysql_socket_created",
+        families: &["mysql"],
+        regex: r"Server socket created on IP: '(?P<addr>[^']+)', port: '(?P<port>[0-9]+)'",
+        runtime: None,
+        examples: &[
+            "2026-12-03 12:47:24 0 [Note] Server socket created on IP: '0.0.0.0', port: '3399'.",
         ],
     },
     Hint {
@@ -937,6 +1059,8 @@ pub struct Extract {
     /// The port as written: it may be out of range, which is the caller's
     /// to report.
     pub port: Option<String>,
+    /// The Unix socket the client tried (psql), not a TCP address.
+    pub unix_socket: Option<String>,
 }
 
 /// What a hint line gives.
@@ -1091,6 +1215,7 @@ fn extract(format: &'static Format, caps: &Captures<'_>) -> Option<Extract> {
         host,
         written,
         port,
+        unix_socket: group("socket").map(str::to_owned),
     })
 }
 
@@ -1754,14 +1879,14 @@ mod tests {
         check(
             "curl: (7) Failed to connect to localhost port 3000 after 0 ms: Couldn't connect to server",
             "curl",
-            Failure::ConnRefused,
+            Failure::ConnectFailed,
             name("localhost"),
             Some("3000"),
         );
         check(
             "curl: (7) Failed to connect to ::1 port 3998 after 0 ms: Couldn't connect to server",
             "curl",
-            Failure::ConnRefused,
+            Failure::ConnectFailed,
             ip("::1"),
             Some("3998"),
         );
@@ -1870,7 +1995,7 @@ mod tests {
         assert_eq!(Failure::from_text("98"), Some(Failure::AddrInUse));
         assert_eq!(
             Failure::from_text("Couldn't connect to server"),
-            Some(Failure::ConnRefused)
+            Some(Failure::ConnectFailed)
         );
         assert_eq!(Failure::from_text("i/o timeout"), Some(Failure::TimedOut));
         assert_eq!(Failure::from_text("no such host"), None);

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::announce::Announced;
 use super::input::Found;
 use super::patterns::{Failure, Format, HostText, Matcher, Operation};
 use super::runtime::{DefaultHost, Runtime};
@@ -67,6 +68,11 @@ pub struct Recognised {
     /// IPV6_V6ONLY the program asked for itself (Go's `tcp6`).
     pub v6only: Option<bool>,
     pub assumed: Vec<Assumption>,
+    /// The sockets the program announced before the failure (its own),
+    /// of the failure's protocol.
+    pub announced: Vec<Announced>,
+    /// The Unix socket a client tried (psql), where it was not TCP.
+    pub unix_socket: Option<String>,
 }
 
 const V6_ANY: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
@@ -140,8 +146,35 @@ fn choose_port(
         (_, Some((said, origin))) => (Some(said), Some(origin)),
         (None, None) => (None, None),
     };
+    let nearest_own = found.announced.last();
     let check_port = match (port, format.default_port) {
         (Some(port), _) => port,
+        (None, _) if nearest_own.is_some() && extract.failure.is_bind() => {
+            let own = nearest_own.map_or(0, |a| a.port);
+            let line = nearest_own.map_or(0, |a| a.line);
+            let mut others: Vec<u16> = found
+                .announced
+                .iter()
+                .map(|a| a.port)
+                .filter(|p| *p != own)
+                .collect();
+            others.sort_unstable();
+            others.dedup();
+            let also = if others.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = others.iter().map(ToString::to_string).collect();
+                format!(" (earlier lines announce port {} too)", list.join(", "))
+            };
+            assumed.push(Assumption {
+                field: "port",
+                value: own.to_string(),
+                why: format!(
+                    "the message names no port; the program's own socket announced on line {line} is on port {own}{also}, and a bind that fails right after is most often another address of the same port (pass --port otherwise)"
+                ),
+            });
+            own
+        }
         (None, Some(default)) => {
             assumed.push(Assumption {
                 field: "port",
@@ -184,6 +217,7 @@ pub fn recognise(
     let mut assumed = Vec::new();
     let (port, port_from, check_port) =
         choose_port(found, config, &said, &mut assumed, &mut warnings)?;
+    let protocol = choose_protocol(extract, config, &mut assumed, &mut warnings);
 
     if let (Some(flag), Some((text, _))) = (&config.address, &said.host) {
         if text.to_string() != flag.to_string() {
@@ -198,7 +232,13 @@ pub fn recognise(
         None => said.host,
     };
 
-    let (address, address_from, check_host) = if extract.failure.is_bind() {
+    let beside_own = (host.is_none() && extract.failure.is_bind() && extract.family.is_none())
+        .then(|| second_bind_beside_own(found, check_port, protocol))
+        .flatten();
+    let (address, address_from, check_host) = if let Some((checked, assumption)) = beside_own {
+        assumed.push(assumption);
+        (None, None, checked)
+    } else if extract.failure.is_bind() {
         let (address, check_host) =
             bind_address(host.as_ref().map(|(h, _)| h), runtime, extract, &mut assumed)
                 .ok_or_else(|| Error::MissingInMessage {
@@ -220,6 +260,17 @@ pub fn recognise(
             HostText::Wildcard => Host::Name("localhost".into()),
         };
         (Some(checked.clone()), Some(origin), checked)
+    } else if let Some(socket) = &extract.unix_socket {
+        // A Unix socket is not TCP: what can be said is whether the same
+        // server listens on TCP here (and on which port).
+        assumed.push(Assumption {
+            field: "address",
+            value: "localhost".into(),
+            why: format!(
+                "the client tried the Unix socket {socket}, not TCP: checked TCP port {check_port} on this host, where the same server listens if its listen_addresses allows (psql -h 127.0.0.1 -p {check_port} would use it)"
+            ),
+        });
+        (None, None, Host::Name("localhost".into()))
     } else {
         assumed.push(Assumption {
             field: "address",
@@ -229,6 +280,10 @@ pub fn recognise(
         });
         (None, None, Host::Name("localhost".into()))
     };
+    let v6only = (extract.family == Some(Family::Ipv6)).then_some(true);
+    if extract.failure.is_bind() && check_host == Host::Ip(V6_ANY) && v6only.is_none() {
+        assumed.push(v6only_assumption(runtime));
+    }
     Ok((
         Recognised {
             input: found.line.text.clone(),
@@ -237,7 +292,7 @@ pub fn recognise(
             runtime,
             failure: extract.failure,
             operation: extract.operation,
-            protocol: extract.protocol,
+            protocol,
             written: extract.written.clone(),
             address,
             address_from,
@@ -245,8 +300,15 @@ pub fn recognise(
             port_from,
             check_host,
             check_port,
-            v6only: (extract.family == Some(Family::Ipv6)).then_some(true),
+            v6only,
             assumed,
+            announced: found
+                .announced
+                .iter()
+                .filter(|a| a.protocol == protocol)
+                .cloned()
+                .collect(),
+            unix_socket: extract.unix_socket.clone(),
         },
         warnings,
     ))
@@ -312,6 +374,119 @@ fn bind_address(
     }
 }
 
+/// IPV6_V6ONLY on a `[::]` bind, which no message says: the runtime's
+/// default (its configuration may say otherwise: nginx's `ipv6only=off`).
+fn v6only_assumption(runtime: Runtime) -> Assumption {
+    let defaults = runtime.defaults();
+    let (value, why) = match (runtime, defaults.v6only) {
+        (Runtime::Nginx, _) => (
+            "ipv6only=on",
+            "nginx's default for listen [::]:PORT since 1.3.4; the configuration may say ipv6only=off".to_owned(),
+        ),
+        (_, Some(true)) => (
+            "IPV6_V6ONLY on",
+            format!("{} sets it on IPv6 sockets unless configured otherwise", defaults.name),
+        ),
+        (_, Some(false)) => (
+            "IPV6_V6ONLY off",
+            format!("{} clears it (dual-stack) unless asked for IPv6 only", defaults.name),
+        ),
+        (_, None) => (
+            "IPV6_V6ONLY as net.ipv6.bindv6only",
+            format!("{} leaves it to the system unless the program sets it", defaults.name),
+        ),
+    };
+    Assumption {
+        field: "options",
+        value: value.to_owned(),
+        why,
+    }
+}
+
+/// Formats whose line is the same for a TCP and a UDP bind: socat's
+/// `bind(5, {AF=2 0.0.0.0:7000}, 16)` (seen here for TCP-LISTEN and
+/// UDP-LISTEN alike), nginx's `bind() to` (its stream module's `listen 53
+/// udp` too), the bare errno words of Python and Rust.
+const PROTOCOL_UNSAID: &[&str] = &[
+    "socat_bind",
+    "nginx_bind",
+    "python_errno",
+    "rust_io",
+    "rust_debug",
+    "errno_name",
+    "strerror",
+];
+
+/// The protocol checked: `-t`/`-u`, else the message's; where the message
+/// cannot tell, TCP, written down as an assumption.
+fn choose_protocol(
+    extract: &super::patterns::Extract,
+    config: &WhyConfig,
+    assumed: &mut Vec<Assumption>,
+    warnings: &mut Vec<Warning>,
+) -> Protocol {
+    let unsaid = PROTOCOL_UNSAID.contains(&extract.format.name) && extract.failure.is_bind();
+    if let Some(flag) = config.protocol {
+        if flag != extract.protocol && !unsaid {
+            warnings.push(Warning::note(
+                "flag_overrides_message",
+                format!(
+                    "{} is checked, not the message's {}",
+                    flag.name(),
+                    extract.protocol.name()
+                ),
+            ));
+        }
+        return flag;
+    }
+    if unsaid {
+        assumed.push(Assumption {
+            field: "protocol",
+            value: extract.protocol.name().to_owned(),
+            why: format!(
+                "{}'s message is the same for TCP and UDP: checked {} (pass -u for UDP, -t for TCP)",
+                extract.format.runtime.defaults().name,
+                extract.protocol.name().to_uppercase()
+            ),
+        });
+    }
+    extract.protocol
+}
+
+/// The address a bind that names none is checked at when the program
+/// announced a wildcard of its own on the same port: the other family's
+/// wildcard, its classic second bind (`[::]:443`, then `0.0.0.0:443` for
+/// the redirect). Any address of the port meets a dual-stack `[::]`, so
+/// the diagnosis does not hang on the choice.
+fn second_bind_beside_own(
+    found: &Found,
+    port: u16,
+    protocol: Protocol,
+) -> Option<(Host, Assumption)> {
+    let own = found
+        .announced
+        .iter()
+        .rev()
+        .find(|a| a.port == port && a.protocol == protocol)?;
+    let (own_address, other) = match own.host {
+        HostText::Ip(ip) if ip == V6_ANY => ("[::]", V4_ANY),
+        HostText::Ip(ip) if ip == V4_ANY => ("0.0.0.0", V6_ANY),
+        _ => return None,
+    };
+    Some((
+        Host::Ip(other),
+        Assumption {
+            field: "address",
+            value: other.to_string(),
+            why: format!(
+                "the message names no address; the program's own {own_address}:{port} (line {}) was bound before, so the failed bind was another address of port {port}: checked {}, the usual second bind (pass --address otherwise)",
+                own.line,
+                crate::model::endpoint(other, port, None)
+            ),
+        },
+    ))
+}
+
 fn host_text(host: &Host) -> HostText {
     match host {
         Host::Ip(ip) => HostText::Ip(*ip),
@@ -356,14 +531,15 @@ mod tests {
             message: None,
             port: None,
             address: None,
+            protocol: None,
             trial: false,
         }
     }
 
     fn recognise_text(text: &str, config: &WhyConfig) -> Result<Recognised, Error> {
         let scan = scan_text(text, matcher()).expect("in memory");
-        let found = scan.found.expect("recognised");
-        recognise(&found, config, matcher()).map(|(r, _)| r)
+        let found = scan.found.first().expect("recognised");
+        recognise(found, config, matcher()).map(|(r, _)| r)
     }
 
     #[test]
@@ -377,7 +553,12 @@ mod tests {
         assert_eq!(r.address, Some(Host::Ip(V6_ANY)));
         assert_eq!(r.check_port, 3000);
         assert_eq!(r.port_from, Some(Origin::Message));
-        assert!(r.assumed.is_empty());
+        let fields: Vec<&str> = r.assumed.iter().map(|a| a.field).collect();
+        assert_eq!(
+            fields,
+            ["options"],
+            "only IPV6_V6ONLY, which no message says"
+        );
     }
 
     #[test]
@@ -495,8 +676,8 @@ mod tests {
             matcher(),
         )
         .expect("in memory");
-        let found = scan.found.expect("recognised");
-        let (r, warnings) = recognise(&found, &flags, matcher()).expect("ok");
+        let found = scan.found.first().expect("recognised");
+        let (r, warnings) = recognise(found, &flags, matcher()).expect("ok");
         assert_eq!(r.check_port, 4000);
         assert_eq!(r.check_host, flags.address.clone().expect("set"));
         assert_eq!(warnings.len(), 2);

@@ -41,6 +41,7 @@ pub enum Runtime {
     Sshd,
     Ruby,
     Php,
+    Socat,
     /// A client (curl, ssh, psql, ...): only the address it tried matters.
     Client,
     /// A message that does not say which program wrote it.
@@ -224,7 +225,7 @@ impl Runtime {
             Runtime::Rust => Defaults {
                 name: "Rust",
                 reuseaddr: Some(true),
-                v6only_setting: "socket2::Socket::set_only_v6(true) before bind",
+                v6only_setting: "let socket = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None)?; socket.set_only_v6(true)?; socket.set_reuse_address(true)?; socket.bind(&\"[::]:PORT\".parse::<std::net::SocketAddr>()?.into())?; socket.listen(1024)?;",
                 ..BASE
             },
             // nginx: `listen [::]:80` is ipv6only=on by default (since
@@ -299,6 +300,21 @@ impl Runtime {
             Runtime::Php => Defaults {
                 name: "PHP's built-in server",
                 binary: Some("php"),
+                ..BASE
+            },
+            // socat 1.7.4.4, measured here: TCP-LISTEN and UDP-LISTEN bind
+            // 0.0.0.0, TCP6-LISTEN binds [::] leaving IPV6_V6ONLY to the
+            // system, and none sets SO_REUSEADDR unless given `reuseaddr`
+            // (`socat -hhh`: ipv6only and reuseaddr are aliases of
+            // ipv6-v6only and so-reuseaddr).
+            Runtime::Socat => Defaults {
+                name: "socat",
+                default_host: DefaultHost::Address(V4_ANY),
+                default_note: "socat's TCP-LISTEN:PORT and UDP-LISTEN:PORT bind 0.0.0.0",
+                reuseaddr: Some(false),
+                v6only_setting: "TCP6-LISTEN:PORT,ipv6only=1",
+                reuseaddr_setting: "TCP-LISTEN:PORT,reuseaddr",
+                binary: Some("socat"),
                 ..BASE
             },
             Runtime::Client => Defaults {

@@ -10,6 +10,7 @@ mod environment;
 mod field;
 mod field_clients;
 mod field_input;
+mod field_why;
 mod generated;
 mod harness;
 mod metrics;

@@ -27,93 +27,113 @@ use crate::harness::{
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WhyDoc {
-    schema_version: u32,
-    command: String,
+pub struct WhyDoc {
+    pub schema_version: u32,
+    pub command: String,
     /// Every document: `uname -n` and `uname -r` (issue #21; checked in
     /// origin.rs, locked here).
     #[serde(deserialize_with = "crate::harness::present")]
     #[allow(dead_code)]
-    hostname: Option<String>,
+    pub hostname: Option<String>,
     #[serde(deserialize_with = "crate::harness::present")]
     #[allow(dead_code)]
-    kernel: Option<String>,
-    complete: bool,
-    warnings: Vec<WarningDoc>,
-    input: String,
-    recognised: RecognisedDoc,
-    diagnosis: DiagnosisDoc,
-    fixes: Vec<FixDoc>,
+    pub kernel: Option<String>,
+    pub complete: bool,
+    pub warnings: Vec<WarningDoc>,
+    pub input: String,
+    pub recognised: RecognisedDoc,
+    pub diagnosis: DiagnosisDoc,
+    pub fixes: Vec<FixDoc>,
+    /// The other failure lines of the input.
+    pub also: Vec<AlsoDoc>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RecognisedDoc {
-    error: String,
-    operation: String,
-    protocol: String,
-    #[serde(deserialize_with = "present")]
-    address: Option<String>,
-    #[serde(deserialize_with = "present")]
-    port: Option<u16>,
-    format: String,
-    pattern: String,
-    runtime: String,
-    #[serde(deserialize_with = "present")]
-    address_from: Option<String>,
-    #[serde(deserialize_with = "present")]
-    port_from: Option<String>,
-    line: usize,
-    assumed: Vec<AssumptionDoc>,
+pub struct AlsoDoc {
+    pub recognised: RecognisedDoc,
+    pub diagnosis: DiagnosisDoc,
+    pub fixes: Vec<FixDoc>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AssumptionDoc {
-    field: String,
-    value: String,
-    why: String,
+pub struct OwnSocketDoc {
+    pub protocol: String,
+    pub address: String,
+    pub port: u16,
+    pub line: usize,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DiagnosisDoc {
-    status: String,
-    summary: String,
-    holders: Vec<SocketDoc>,
+pub struct RecognisedDoc {
+    pub error: String,
+    pub operation: String,
+    pub protocol: String,
+    #[serde(deserialize_with = "present")]
+    pub address: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub port: Option<u16>,
+    pub format: String,
+    pub pattern: String,
+    pub runtime: String,
+    #[serde(deserialize_with = "present")]
+    pub address_from: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub port_from: Option<String>,
+    pub line: usize,
+    pub assumed: Vec<AssumptionDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssumptionDoc {
+    pub field: String,
+    pub value: String,
+    pub why: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosisDoc {
+    pub status: String,
+    pub summary: String,
+    pub holders: Vec<SocketDoc>,
     #[serde(rename = "try", deserialize_with = "present")]
-    try_candidate: Option<serde_json::Value>,
+    pub try_candidate: Option<serde_json::Value>,
     #[serde(deserialize_with = "present")]
-    resolve: Option<serde_json::Value>,
-    local_addresses: Vec<String>,
+    pub resolve: Option<serde_json::Value>,
+    pub local_addresses: Vec<String>,
+    pub own_sockets: Vec<OwnSocketDoc>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FixDoc {
-    kind: String,
+pub struct FixDoc {
+    pub kind: String,
     #[serde(deserialize_with = "present")]
-    pid: Option<u32>,
+    pub pid: Option<u32>,
     #[serde(deserialize_with = "present")]
-    port: Option<u16>,
+    pub port: Option<u16>,
     #[serde(deserialize_with = "present")]
-    unit: Option<String>,
+    pub unit: Option<String>,
     #[serde(deserialize_with = "present")]
-    command: Option<String>,
+    pub command: Option<String>,
     #[serde(deserialize_with = "present")]
-    setting: Option<String>,
-    description: String,
+    pub setting: Option<String>,
+    pub description: String,
 }
 
 impl WhyDoc {
-    fn fix(&self, kind: &str) -> &FixDoc {
+    pub fn fix(&self, kind: &str) -> &FixDoc {
         self.fixes
             .iter()
             .find(|f| f.kind == kind)
             .unwrap_or_else(|| panic!("no {kind} fix in {:#?}", self.fixes))
     }
 
-    fn holder_pids(&self) -> Vec<u32> {
+    pub fn holder_pids(&self) -> Vec<u32> {
         self.diagnosis
             .holders
             .iter()
@@ -122,7 +142,7 @@ impl WhyDoc {
     }
 
     /// A string field of the embedded `try` candidate, by JSON pointer.
-    fn try_field(&self, pointer: &str) -> Option<&serde_json::Value> {
+    pub fn try_field(&self, pointer: &str) -> Option<&serde_json::Value> {
         self.diagnosis.try_candidate.as_ref()?.pointer(pointer)
     }
 }
@@ -171,13 +191,13 @@ fn runtime_stderr(program: &str, args: &[&str], uid: Option<u32>) -> String {
 
 /// `portcheck why ARGS` with `input` on its standard input (shadowed by
 /// the same run as uid 65534, as every run through the harness is).
-fn why_stdin(args: &[&str], input: &[u8]) -> Run {
+pub fn why_stdin(args: &[&str], input: &[u8]) -> Run {
     let mut full = vec!["why"];
     full.extend_from_slice(args);
     portcheck_fed(&full, input)
 }
 
-fn parse_why(run: &Run) -> WhyDoc {
+pub fn parse_why(run: &Run) -> WhyDoc {
     let doc: WhyDoc = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("not one `why` document ({e}): {run:#?}"));
     assert_eq!(doc.schema_version, 1, "{run:#?}");
@@ -253,9 +273,10 @@ fn why_node_eaddrinuse_names_the_ipv4_holder_of_its_dual_stack_wildcard() {
         );
         let kill = doc.fix("stop_process");
         assert_eq!(kill.pid, Some(holder.pid()));
-        assert_eq!(
-            kill.command.as_deref(),
-            Some(format!("kill {}", holder.pid()).as_str())
+        assert_eq!(kill.command.as_deref(), Some("portcheck stop 3000"));
+        assert!(
+            kill.description.contains(&format!("kill {}", holder.pid())),
+            "{kill:#?}"
         );
         assert!(
             doc.fix("set_v6only")
@@ -284,7 +305,7 @@ fn why_node_eaddrinuse_names_the_ipv4_holder_of_its_dual_stack_wildcard() {
             human.stdout
         );
         assert!(
-            human.stdout.contains(&format!("$ kill {}", holder.pid())),
+            human.stdout.contains("$ portcheck stop 3000"),
             "{}",
             human.stdout
         );
@@ -504,8 +525,20 @@ fn why_exits_1_when_the_holder_has_gone() {
         let doc = parse_why(&run);
         assert_eq!(doc.diagnosis.status, "gone");
         assert!(doc.diagnosis.holders.is_empty());
-        assert_eq!(doc.fixes.len(), 1);
-        assert_eq!(doc.fixes[0].kind, "retry");
+        assert!(doc.diagnosis.own_sockets.is_empty());
+        // Never only "start it again": the cause may have been the
+        // program's own earlier socket, and `try` checks that plan.
+        let kinds: Vec<&str> = doc.fixes.iter().map(|f| f.kind.as_str()).collect();
+        assert_eq!(kinds, ["check_own_sockets", "retry"], "{:#?}", doc.fixes);
+        assert_eq!(
+            doc.fixes[0].command.as_deref(),
+            Some("portcheck try 0.0.0.0:3000 '[::]:3000'")
+        );
+        assert!(
+            doc.diagnosis.summary.contains("or was the program itself"),
+            "{}",
+            doc.diagnosis.summary
+        );
     });
 }
 

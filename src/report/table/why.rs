@@ -1,14 +1,41 @@
-//! `why` in three short blocks: what happened, why, what to do.
+//! `why` in three short blocks: what happened, why, what to do; once for
+//! each failure line of the input.
 
 use std::fmt::Write as _;
 
 use super::{Style, warnings, who::socket_table};
 use crate::why::WhyResult;
-use crate::why::diagnose::Status;
+use crate::why::diagnose::{Diagnosis, Status};
+use crate::why::fixes::Fix;
+use crate::why::recognise::Recognised;
 
 pub fn why(result: &WhyResult, style: Style) -> String {
-    let recognised = &result.recognised;
-    let diagnosis = &result.diagnosis;
+    let mut out = failure(&result.recognised, &result.diagnosis, &result.fixes, style);
+    for other in &result.also {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.paint(
+                &format!("also, line {}", other.recognised.line),
+                anstyle::Style::new().bold()
+            )
+        );
+        out.push_str(&failure(
+            &other.recognised,
+            &other.diagnosis,
+            &other.fixes,
+            style,
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "  (suggestions only: portcheck changes nothing itself)"
+    );
+    out.push_str(&warnings(&result.warnings, style));
+    out
+}
+
+fn failure(recognised: &Recognised, diagnosis: &Diagnosis, fixes: &[Fix], style: Style) -> String {
     let heading = |text: &str| style.paint(text, anstyle::Style::new().bold());
     let mut out = String::new();
 
@@ -27,6 +54,7 @@ pub fn why(result: &WhyResult, style: Style) -> String {
     let _ = writeln!(out, "\n{}", heading("why"));
     let status = match diagnosis.status {
         Status::Present => style.warning("found on this host:"),
+        Status::OwnSocket => style.warning("the program's own socket:"),
         Status::Gone => "gone now:".to_owned(),
         Status::Unknown => "not visible from here:".to_owned(),
     };
@@ -41,7 +69,7 @@ pub fn why(result: &WhyResult, style: Style) -> String {
     }
 
     let _ = writeln!(out, "\n{}", heading("what to do"));
-    for fix in &result.fixes {
+    for fix in fixes {
         let _ = writeln!(out, "  - {}", fix.description);
         if let Some(command) = &fix.command {
             let _ = writeln!(out, "      $ {command}");
@@ -50,10 +78,5 @@ pub fn why(result: &WhyResult, style: Style) -> String {
             let _ = writeln!(out, "      {setting}");
         }
     }
-    let _ = writeln!(
-        out,
-        "  (suggestions only: portcheck changes nothing itself)"
-    );
-    out.push_str(&warnings(&result.warnings, style));
     out
 }
