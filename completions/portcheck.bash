@@ -68,7 +68,7 @@ _portcheck() {
 
     case "${cmd}" in
         portcheck)
-            opts="-h -V --json --color --netns --help --version who try resolve reach free wait why help"
+            opts="-w -h -V --json --wide --color --netns --help --version who try resolve reach free wait why help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -79,7 +79,10 @@ _portcheck() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d' ' -f1)" -- "${cur}"))
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -90,7 +93,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__free)
-            opts="-t -u -h -V --range --tcp --udp --count --json --color --netns --help --version"
+            opts="-t -u -w -h -V --range --tcp --udp --count --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -109,7 +112,10 @@ _portcheck() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d' ' -f1)" -- "${cur}"))
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -232,7 +238,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__resolve)
-            opts="-t -u -h -V --tcp --udp --connect --dns --dns-server --probe --json --color --netns --help --version"
+            opts="-t -u -w -h -V --tcp --udp --connect --dns --dns-server --probe --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -247,7 +253,10 @@ _portcheck() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d' ' -f1)" -- "${cur}"))
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -258,14 +267,25 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__try)
-            opts="-t -u -h -V --file --tcp --udp --v6only --dual-stack --reuseaddr --no-reuseaddr --reuseport --no-listen --no-trial --json --color --netns --help --version"
+            opts="-t -u -w -h -V --file --tcp --udp --v6only --dual-stack --reuseaddr --no-reuseaddr --reuseport --no-listen --no-trial --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --color)
@@ -273,7 +293,10 @@ _portcheck() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d' ' -f1)" -- "${cur}"))
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -284,7 +307,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__wait)
-            opts="-t -u -4 -6 -h -V --until --timeout --interval --tcp --udp --ipv4 --ipv6 --json --color --netns --help --version"
+            opts="-t -u -4 -6 -w -h -V --until --timeout --interval --tcp --udp --ipv4 --ipv6 --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,7 +330,10 @@ _portcheck() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d' ' -f1)" -- "${cur}"))
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -318,18 +344,29 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__who)
-            opts="-t -u -4 -6 -a -h -V --tcp --udp --ipv4 --ipv6 --all --all-netns --probe --json --color --netns --help --version"
+            opts="-t -u -4 -6 -a -w -h -V --tcp --udp --ipv4 --ipv6 --all --all-netns --probe --format --output --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json openmetrics prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d' ' -f1)" -- "${cur}"))
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -340,14 +377,17 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__why)
-            opts="-t -u -h -V --port --address --tcp --udp --no-trial --json --color --netns --help --version"
+            opts="-t -u -w -h -V --port --address --tcp --udp --no-trial --json --wide --color --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --port)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --address)
@@ -359,7 +399,10 @@ _portcheck() {
                     return 0
                     ;;
                 --netns)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d' ' -f1)" -- "${cur}"))
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
