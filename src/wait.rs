@@ -74,6 +74,23 @@ pub fn condition_met(sockets: &[crate::model::Socket], targets: &[Target], until
 }
 
 pub fn run(config: &WaitConfig, source: &dyn SocketSource) -> Result<WaitResult, Error> {
+    let (met, waited, polls) = poll(config, source)?;
+    let final_view = who::run(&config.who, source)?;
+    Ok(WaitResult {
+        config: config.clone(),
+        met,
+        waited,
+        polls,
+        final_view,
+    })
+}
+
+/// Polls until the condition holds or the timeout passes: whether it was
+/// met, how long it took, and how many polls (`stop` waits with it too).
+pub fn poll(
+    config: &WaitConfig,
+    source: &dyn SocketSource,
+) -> Result<(bool, Duration, u32), Error> {
     let who = &config.who;
     let request = DumpRequest {
         protocols: who.protocols.clone(),
@@ -98,15 +115,7 @@ pub fn run(config: &WaitConfig, source: &dyn SocketSource) -> Result<WaitResult,
         }
         thread::sleep(left.map_or(config.interval, |left| config.interval.min(left)));
     };
-    let waited = start.elapsed();
-    let final_view = who::run(who, source)?;
-    Ok(WaitResult {
-        config: config.clone(),
-        met,
-        waited,
-        polls,
-        final_view,
-    })
+    Ok((met, start.elapsed(), polls))
 }
 
 #[cfg(test)]
