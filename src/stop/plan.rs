@@ -108,7 +108,7 @@ pub fn plan(
             port: 0,
         });
     }
-    let holders = holders(sockets, &mut plan.refused);
+    let holders = holders(sockets, context, &mut plan.refused);
     let owner_of = masters(&holders, facts);
     plan.steps = steps(&holders, &owner_of, facts, context, &mut plan.refused);
     for step in &mut plan.steps {
@@ -127,7 +127,11 @@ type Holders<'a> = BTreeMap<u32, (&'a Process, Vec<HeldSocket>)>;
 
 /// The holders of `sockets`; a socket whose holders are (partly) unseen
 /// is refused.
-fn holders<'a>(sockets: &'a [Socket], refused: &mut Vec<Refused>) -> Holders<'a> {
+fn holders<'a>(
+    sockets: &'a [Socket],
+    context: &Context,
+    refused: &mut Vec<Refused>,
+) -> Holders<'a> {
     let mut holders: Holders<'a> = BTreeMap::new();
     for socket in sockets {
         let place = format!(
@@ -141,13 +145,13 @@ fn holders<'a>(sockets: &'a [Socket], refused: &mut Vec<Refused>) -> Holders<'a>
             socket.state
         );
         if socket.processes.is_empty() {
-            refused.push(unseen_owner(socket, &place));
+            refused.push(unseen_owner(socket, &place, context));
             continue;
         }
         if socket.owner_gap == Some(OwnerGap::Unreadable) {
             // Some owners are listed, others may be hidden: stopping the
             // visible ones might not free the port, and says nothing wrong.
-            refused.push(unseen_owner(socket, &place));
+            refused.push(unseen_owner(socket, &place, context));
         }
         for process in &socket.processes {
             let entry = holders
@@ -291,7 +295,29 @@ fn shown(process: &Process) -> String {
     process.shown_name().unwrap_or_else(|| "?".into())
 }
 
-fn unseen_owner(socket: &Socket, place: &str) -> Refused {
+fn unseen_owner(socket: &Socket, place: &str, context: &Context) -> Refused {
+    // The kernel says whose socket it is: another user's processes are not
+    // portcheck's to signal, seen or not.
+    if let Some(uid) = socket
+        .uid
+        .filter(|&uid| !context.privileged && uid != context.effective_uid)
+    {
+        return Refused {
+            pid: None,
+            name: None,
+            code: "not_permitted",
+            message: format!(
+                "{place} belongs to uid {uid}{}, and portcheck runs as uid {}: it may neither see nor signal that user's processes; run portcheck as that user or as root (portcheck never raises its own privileges)",
+                socket
+                    .user
+                    .as_ref()
+                    .map(|u| format!(" ({u})"))
+                    .unwrap_or_default(),
+                context.effective_uid
+            ),
+            port: socket.local_port,
+        };
+    }
     let why = match socket.owner_gap {
         Some(OwnerGap::Unreadable) => {
             "some processes could not be read (other users'): run as root to see every owner"

@@ -18,6 +18,7 @@ mod resolve;
 mod scale;
 mod shadow;
 mod signals;
+mod stop;
 mod untrusted;
 mod who;
 mod why;
