@@ -195,7 +195,8 @@ impl StopResult {
     pub fn exit_code(&self) -> i32 {
         match self.outcome {
             Outcome::Refused | Outcome::NotConfirmed => 2,
-            Outcome::DryRun | Outcome::NothingHeld => 0,
+            Outcome::DryRun => 0,
+            Outcome::NothingHeld => i32::from(!self.freed),
             Outcome::Acted if self.freed => 0,
             Outcome::Acted if self.actions.iter().any(|a| !a.ok) => 2,
             Outcome::Declined | Outcome::Acted => 1,
@@ -216,7 +217,8 @@ pub fn run(config: &StopConfig, source: &dyn SocketSource) -> Result<StopResult,
     let lookup = Lookup::new(&found.sockets);
     test_pause("lookup");
     let mut plan = lookup.plan(&found.sockets, time_wait);
-    let handles = Lookup::open(&mut plan);
+    let (handles, gone) = Lookup::open(&mut plan);
+    warnings.extend(gone);
     let mut result = StopResult {
         config: config.clone(),
         plan,
@@ -244,6 +246,11 @@ pub fn run(config: &StopConfig, source: &dyn SocketSource) -> Result<StopResult,
     } else {
         Outcome::Acted
     };
+    if result.outcome == Outcome::NothingHeld && !found.sockets.is_empty() {
+        // Every holder exited between the lookup and the pidfd: look again.
+        result.remaining = who::run(&config.who, source)?.sockets;
+        result.freed = result.remaining.is_empty();
+    }
     if result.outcome == Outcome::Acted {
         test_pause("signal");
         lookup.act(config, source, &mut result, &handles)?;
@@ -367,7 +374,7 @@ impl Lookup {
     /// Opens a pidfd on every holder to be signalled, now, at lookup: a
     /// holder that has exited (or whose pid another process has taken) is
     /// dropped from the plan, and said.
-    fn open(plan: &mut Plan) -> Handles {
+    fn open(plan: &mut Plan) -> (Handles, Vec<Warning>) {
         let mut handles = BTreeMap::new();
         let mut gone = Vec::new();
         for step in &plan.steps {
@@ -391,7 +398,15 @@ impl Lookup {
             }
         }
         plan.steps.retain(|step| !gone.contains(&step.pid));
-        handles
+        let said = gone.iter().map(|pid| {
+            Warning::note(
+                "holder_exited",
+                format!(
+                    "pid {pid} exited before it could be signalled (its pid may belong to another process by now, which is left alone)"
+                ),
+            )
+        });
+        (handles, said.collect())
     }
 
     fn act(
@@ -664,7 +679,9 @@ impl Lookup {
         plan
     }
 
-    fn open(_plan: &mut Plan) -> Handles {}
+    fn open(_plan: &mut Plan) -> (Handles, Vec<Warning>) {
+        ((), Vec::new())
+    }
 
     fn act(
         &self,

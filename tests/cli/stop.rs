@@ -635,3 +635,181 @@ fn stop_names_a_node_parent_that_restarts_the_holder_and_stops_it_with_parent() 
         respawning_parent_is_named_and_stopped_with_parent("node parent", tree, 8108, "node");
     });
 }
+
+/// Runs in a PID namespace of its own (its own /proc) whose `pid_max` is
+/// small, so that pids come round again within a few hundred forks. A
+/// holder listens on PORT; `portcheck stop PORT -y` is started with the
+/// test-only pause at STAGE; while it waits there the holder is killed
+/// and reaped, and children are forked until one gets the holder's pid
+/// (the newcomer, which writes down every signal it gets); then portcheck
+/// goes on. Prints one JSON line: portcheck's run and what the newcomer
+/// saw.
+const PID_REUSE: &str = r#"
+import json, os, signal, socket, subprocess, sys, tempfile, time
+
+binary, stage, port, pid_max = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+with open("/proc/sys/kernel/pid_max", "w") as f:  # this PID namespace's own
+    f.write(pid_max)
+
+def churn_until(done):
+    for _ in range(100000):
+        child = os.fork()
+        if child == 0:
+            os._exit(0)
+        os.waitpid(child, 0)
+        if done(child):
+            return True
+    return False
+
+# Past the first lap: from here pids come round between 300 and pid_max.
+churn_until(lambda pid: pid >= int(pid_max) - 5)
+ready_r, ready_w = os.pipe()
+holder = os.fork()
+if holder == 0:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(8)
+    os.write(ready_w, b"r")
+    while True:
+        time.sleep(1)
+os.read(ready_r, 1)
+
+pause = tempfile.mkdtemp()
+env = dict(os.environ, PORTCHECK_TEST_ONLY_PAUSE="%s:%s" % (stage, pause))
+run = subprocess.Popen([binary, "stop", str(port), "-y", "--json", "--respawn-window", "0"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+deadline = time.monotonic() + 20
+while not os.path.exists(os.path.join(pause, "paused-" + stage)) and time.monotonic() < deadline:
+    time.sleep(0.01)
+paused = os.path.exists(os.path.join(pause, "paused-" + stage))
+
+os.kill(holder, signal.SIGKILL)
+os.waitpid(holder, 0)
+signals_r, signals_w = os.pipe()
+newcomer = None
+for _ in range(100000):
+    child = os.fork()
+    if child == 0:
+        if os.getpid() != holder:
+            os._exit(0)
+        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+            signal.signal(number, lambda n, f: os.write(signals_w, b"%d\n" % n))
+        while True:
+            time.sleep(1)
+    if child == holder:
+        newcomer = child
+        break
+    os.waitpid(child, 0)
+
+open(os.path.join(pause, "resume-" + stage), "w").close()
+stdout, stderr = run.communicate(timeout=60)
+time.sleep(0.2)
+alive = newcomer is not None and os.waitpid(newcomer, os.WNOHANG) == (0, 0)
+os.set_blocking(signals_r, False)
+try:
+    got = os.read(signals_r, 1024).decode()
+except BlockingIOError:
+    got = ""
+if newcomer is not None:
+    os.kill(newcomer, signal.SIGKILL)
+    os.waitpid(newcomer, 0)
+print(json.dumps({"paused": paused, "holder": holder, "newcomer": newcomer, "alive": alive,
+                  "signals": got, "code": run.returncode, "stdout": stdout, "stderr": stderr}))
+"#;
+
+#[derive(Deserialize)]
+struct PidReuse {
+    paused: bool,
+    holder: u32,
+    newcomer: Option<u32>,
+    alive: bool,
+    signals: String,
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn pid_reuse(stage: &str, port: u16) {
+    let args = [
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "python3",
+        "-c",
+        PID_REUSE,
+        crate::harness::BIN,
+        stage,
+        &port.to_string(),
+        "340",
+    ];
+    let output = without_new_processes(|| {
+        Command::new("unshare")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+    })
+    .expect("run unshare");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "driver failed: {:?}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: PidReuse = serde_json::from_str(stdout.trim()).expect("the driver's line");
+    let run = Run {
+        code: seen.code,
+        stdout: seen.stdout.clone(),
+        stderr: seen.stderr.clone(),
+    };
+    assert!(seen.paused, "portcheck paused at {stage}: {run:#?}");
+    assert_eq!(
+        seen.newcomer,
+        Some(seen.holder),
+        "a newcomer took the holder's pid {}",
+        seen.holder
+    );
+    assert!(seen.alive, "the newcomer was not killed: {run:#?}");
+    assert_eq!(seen.signals, "", "the newcomer got no signal: {run:#?}");
+    let doc = parse(&run);
+    assert_eq!(run.code, 0, "the port is free: {run:#?}");
+    assert!(doc.freed, "{doc:#?}");
+    // What portcheck says about the holder that went away.
+    match stage {
+        "signal" => {
+            let [action] = doc.actions.as_slice() else {
+                panic!("one action: {doc:#?}")
+            };
+            assert_eq!(action.pid, seen.holder);
+            assert!(
+                action
+                    .note
+                    .as_deref()
+                    .is_some_and(|n| n.contains("already exited")),
+                "{doc:#?}"
+            );
+        }
+        _ => {
+            assert!(doc.actions.is_empty(), "{doc:#?}");
+            assert!(
+                doc.warnings.iter().any(|w| w.code == "holder_exited"),
+                "{doc:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn stop_never_signals_a_process_that_took_the_pid_before_the_pidfd_was_opened() {
+    in_netns("stop_pid_reused_before_the_pidfd", || {
+        pid_reuse("lookup", 8109);
+    });
+}
+
+#[test]
+fn stop_never_signals_a_process_that_took_the_pid_before_the_signal() {
+    in_netns("stop_pid_reused_before_the_signal", || {
+        pid_reuse("signal", 8110);
+    });
+}
