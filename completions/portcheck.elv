@@ -32,6 +32,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand free 'Find ports any program could bind now (both families, every address)'
             cand wait 'Wait until a socket listens on TARGET, or until it is free'
             cand why 'Paste a bind or connect error; get the cause on this host and the fix'
+            cand stop 'Stop what holds a port: SIGTERM through a pidfd, wait, then SIGKILL'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;who'= {
@@ -157,6 +158,31 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'portcheck;stop'= {
+            cand --signal 'The first signal: TERM, INT, HUP, QUIT, USR1, USR2 or KILL'
+            cand --grace 'How long to wait for the port to be free before SIGKILL'
+            cand --respawn-window 'How long to watch a freed port for a restarted holder (0 to skip)'
+            cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
+            cand -t 'TCP sockets only (default: TCP and UDP)'
+            cand --tcp 'TCP sockets only (default: TCP and UDP)'
+            cand -u 'UDP sockets only (default: TCP and UDP)'
+            cand --udp 'UDP sockets only (default: TCP and UDP)'
+            cand -4 'IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss)'
+            cand --ipv4 'IPv4 sockets only (an IPv6 dual-stack socket is IPv6 here, as in ss)'
+            cand -6 'IPv6 sockets only'
+            cand --ipv6 'IPv6 sockets only'
+            cand --dry-run 'Print the plan (what would be signalled or run, in order) and change nothing'
+            cand -y 'Act without asking (needed when standard input is not a terminal)'
+            cand --yes 'Act without asking (needed when standard input is not a terminal)'
+            cand --no-escalate 'Never send SIGKILL: report the port still held after the grace'
+            cand --parent 'Also stop the parent that restarts a stopped holder (a shell loop, nodemon), and the holder it restarted'
+            cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'portcheck;help'= {
             cand who 'List the sockets that hold a port, with every owning process'
             cand try 'Predict whether binds succeed and why not, then confirm with a safe trial'
@@ -164,6 +190,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand free 'Find ports any program could bind now (both families, every address)'
             cand wait 'Wait until a socket listens on TARGET, or until it is free'
             cand why 'Paste a bind or connect error; get the cause on this host and the fix'
+            cand stop 'Stop what holds a port: SIGTERM through a pidfd, wait, then SIGKILL'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;help;who'= {
@@ -177,6 +204,8 @@ set edit:completion:arg-completer[portcheck] = {|@words|
         &'portcheck;help;wait'= {
         }
         &'portcheck;help;why'= {
+        }
+        &'portcheck;help;stop'= {
         }
         &'portcheck;help;help'= {
         }

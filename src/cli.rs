@@ -310,6 +310,7 @@ portcheck's own ancestors. On a terminal portcheck asks once unless \
 
 Off Linux there is no pidfd: stop prints the plan and refuses to act \
 (no_pidfd).",
+        after_long_help = crate::stop::JSON_HELP,
         after_help = "\
 Examples:
   portcheck stop 3000

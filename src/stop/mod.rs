@@ -24,6 +24,42 @@ use crate::who;
 use method::Method;
 use plan::{Plan, Respawn};
 
+/// The JSON document, for the man page (CONTRACT.md style).
+pub const JSON_HELP: &str = r#"JSON (--json):
+  {"schema_version":1,"command":"stop","complete":true,"warnings":[],
+   "query":{"targets":["8000"],"protocols":["tcp","udp"],"families":["ipv4","ipv6"],
+            "signal":"SIGTERM","grace_ms":5000,"escalate":true,"parent":false,
+            "respawn_window_ms":1000,"dry_run":false,"yes":true},
+   "outcome":"acted",      // acted | dry_run | refused | not_confirmed | declined | nothing_held
+   "plan":[{"pid":4242,"name":"python3","cmdline":["python3","-m","http.server"],
+            "method":"signal",          // signal | systemctl | docker | podman
+            "signal":"SIGTERM",         // null unless method is signal
+            "command":null,             // e.g. ["systemctl","stop","app.service"]
+            "unit":null,"container":null,
+            "sockets":["tcp 0.0.0.0:8000 LISTEN"],
+            "covers":[],                // workers that go with their master
+            "reason":"python3 holds it"}],
+   "refused":[{"pid":1,"name":"init","code":"pid_1","message":"..."}],
+             // pid_1 | kernel_owned | not_permitted | portcheck_ancestor | owner_unseen |
+             // socket_activation | other_users_unit | kubernetes_pod |
+             // unmanaged_container | pidfd_unavailable | no_pidfd
+   "actions":[{"pid":4242,"name":"python3","method":"signal","signal":"SIGTERM",
+               "command":null,
+               "stage":"stop",          // stop | escalate | parent | respawned
+               "ok":true,"error":null,
+               "waited_ms":12,          // until the port was free, or the wait gave up
+               "freed":true,            // free when that wait ended
+               "note":null}],           // e.g. it had already exited
+   "respawns":[{"pid":4300,"name":"python3","parent_pid":4100,"parent_name":"sh",
+                "parent_cmdline":["sh","-c","while :; do ...; done"],"same_parent":true}],
+   "freed":true,
+   "remaining":[ <socket>, ... ]}       // what holds the targets at the end
+
+Warnings: not_confirmed, respawned, holder_exited, and who's.
+Exit codes: 0 every target is free afterwards (also: nothing held it, or a
+dry run that refuses nothing); 1 a target is still held (or the question
+was declined); 2 refused, not confirmed, an action failed, or an error."#;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopConfig {
     pub who: WhoConfig,
@@ -187,6 +223,9 @@ pub struct StopResult {
     /// What holds the targets at the end.
     pub remaining: Vec<Socket>,
     pub warnings: Vec<Warning>,
+    /// The plan was shown on the terminal before asking: the human view
+    /// does not print it twice there.
+    pub plan_shown: bool,
 }
 
 impl StopResult {
@@ -228,6 +267,7 @@ pub fn run(config: &StopConfig, source: &dyn SocketSource) -> Result<StopResult,
         freed: found.sockets.is_empty(),
         remaining: found.sockets.clone(),
         warnings: Vec::new(),
+        plan_shown: false,
     };
     result.outcome = if !result.plan.refused.is_empty() {
         Outcome::Refused
@@ -241,7 +281,7 @@ pub fn run(config: &StopConfig, source: &dyn SocketSource) -> Result<StopResult,
             "standard input is not a terminal and --yes was not given: nothing was stopped (a script says --yes)",
         ));
         Outcome::NotConfirmed
-    } else if !config.yes && !confirm(&result) {
+    } else if !config.yes && !confirm(&mut result) {
         Outcome::Declined
     } else {
         Outcome::Acted
@@ -263,8 +303,9 @@ pub fn run(config: &StopConfig, source: &dyn SocketSource) -> Result<StopResult,
 }
 
 /// Asks once on the terminal (standard error), showing the plan.
-fn confirm(result: &StopResult) -> bool {
-    use std::io::Write as _;
+fn confirm(result: &mut StopResult) -> bool {
+    use std::io::{IsTerminal as _, Write as _};
+    result.plan_shown = std::io::stdout().is_terminal();
     let plan =
         crate::report::table::stop_plan(result, crate::report::table::Style { color: false });
     let mut stderr = std::io::stderr().lock();

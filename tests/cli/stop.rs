@@ -810,3 +810,56 @@ fn stop_never_signals_a_process_that_took_the_pid_before_the_signal() {
         pid_reuse("signal", 8110);
     });
 }
+
+/// `portcheck stop ARGS` on a pseudo-terminal (util-linux `script`), with
+/// `answer` typed a second after it starts.
+fn on_a_terminal(args: &str, answer: &str) -> Run {
+    let line = format!(
+        "(sleep 1; printf '{answer}\\n') | script -qec '{} stop {args}' /dev/null",
+        crate::harness::BIN
+    );
+    let output = without_new_processes(|| {
+        Command::new("sh")
+            .args(["-c", &line])
+            .stdin(Stdio::null())
+            .output()
+    })
+    .expect("run script");
+    Run {
+        code: output.status.code().expect("an exit code"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn stop_asks_once_on_a_terminal() {
+    if field::program("script", "stop_asks_once_on_a_terminal").is_none() {
+        return;
+    }
+    in_netns("stop_asks_once_on_a_terminal", || {
+        let mut holder = Tree::holder("tcp", 8111, "server");
+        let pid = holder.ready(1);
+        let declined = on_a_terminal("8111 --respawn-window 0", "n");
+        assert_eq!(declined.code, 1, "{declined:#?}");
+        assert_eq!(declined.stdout.matches("[y/N]").count(), 1, "{declined:#?}");
+        assert!(
+            declined.stdout.contains("Nothing was stopped."),
+            "{declined:#?}"
+        );
+        // The plan is shown once, before the question.
+        assert_eq!(
+            declined.stdout.matches("Plan (").count(),
+            1,
+            "{declined:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(holder.running() && holder.signals().is_empty());
+
+        let agreed = on_a_terminal("8111 --respawn-window 0", "y");
+        assert_eq!(agreed.code, 0, "{agreed:#?}");
+        assert!(agreed.stdout.contains("8111 is free."), "{agreed:#?}");
+        assert!(holder.exited());
+        assert_eq!(holder.signals(), vec![format!("signal 15 {pid}")]);
+    });
+}

@@ -71,7 +71,11 @@ pub fn stop_plan(result: &StopResult, style: Style) -> String {
 }
 
 pub fn stop(result: &StopResult, style: Style) -> String {
-    let mut out = stop_plan(result, style);
+    let mut out = if result.plan_shown {
+        String::new()
+    } else {
+        stop_plan(result, style)
+    };
     let targets: Vec<&str> = result
         .config
         .who
@@ -81,11 +85,23 @@ pub fn stop(result: &StopResult, style: Style) -> String {
         .collect();
     let targets = targets.join(", ");
     match result.outcome {
-        Outcome::NothingHeld => {
+        Outcome::NothingHeld if result.freed => {
             let _ = writeln!(
                 out,
                 "Nothing listens on or is bound to {targets}: nothing to stop."
             );
+        }
+        Outcome::NothingHeld => {
+            // The holders exited before they were signalled, and another
+            // process holds the port now: not stopped unasked.
+            let _ = writeln!(
+                out,
+                "{}",
+                style.warning(&format!(
+                    "{targets} is held by a process that was not looked up; run stop again to stop it:"
+                ))
+            );
+            out.push_str(&socket_table(&result.remaining, false, style));
         }
         Outcome::DryRun => {
             let _ = writeln!(out, "Dry run: nothing was stopped.");
