@@ -11,7 +11,9 @@ pub mod plan;
 #[cfg(target_os = "linux")]
 mod process;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+#[cfg(target_os = "linux")]
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use crate::cli::WhoConfig;
@@ -245,8 +247,10 @@ impl StopResult {
 
 /// The time after SIGKILL to see the port free: the kernel closes a
 /// killed process's sockets as it exits.
+#[cfg(target_os = "linux")]
 const AFTER_KILL: Duration = Duration::from_secs(5);
 /// Poll interval while waiting for the port.
+#[cfg(target_os = "linux")]
 const POLL: Duration = Duration::from_millis(25);
 
 pub fn run(config: &StopConfig, source: &dyn SocketSource) -> Result<StopResult, Error> {
@@ -486,7 +490,13 @@ impl Lookup {
         if free && !config.respawn_window.is_zero() {
             free = self.watch_respawn(config, source, result, &steps)?;
         }
-        let last = who::run(&config.who, source)?;
+        let mut last = who::run(&config.who, source)?;
+        if free && !last.sockets.is_empty() && result.respawns.is_empty() {
+            // Taken again after the watch ended (a slow restart): said,
+            // and stopped with --parent, all the same.
+            free = self.respawn_in(config, source, result, &steps, &last.sockets)?;
+            last = who::run(&config.who, source)?;
+        }
         result.freed = free && last.sockets.is_empty();
         result.remaining = last.sockets;
         Ok(())
@@ -540,6 +550,21 @@ impl Lookup {
         if !seen.met {
             return Ok(true);
         }
+        self.respawn_in(config, source, result, steps, &seen.final_view.sockets)
+    }
+
+    /// Names who started the holders in `view` (sockets that hold the
+    /// targets again after the stopped holders exited), and with
+    /// `--parent` stops the parents and those holders. Returns whether
+    /// the port is free.
+    fn respawn_in(
+        &self,
+        config: &StopConfig,
+        source: &dyn SocketSource,
+        result: &mut StopResult,
+        steps: &[plan::Step],
+        view: &[Socket],
+    ) -> Result<bool, Error> {
         let stopped: BTreeSet<u32> = steps
             .iter()
             .flat_map(|s| std::iter::once(s.pid).chain(s.covers.iter().copied()))
@@ -548,9 +573,7 @@ impl Lookup {
             .iter()
             .filter_map(|pid| self.facts.get(pid).and_then(|f| f.ppid))
             .collect();
-        let now: Vec<(u32, Option<u32>)> = seen
-            .final_view
-            .sockets
+        let now: Vec<(u32, Option<u32>)> = view
             .iter()
             .flat_map(|s| s.processes.iter())
             .map(|p| (p.pid, process::facts(p.pid).and_then(|f| f.ppid)))
@@ -563,9 +586,7 @@ impl Lookup {
             if parent.is_some_and(|p| new_pids.contains(&p)) {
                 continue;
             }
-            let name = seen
-                .final_view
-                .sockets
+            let name = view
                 .iter()
                 .flat_map(|s| s.processes.iter())
                 .find(|p| p.pid == pid)
@@ -593,7 +614,7 @@ impl Lookup {
             ));
             return Ok(false);
         }
-        self.stop_parents(config, source, result, &seen.final_view.sockets)
+        self.stop_parents(config, source, result, view)
     }
 
     /// `--parent`: each restarting parent, then the holders it started.
@@ -695,7 +716,9 @@ impl Lookup {
 /// Off Linux there is no pidfd: a signal by pid could reach a process that
 /// took the pid since the lookup, so `stop` plans (and `--dry-run` shows
 /// the plan) but acts on nothing.
+// The Linux signatures, kept so `run` is one function everywhere.
 #[cfg(not(target_os = "linux"))]
+#[allow(clippy::unused_self, clippy::trivially_copy_pass_by_ref)]
 impl Lookup {
     fn new(_sockets: &[Socket]) -> Lookup {
         Lookup {}

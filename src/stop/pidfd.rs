@@ -84,7 +84,8 @@ impl Handle {
 
     /// Whether the process is still there (not yet reaped): the kernel's
     /// fdinfo of a pidfd says `Pid: -1` once it is gone (pidfd_show_fdinfo
-    /// in kernel/pid.c), whoever has the number now.
+    /// in kernel/pid.c; seen here on Linux 6.18: the pid while it runs and
+    /// as a zombie, -1 once reaped), whoever has the number now.
     pub fn alive(&self) -> bool {
         std::fs::read_to_string(format!("/proc/self/fdinfo/{}", self.fd.as_raw_fd()))
             .ok()

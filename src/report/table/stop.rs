@@ -138,12 +138,13 @@ pub fn stop(result: &StopResult, style: Style) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    "{:<9} {what} -> {name} (pid {}): {result_words}",
+                    "{:<10} {what} -> {name} (pid {}): {result_words}",
                     format!("{}:", action.stage.name()),
                     action.pid
                 );
             }
-            if !result.respawns.is_empty() {
+            // Without --parent the `respawned` note says it.
+            if result.config.parent && !result.respawns.is_empty() {
                 let _ = writeln!(out, "Restarted: {}", respawn_words(&result.respawns));
             }
             if result.freed {
@@ -174,6 +175,11 @@ pub fn stop_notes(result: &StopResult, style: Style) -> String {
     }
 }
 
+/// `12 ms` below a second, `5.0 s` from there.
 fn seconds(duration: std::time::Duration) -> String {
-    format!("{:.1} s", duration.as_secs_f64())
+    if duration < std::time::Duration::from_secs(1) {
+        format!("{} ms", duration.as_millis())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
 }
