@@ -290,9 +290,10 @@ holders still running unless --no-escalate. Every step is reported with \
 how long it took.
 
 Workers (nginx, Apache, gunicorn, PHP-FPM) share the master's socket: the \
-master is signalled and stops them itself. A holder in a systemd service \
-is stopped with `systemctl stop UNIT` (`--user` for a user unit), since the \
-unit would restart it; a socket held by pid 1 (socket activation) with \
+master is signalled and stops them itself. A systemd service's own process \
+(started by the manager) is stopped with `systemctl stop UNIT` (`--user` for \
+a user unit), since the unit would restart it; a process further down a \
+unit's tree gets a signal; a socket held by pid 1 (socket activation) with \
 `systemctl stop NAME.socket`; a container's process or its docker-proxy \
 with `docker stop` / `podman stop`, never a signal to docker-proxy.
 

@@ -97,6 +97,12 @@ pub struct ManagerFacts<'a> {
     /// Whether pid 1 of the PID namespace portcheck runs in is systemd
     /// (otherwise a holder at pid 1 is some other init: a container's).
     pub init_is_systemd: bool,
+    /// The holder's parent is the systemd manager (pid 1 systemd, or the
+    /// user's `systemd --user`): the holder is a unit's own process, which
+    /// the unit restarts. A process further down a unit's tree (a CI job
+    /// under a runner's service, a child of a shell script) gets a signal:
+    /// stopping the whole unit would stop far more than the holder.
+    pub parent_is_manager: bool,
     /// The uid portcheck runs as (a user unit is stopped by its own user's
     /// manager).
     pub our_uid: u32,
@@ -160,6 +166,9 @@ pub fn decide(facts: &ManagerFacts<'_>) -> Result<Method, Refusal> {
         };
     }
     match facts.cgroup.and_then(unit_of) {
+        Some(UnitPlace::System(_) | UnitPlace::User { .. }) if !facts.parent_is_manager => {
+            Ok(Method::Signal)
+        }
         Some(UnitPlace::System(unit)) => Ok(Method::Systemctl { unit, user: false }),
         Some(UnitPlace::User { uid, unit }) if uid == facts.our_uid => {
             Ok(Method::Systemctl { unit, user: true })
@@ -288,6 +297,7 @@ mod tests {
             cgroup,
             container,
             init_is_systemd: true,
+            parent_is_manager: true,
             our_uid: 1000,
         }
     }
@@ -393,6 +403,16 @@ mod tests {
             decide(&facts(4242, "python3", Some("/"), None)),
             Ok(Method::Signal)
         );
+        // A test server started by a CI job under the runner's service:
+        // the runner is not stopped to free its port.
+        let mut job = facts(
+            4242,
+            "python3",
+            Some("/system.slice/actions.runner.octo.service"),
+            None,
+        );
+        job.parent_is_manager = false;
+        assert_eq!(decide(&job), Ok(Method::Signal));
         assert_eq!(
             decide(&facts(4242, "python3", None, None)),
             Ok(Method::Signal)

@@ -19,6 +19,8 @@ pub struct ProcFacts {
     pub saved_uid: Option<u32>,
     /// The systemd cgroup path (see [`method::systemd_cgroup`]).
     pub cgroup: Option<String>,
+    /// The parent is pid 1 systemd or a `systemd --user` manager.
+    pub parent_is_manager: bool,
 }
 
 /// Who portcheck is, for the refusals.
@@ -245,6 +247,7 @@ fn steps(
             cgroup: process_facts.cgroup.as_deref(),
             container: process.container.as_ref(),
             init_is_systemd: context.init_is_systemd,
+            parent_is_manager: process_facts.parent_is_manager,
             our_uid: context.effective_uid,
         });
         let method = match decided {
@@ -524,6 +527,7 @@ mod tests {
                         real_uid: Some(uid),
                         saved_uid: Some(uid),
                         cgroup: Some("/".into()),
+                        parent_is_manager: ppid == 1,
                     },
                 )
             })

@@ -28,12 +28,33 @@ pub fn facts(pid: u32) -> Option<ProcFacts> {
     let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
         .ok()
         .and_then(|text| systemd_cgroup(&text).map(str::to_owned));
+    let parent = field("PPid:").and_then(|n| n.parse().ok());
     Some(ProcFacts {
-        ppid: field("PPid:").and_then(|n| n.parse().ok()),
+        ppid: parent,
+        parent_is_manager: parent.is_some_and(is_systemd_manager),
         real_uid: uids.first().copied(),
         saved_uid: uids.get(2).copied(),
         cgroup,
     })
+}
+
+/// Whether `pid` is a systemd manager: pid 1 named systemd, or a user's
+/// `systemd --user` (named systemd, in `user@UID.service/init.scope`).
+fn is_systemd_manager(pid: u32) -> bool {
+    let named_systemd =
+        std::fs::read(format!("/proc/{pid}/comm")).is_ok_and(|name| name == b"systemd\n");
+    if !named_systemd {
+        return false;
+    }
+    pid == 1
+        || std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|text| {
+            systemd_cgroup(&text).is_some_and(|path| {
+                matches!(
+                    super::method::unit_of(path),
+                    Some(super::method::UnitPlace::UserManager { .. })
+                )
+            })
+        })
 }
 
 /// The name and command line of a process (for a parent that restarts a
