@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('free', 'free', [CompletionResultType]::ParameterValue, 'Find ports any program could bind now (both families, every address)')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until a socket listens on TARGET, or until it is free')
             [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'Paste a bind or connect error; get the cause on this host and the fix')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop what holds a port: SIGTERM through a pidfd, wait, then SIGKILL')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -190,6 +191,34 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'portcheck;stop' {
+            [CompletionResult]::new('--signal', '--signal', [CompletionResultType]::ParameterName, 'The first signal: TERM, INT, HUP, QUIT, USR1, USR2 or KILL')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'How long to wait for the port to be free before SIGKILL')
+            [CompletionResult]::new('--respawn-window', '--respawn-window', [CompletionResultType]::ParameterName, 'How long to watch a freed port for a restarted holder (0 to skip)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the human output; NO_COLOR is honoured under `auto`')
+            [CompletionResult]::new('--netns', '--netns', [CompletionResultType]::ParameterName, 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'TCP sockets only (default: TCP and UDP)')
+            [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'TCP sockets only (default: TCP and UDP)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'UDP sockets only (default: TCP and UDP)')
+            [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'UDP sockets only (default: TCP and UDP)')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Sockets that take IPv4: IPv4 sockets, a dual-stack [::] (IPV6_V6ONLY off) and IPv4-mapped [::ffff:a.b.c.d] binds (unlike ss -4, which shows IPv4 sockets only)')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Sockets that take IPv4: IPv4 sockets, a dual-stack [::] (IPV6_V6ONLY off) and IPv4-mapped [::ffff:a.b.c.d] binds (unlike ss -4, which shows IPv4 sockets only)')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Sockets that take IPv6: IPv6 sockets except IPv4-mapped binds')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Sockets that take IPv6: IPv6 sockets except IPv4-mapped binds')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be signalled or run, in order) and change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Act without asking (needed when standard input is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Act without asking (needed when standard input is not a terminal)')
+            [CompletionResult]::new('--no-escalate', '--no-escalate', [CompletionResultType]::ParameterName, 'Never send SIGKILL: report the port still held after the grace')
+            [CompletionResult]::new('--parent', '--parent', [CompletionResultType]::ParameterName, 'Also stop the parent that restarts a stopped holder (a shell loop, nodemon), and the holder it restarted')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout (diagnostics go to stderr)')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Show every table cell whole, command lines too: in a terminal, tables are fitted to its width (the last column, PROCESS, LISTENER or RULE, is cut with `…`; others wrap within their cells), and a command line is cut at 60 characters. Output that is not a terminal is not fitted')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Show every table cell whole, command lines too: in a terminal, tables are fitted to its width (the last column, PROCESS, LISTENER or RULE, is cut with `…`; others wrap within their cells), and a command line is cut at 60 characters. Output that is not a terminal is not fitted')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'portcheck;help' {
             [CompletionResult]::new('who', 'who', [CompletionResultType]::ParameterValue, 'List the sockets that hold a port, with every owning process')
             [CompletionResult]::new('try', 'try', [CompletionResultType]::ParameterValue, 'Predict whether binds succeed and why not, then confirm with a safe trial')
@@ -197,6 +226,7 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             [CompletionResult]::new('free', 'free', [CompletionResultType]::ParameterValue, 'Find ports any program could bind now (both families, every address)')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until a socket listens on TARGET, or until it is free')
             [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'Paste a bind or connect error; get the cause on this host and the fix')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop what holds a port: SIGTERM through a pidfd, wait, then SIGKILL')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -216,6 +246,9 @@ Register-ArgumentCompleter -Native -CommandName 'portcheck' -ScriptBlock {
             break
         }
         'portcheck;help;why' {
+            break
+        }
+        'portcheck;help;stop' {
             break
         }
         'portcheck;help;help' {

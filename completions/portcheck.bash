@@ -28,6 +28,9 @@ _portcheck() {
             portcheck,resolve)
                 cmd="portcheck__subcmd__resolve"
                 ;;
+            portcheck,stop)
+                cmd="portcheck__subcmd__stop"
+                ;;
             portcheck,try)
                 cmd="portcheck__subcmd__try"
                 ;;
@@ -49,6 +52,9 @@ _portcheck() {
             portcheck__subcmd__help,resolve)
                 cmd="portcheck__subcmd__help__subcmd__resolve"
                 ;;
+            portcheck__subcmd__help,stop)
+                cmd="portcheck__subcmd__help__subcmd__stop"
+                ;;
             portcheck__subcmd__help,try)
                 cmd="portcheck__subcmd__help__subcmd__try"
                 ;;
@@ -68,7 +74,7 @@ _portcheck() {
 
     case "${cmd}" in
         portcheck)
-            opts="-w -h -V --json --wide --color --netns --help --version who try resolve reach free wait why help"
+            opts="-w -h -V --json --wide --color --netns --help --version who try resolve reach free wait why stop help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,7 +132,7 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__help)
-            opts="who try resolve free wait why help"
+            opts="who try resolve free wait why stop help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,6 +174,20 @@ _portcheck() {
             return 0
             ;;
         portcheck__subcmd__help__subcmd__resolve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portcheck__subcmd__help__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -245,6 +265,43 @@ _portcheck() {
             fi
             case "${prev}" in
                 --dns-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d' ' -f1)" -- "${cur}"))
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portcheck__subcmd__stop)
+            opts="-t -u -4 -6 -y -w -h -V --tcp --udp --ipv4 --ipv6 --dry-run --yes --signal --grace --no-escalate --parent --respawn-window --json --wide --color --netns --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --signal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --respawn-window)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

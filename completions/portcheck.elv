@@ -34,6 +34,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand free 'Find ports any program could bind now (both families, every address)'
             cand wait 'Wait until a socket listens on TARGET, or until it is free'
             cand why 'Paste a bind or connect error; get the cause on this host and the fix'
+            cand stop 'Stop what holds a port: SIGTERM through a pidfd, wait, then SIGKILL'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;who'= {
@@ -179,6 +180,33 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'portcheck;stop'= {
+            cand --signal 'The first signal: TERM, INT, HUP, QUIT, USR1, USR2 or KILL'
+            cand --grace 'How long to wait for the port to be free before SIGKILL'
+            cand --respawn-window 'How long to watch a freed port for a restarted holder (0 to skip)'
+            cand --color 'When to colour the human output; NO_COLOR is honoured under `auto`'
+            cand --netns 'Run in this network namespace: an `ip netns` NAME, a PATH such as /proc/PID/ns/net, or a PID'
+            cand -t 'TCP sockets only (default: TCP and UDP)'
+            cand --tcp 'TCP sockets only (default: TCP and UDP)'
+            cand -u 'UDP sockets only (default: TCP and UDP)'
+            cand --udp 'UDP sockets only (default: TCP and UDP)'
+            cand -4 'Sockets that take IPv4: IPv4 sockets, a dual-stack [::] (IPV6_V6ONLY off) and IPv4-mapped [::ffff:a.b.c.d] binds (unlike ss -4, which shows IPv4 sockets only)'
+            cand --ipv4 'Sockets that take IPv4: IPv4 sockets, a dual-stack [::] (IPV6_V6ONLY off) and IPv4-mapped [::ffff:a.b.c.d] binds (unlike ss -4, which shows IPv4 sockets only)'
+            cand -6 'Sockets that take IPv6: IPv6 sockets except IPv4-mapped binds'
+            cand --ipv6 'Sockets that take IPv6: IPv6 sockets except IPv4-mapped binds'
+            cand --dry-run 'Print the plan (what would be signalled or run, in order) and change nothing'
+            cand -y 'Act without asking (needed when standard input is not a terminal)'
+            cand --yes 'Act without asking (needed when standard input is not a terminal)'
+            cand --no-escalate 'Never send SIGKILL: report the port still held after the grace'
+            cand --parent 'Also stop the parent that restarts a stopped holder (a shell loop, nodemon), and the holder it restarted'
+            cand --json 'Print exactly one JSON document on stdout (diagnostics go to stderr)'
+            cand -w 'Show every table cell whole, command lines too: in a terminal, tables are fitted to its width (the last column, PROCESS, LISTENER or RULE, is cut with `…`; others wrap within their cells), and a command line is cut at 60 characters. Output that is not a terminal is not fitted'
+            cand --wide 'Show every table cell whole, command lines too: in a terminal, tables are fitted to its width (the last column, PROCESS, LISTENER or RULE, is cut with `…`; others wrap within their cells), and a command line is cut at 60 characters. Output that is not a terminal is not fitted'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'portcheck;help'= {
             cand who 'List the sockets that hold a port, with every owning process'
             cand try 'Predict whether binds succeed and why not, then confirm with a safe trial'
@@ -186,6 +214,7 @@ set edit:completion:arg-completer[portcheck] = {|@words|
             cand free 'Find ports any program could bind now (both families, every address)'
             cand wait 'Wait until a socket listens on TARGET, or until it is free'
             cand why 'Paste a bind or connect error; get the cause on this host and the fix'
+            cand stop 'Stop what holds a port: SIGTERM through a pidfd, wait, then SIGKILL'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'portcheck;help;who'= {
@@ -199,6 +228,8 @@ set edit:completion:arg-completer[portcheck] = {|@words|
         &'portcheck;help;wait'= {
         }
         &'portcheck;help;why'= {
+        }
+        &'portcheck;help;stop'= {
         }
         &'portcheck;help;help'= {
         }

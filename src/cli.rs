@@ -13,6 +13,7 @@ use crate::free::FreeConfig;
 use crate::model::{Family, Protocol};
 use crate::resolve::ResolveConfig;
 use crate::resolve::input::parse_query;
+use crate::stop::{StopConfig, StopSignal};
 use crate::target::{Target, parse_port_range, parse_target};
 use crate::wait::{Until, WaitConfig};
 use crate::why::WhyConfig;
@@ -376,6 +377,58 @@ Examples:
 Exit codes: 0 the cause is on this host now, 1 recognised but the cause has gone (or is on another host), 2 nothing recognised, a port missing, or an error."
     )]
     Why(WhyArgs),
+
+    /// Stop what holds a port: SIGTERM through a pidfd, wait, then SIGKILL.
+    #[command(
+        long_about = "\
+Stop what holds a port, safely.
+
+TARGET is PORT, ADDRESS:PORT or [IPV6]:PORT as in `who`, optionally \
+prefixed tcp: or udp: (udp:5353, the same as -u). Only the processes that hold a matching listening or bound socket \
+are stopped, never processes that only hold connections to it (a browser \
+connected to :3000 is left alone).
+
+Each holder gets --signal (SIGTERM) through a pidfd opened when it was \
+looked up and checked to hold the socket, so a pid that passes to another \
+process meanwhile is never signalled. portcheck then waits until the port \
+is free (as `wait --until free`), up to --grace, and sends SIGKILL to \
+holders still running unless --no-escalate. Every step is reported with \
+how long it took.
+
+Workers (nginx, Apache, gunicorn, PHP-FPM) share the master's socket: the \
+master is signalled and stops them itself. A systemd service's own process \
+(started by the manager) is stopped with `systemctl stop UNIT` (`--user` for \
+a user unit), since the unit would restart it; a process further down a \
+unit's tree gets a signal; a socket held by pid 1 (socket activation) with \
+`systemctl stop NAME.socket`; a container's process or its docker-proxy \
+with `docker stop` / `podman stop`, never a signal to docker-proxy.
+
+After the port is free it is watched for --respawn-window: a new holder \
+is named with the parent that started it (nodemon, npm, a shell loop), \
+and --parent stops that parent and the new holder too (never by default).
+
+Refused, nothing stopped, exit 2: pid 1 itself, TIME_WAIT entries (the \
+kernel's: nothing to stop; they end within 60 s, and SO_REUSEADDR binds \
+beside them), a holder that cannot be seen, another user's process \
+without the right to signal it (portcheck never raises its privileges), \
+portcheck's own ancestors. On a terminal portcheck asks once unless \
+-y/--yes; without a terminal and without --yes it prints the plan and exits \
+2. --dry-run prints the plan and changes nothing.
+
+Off Linux there is no pidfd: stop prints the plan and refuses to act \
+(no_pidfd).",
+        after_long_help = crate::stop::JSON_HELP,
+        after_help = "\
+Examples:
+  portcheck stop 3000
+  portcheck stop 8080 --dry-run
+  portcheck stop 127.0.0.1:5432 --yes --grace 10s
+  portcheck stop udp:5353 -y --signal INT --no-escalate
+  portcheck stop 3000 -y --parent --json
+
+Exit codes: 0 every target is free afterwards (or nothing held it; a dry run that refuses nothing), 1 a target is still held, 2 refused, not confirmed, an action failed, or an error."
+    )]
+    Stop(StopArgs),
 }
 
 #[derive(Debug, Args)]
@@ -593,6 +646,45 @@ pub struct WhyArgs {
     pub no_trial: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// PORT, ADDRESS:PORT or [IPV6]:PORT.
+    #[arg(value_name = "TARGET", required = true)]
+    pub targets: Vec<String>,
+
+    #[command(flatten)]
+    pub kinds: SocketKinds,
+
+    /// Print the plan (what would be signalled or run, in order) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Act without asking (needed when standard input is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// The first signal: TERM, INT, HUP, QUIT, USR1, USR2 or KILL.
+    #[arg(long, default_value = "TERM", value_name = "NAME")]
+    pub signal: String,
+
+    /// How long to wait for the port to be free before SIGKILL.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub grace: String,
+
+    /// Never send SIGKILL: report the port still held after the grace.
+    #[arg(long)]
+    pub no_escalate: bool,
+
+    /// Also stop the parent that restarts a stopped holder (a shell loop,
+    /// nodemon), and the holder it restarted.
+    #[arg(long)]
+    pub parent: bool,
+
+    /// How long to watch a freed port for a restarted holder (0 to skip).
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub respawn_window: String,
+}
+
 /// Which sockets to look at: `-t -u -4 -6`, both of each by default.
 #[derive(Debug, Args)]
 pub struct SocketKinds {
@@ -669,6 +761,7 @@ pub enum CommandConfig {
     Free(FreeConfig),
     Wait(WaitConfig),
     Why(WhyConfig),
+    Stop(StopConfig),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -733,6 +826,7 @@ impl Cli {
             CommandArgs::Free(_) => "free",
             CommandArgs::Wait(_) => "wait",
             CommandArgs::Why(_) => "why",
+            CommandArgs::Stop(_) => "stop",
         }
     }
 
@@ -786,6 +880,7 @@ impl Cli {
             CommandArgs::Free(args) => CommandConfig::Free(free_config(&args)?),
             CommandArgs::Wait(args) => CommandConfig::Wait(wait_config(&args)?),
             CommandArgs::Why(args) => CommandConfig::Why(why_config(&args)?),
+            CommandArgs::Stop(args) => CommandConfig::Stop(stop_config(&args)?),
         };
         Ok(Config {
             json,
@@ -994,6 +1089,64 @@ fn wait_config(args: &WaitArgs) -> Result<WaitConfig, Error> {
         },
         timeout: duration("--timeout", &args.timeout)?,
         interval: duration("--interval", &args.interval)?,
+    })
+}
+
+fn stop_config(args: &StopArgs) -> Result<StopConfig, Error> {
+    let mut targets = Vec::new();
+    let mut prefixed = Vec::new();
+    for text in &args.targets {
+        let (protocol, bare) = match text.split_once(':') {
+            Some(("tcp", rest)) => (Some(Protocol::Tcp), rest),
+            Some(("udp", rest)) => (Some(Protocol::Udp), rest),
+            _ => (None, text.as_str()),
+        };
+        prefixed.extend(protocol);
+        let mut target = parse_target(bare)?;
+        target.text.clone_from(text);
+        if target.ports.is_none() {
+            return Err(Error::BadTarget {
+                target: text.clone(),
+                why: "stop needs a port: PORT, ADDRESS:PORT or [IPV6]:PORT".into(),
+            });
+        }
+        targets.push(target);
+    }
+    prefixed.sort();
+    prefixed.dedup();
+    if prefixed.len() > 1 {
+        return Err(Error::BadArgument {
+            flag: "TARGET",
+            value: args.targets.join(" "),
+            why: "tcp: and udp: targets are stopped in separate runs".into(),
+        });
+    }
+    let protocols = if prefixed.is_empty() {
+        args.kinds.protocols()
+    } else {
+        prefixed
+    };
+    let signal = StopSignal::parse(&args.signal).ok_or_else(|| Error::BadArgument {
+        flag: "--signal",
+        value: args.signal.clone(),
+        why: "give one of TERM, INT, HUP, QUIT, USR1, USR2, KILL (SIG prefix optional)".into(),
+    })?;
+    Ok(StopConfig {
+        who: WhoConfig {
+            targets,
+            protocols,
+            families: args.kinds.families(),
+            all: false,
+            all_netns: false,
+        },
+        dry_run: args.dry_run,
+        yes: args.yes,
+        signal,
+        grace: duration("--grace", &args.grace)?,
+        escalate: !args.no_escalate,
+        parent: args.parent,
+        respawn_window: duration("--respawn-window", &args.respawn_window)?,
+        interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
     })
 }
 

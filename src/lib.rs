@@ -19,6 +19,7 @@ pub mod report;
 pub mod resolve;
 pub mod reuseport;
 pub mod sockets;
+pub mod stop;
 pub mod target;
 pub mod text;
 pub mod wait;
@@ -195,6 +196,7 @@ fn run_command(config: &Config, source: &dyn sockets::SocketSource) -> Result<Re
         CommandConfig::Free(c) => free::run(c, source).map(Report::Free),
         CommandConfig::Wait(c) => wait::run(c, source).map(Report::Wait),
         CommandConfig::Why(c) => why::run(c, source).map(|r| Report::Why(Box::new(r))),
+        CommandConfig::Stop(c) => stop::run(c, source).map(|r| Report::Stop(Box::new(r))),
     }
 }
 

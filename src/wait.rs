@@ -170,6 +170,26 @@ pub fn run(config: &WaitConfig, source: &dyn SocketSource) -> Result<WaitResult,
         who.targets.iter().filter_map(|t| t.interface.as_deref()),
         "wait",
     )?;
+    let (met, waited, polls) = poll(config, who, source)?;
+    let final_view = who::run(who, source)?;
+    Ok(WaitResult {
+        config: config.clone(),
+        met,
+        waited,
+        polls,
+        destinations,
+        final_view,
+    })
+}
+
+/// Polls `who`'s sockets until `config`'s condition holds or its timeout
+/// passes: whether it was met, how long it took, and how many polls (`stop`
+/// waits with it too).
+pub fn poll(
+    config: &WaitConfig,
+    who: &WhoConfig,
+    source: &dyn SocketSource,
+) -> Result<(bool, Duration, u32), Error> {
     let request = DumpRequest {
         protocols: who.protocols.clone(),
         families: families_to_dump(&who.families),
@@ -193,16 +213,7 @@ pub fn run(config: &WaitConfig, source: &dyn SocketSource) -> Result<WaitResult,
         }
         thread::sleep(left.map_or(config.interval, |left| config.interval.min(left)));
     };
-    let waited = start.elapsed();
-    let final_view = who::run(who, source)?;
-    Ok(WaitResult {
-        config: config.clone(),
-        met,
-        waited,
-        polls,
-        destinations,
-        final_view,
-    })
+    Ok((met, start.elapsed(), polls))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod table;
 use crate::bind::TryResult;
 use crate::free::FreeResult;
 use crate::resolve::ResolveResult;
+use crate::stop::StopResult;
 use crate::wait::WaitResult;
 use crate::who::WhoResult;
 use crate::why::WhyResult;
@@ -22,6 +23,7 @@ pub enum Report {
     Free(FreeResult),
     Wait(WaitResult),
     Why(Box<WhyResult>),
+    Stop(Box<StopResult>),
 }
 
 impl Report {
@@ -33,6 +35,7 @@ impl Report {
             Report::Free(result) => result.exit_code(),
             Report::Wait(result) => result.exit_code(),
             Report::Why(result) => result.exit_code(),
+            Report::Stop(result) => result.exit_code(),
         }
     }
 
@@ -46,6 +49,7 @@ impl Report {
             Report::Free(result) => &mut result.warnings,
             Report::Wait(result) => &mut result.final_view.warnings,
             Report::Why(result) => &mut result.warnings,
+            Report::Stop(result) => &mut result.warnings,
         }
     }
 
@@ -60,6 +64,7 @@ impl Report {
             Report::Free(result) => json::write(out, &json::FreeDoc::from(result))?,
             Report::Wait(result) => json::write(out, &json::WaitDoc::from(result))?,
             Report::Why(result) => json::write(out, &json::WhyDoc::from(&**result))?,
+            Report::Stop(result) => json::write(out, &json::StopDoc::from(&**result))?,
         }
         out.flush()
     }
@@ -69,6 +74,8 @@ impl Report {
     pub fn notes(&self, style: table::Style) -> String {
         match self {
             Report::Free(result) => table::warnings(&result.warnings, style),
+            // Why nothing was done, where a script's log shows it.
+            Report::Stop(result) => table::stop_notes(result, style),
             _ => String::new(),
         }
     }
@@ -81,6 +88,7 @@ impl Report {
             Report::Free(result) => table::free(result, style),
             Report::Wait(result) => table::wait(result, style),
             Report::Why(result) => table::why(result, style),
+            Report::Stop(result) => table::stop(result, style),
         }
     }
 }

@@ -23,6 +23,7 @@ mod resolve;
 mod scale;
 mod shadow;
 mod signals;
+mod stop;
 mod stories;
 mod untrusted;
 mod who;

@@ -243,7 +243,7 @@ fn wait_for_lone_time_wait(port: u16) {
 
 /// Leaves a TIME_WAIT entry on 127.0.0.1:`port` (the server closes first)
 /// and nothing else there.
-fn time_wait_on(port: u16) {
+pub fn time_wait_on(port: u16) {
     let address = format!("127.0.0.1:{port}");
     let server = listener(&address, Opts::new());
     let client = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");

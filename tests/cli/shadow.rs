@@ -25,7 +25,8 @@
 //! - nothing about permissions on stderr, and no panic.
 //!
 //! Not shadowed, by command line: `free` and `wait` (their answer is the
-//! uid's own or a matter of time), `--netns`/`--all-netns` (entering a
+//! uid's own or a matter of time), `stop` (it acts: a second run would find
+//! a different world, and stop.rs runs it as uid 65534 on purpose), `--netns`/`--all-netns` (entering a
 //! namespace needs CAP_SYS_ADMIN, so the difference is the point; the
 //! namespace tests say what an unprivileged run reports there), and
 //! `--connect`, `--probe`, `--dns`, `--dns-server` (they contact servers of

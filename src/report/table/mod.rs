@@ -4,6 +4,7 @@
 mod grid;
 mod plan;
 mod resolve;
+mod stop;
 mod wait;
 mod who;
 mod why;
@@ -14,6 +15,7 @@ use crate::warning::Warning;
 
 pub use plan::try_plan;
 pub use resolve::resolve;
+pub use stop::{stop, stop_notes, stop_plan};
 pub use wait::{free, wait};
 pub use who::{answers, takes, who};
 pub use why::why;
