@@ -15,9 +15,12 @@ use crate::harness::{BIN, WhoDoc, in_netns, without_new_processes};
 /// `pid_max` there makes pids come round again within a second. A churner
 /// forks short-lived children without pause; each names itself `pc-PORT`
 /// (PR_SET_NAME) before it binds and listens on 127.0.0.1:PORT, lingers up
-/// to 10 ms and exits. Meanwhile portcheck lists the churn's ports again
-/// and again, until the pids have come round three times. Prints one JSON
-/// line per portcheck run, then the fork count.
+/// to 30 ms and exits (at 10 ms, on this session's machines, a run caught
+/// too few listeners alive to check anything: 4 to 17 owners in 60 runs,
+/// where 30 ms gives 170 and the pids still wrap three times). Meanwhile
+/// portcheck lists the churn's ports again and again, until the pids have
+/// come round three times. Prints one JSON line per portcheck run, then the
+/// fork count.
 const DRIVER: &str = r#"
 import ctypes, json, os, random, signal, socket, subprocess, sys, time
 
@@ -50,7 +53,7 @@ if churner == 0:
                 s = socket.socket()
                 s.bind(("127.0.0.1", port))
                 s.listen(8)
-                time.sleep(random.random() * 0.01)
+                time.sleep(random.random() * 0.03)
             except OSError:
                 pass
             os._exit(0)
