@@ -342,6 +342,7 @@ fn dump_every_netns(
 /// Why some processes' namespaces were not seen: another user's, unless
 /// portcheck is root already, when root cannot be the cure (the process
 /// ended during the scan, or the kernel hides its namespace link).
+#[cfg(target_os = "linux")]
 fn hidden_netns_message(hidden: usize, root: bool) -> String {
     let processes = counted(hidden, "process", "processes");
     if root {
@@ -390,6 +391,7 @@ pub fn select(dumped: Vec<Socket>, config: &WhoConfig) -> (Vec<Socket>, BTreeMap
 mod tests {
     use super::*;
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn root_is_not_told_to_run_as_root() {
         assert!(hidden_netns_message(2, false).contains("run as root"));
