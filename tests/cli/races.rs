@@ -127,7 +127,11 @@ const BASE: u16 = 21000;
 const SPAN: u16 = 2000;
 const RUNS: usize = 60;
 
+// Run alone: beside the rest of the suite on 2 cores its churners saw 0 to
+// 13 owners alive (a run too slow to catch a 30 ms listener), alone about
+// 170. `.ci/run` runs it by itself after the suite (`--ignored`).
 #[test]
+#[ignore = "run alone: cargo test --test cli races:: -- --ignored (.ci/run does)"]
 fn owners_that_exit_and_pids_that_are_reused_during_a_scan_are_never_misnamed() {
     in_netns("races::churn", || {
         let args = [
