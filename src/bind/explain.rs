@@ -161,7 +161,12 @@ fn conflict_message(
         }
         Overlap::Mapped => format!("{me} binds as IPv4, and {them} is {held}"),
     };
-    let why = sharing_reason(first);
+    // uid 65534 cannot read root's socket options; the uid decides anyway.
+    let holder_reuseport_unread = match first.holder {
+        Holder::Live(index) => live.get(index).is_some_and(|s| s.reuseport.is_none()),
+        Holder::Candidate(_) => false,
+    };
+    let why = sharing_reason(first, holder_reuseport_unread);
     let mut sentence = format!("{overlap}; {why}");
     if verdict.rule == "depends_on_bind_order" {
         let _ = write!(
@@ -187,8 +192,11 @@ fn conflict_message(
     sentence
 }
 
-fn sharing_reason(conflict: &Conflict) -> &'static str {
+fn sharing_reason(conflict: &Conflict, holder_reuseport_unread: bool) -> &'static str {
     match conflict.why {
+        NotShared::ReuseportOtherUid if holder_reuseport_unread => {
+            "a reuseport group needs one effective uid, and the holder is another uid's (whether it set SO_REUSEPORT could not be read, and does not matter)"
+        }
         NotShared::MissingReuse => {
             "sharing needs SO_REUSEADDR on both with no listener, or SO_REUSEPORT on both under one uid"
         }

@@ -212,7 +212,8 @@ pub enum NotShared {
     MissingReuse,
     /// Both have SO_REUSEADDR but the holder listens.
     HolderListens,
-    /// Both have SO_REUSEPORT but different owners.
+    /// The new socket has SO_REUSEPORT, the holder has it too (or it could
+    /// not be read), and they have different owners.
     ReuseportOtherUid,
     /// A TIME_WAIT entry yields only to SO_REUSEADDR on both sides.
     TimeWait,
@@ -1102,38 +1103,61 @@ fn conflict(new: &Binding, old: &Binding) -> Option<Conflict> {
         (Some(a), Some(b)) => Some(a == b),
         _ => None,
     };
-    let (shares, why) = match new.protocol {
+    // Whether the two share the port, given the holder's options and
+    // whether the owners match (each maybe unknown).
+    let shares_with = |reuseaddr: Tri, reuseport: Tri, same_uid: Tri| match new.protocol {
         Protocol::Tcp => {
-            let by_reuseaddr = and(and(new.reuseaddr, old.reuseaddr), Some(!old.listening));
+            let by_reuseaddr = and(and(new.reuseaddr, reuseaddr), Some(!old.listening));
             let by_reuseport = and(
-                and(new.reuseport, old.reuseport),
+                and(new.reuseport, reuseport),
                 or(Some(old.time_wait), same_uid),
             );
-            (or(by_reuseaddr, by_reuseport), tcp_why(new, old, same_uid))
+            or(by_reuseaddr, by_reuseport)
         }
         Protocol::Udp => {
-            let by_reuseaddr = and(new.reuseaddr, old.reuseaddr);
-            let by_reuseport = and(and(new.reuseport, old.reuseport), same_uid);
-            (or(by_reuseaddr, by_reuseport), udp_why(new, old, same_uid))
+            let by_reuseaddr = and(new.reuseaddr, reuseaddr);
+            let by_reuseport = and(and(new.reuseport, reuseport), same_uid);
+            or(by_reuseaddr, by_reuseport)
         }
     };
+    let shares = shares_with(old.reuseaddr, old.reuseport, same_uid);
     let conflicts = and(overlap, not(shares));
     if conflicts == Some(false) {
         return None;
     }
+    let why = match new.protocol {
+        Protocol::Tcp => tcp_why(new, old, same_uid),
+        Protocol::Udp => udp_why(new, old, same_uid),
+    };
     let mut unknown = Vec::new();
     if overlap.is_none() {
         unknown.push("v6only");
     }
     if shares.is_none() {
-        if old.reuseaddr.is_none() {
-            unknown.push("reuseaddr");
-        }
-        if old.reuseport.is_none() {
-            unknown.push("reuseport");
-        }
-        if same_uid.is_none() && !old.time_wait && new.reuseport == Some(true) {
-            unknown.push("uid");
+        // What it depends on are the unknowns whose value can change the
+        // answer, for some value of the other unknowns: with a holder of
+        // another uid, for one, its SO_REUSEPORT changes nothing.
+        let facts = [old.reuseaddr, old.reuseport, same_uid];
+        let names = ["reuseaddr", "reuseport", "uid"];
+        let shares_in = |f: [Tri; 3]| shares_with(f[0], f[1], f[2]);
+        for (k, name) in names.into_iter().enumerate() {
+            if facts[k].is_some() {
+                continue;
+            }
+            let decides = (0u8..8).any(|bits| {
+                let mut world = facts;
+                for (j, fact) in world.iter_mut().enumerate() {
+                    if fact.is_none() {
+                        *fact = Some(bits & (1 << j) != 0);
+                    }
+                }
+                let mut flipped = world;
+                flipped[k] = Some(!bits & (1 << k) != 0);
+                shares_in(world) != shares_in(flipped)
+            });
+            if decides {
+                unknown.push(name);
+            }
         }
     }
     Some(Conflict {
@@ -1148,8 +1172,7 @@ fn conflict(new: &Binding, old: &Binding) -> Option<Conflict> {
 fn tcp_why(new: &Binding, old: &Binding, same_uid: Tri) -> NotShared {
     if old.time_wait {
         NotShared::TimeWait
-    } else if new.reuseport == Some(true) && old.reuseport == Some(true) && same_uid == Some(false)
-    {
+    } else if reuseport_other_uid(new, old, same_uid) {
         NotShared::ReuseportOtherUid
     } else if new.reuseaddr == Some(true) && old.reuseaddr == Some(true) && old.listening {
         NotShared::HolderListens
@@ -1159,11 +1182,19 @@ fn tcp_why(new: &Binding, old: &Binding, same_uid: Tri) -> NotShared {
 }
 
 fn udp_why(new: &Binding, old: &Binding, same_uid: Tri) -> NotShared {
-    if new.reuseport == Some(true) && old.reuseport == Some(true) && same_uid == Some(false) {
+    if reuseport_other_uid(new, old, same_uid) {
         NotShared::ReuseportOtherUid
     } else {
         NotShared::MissingReuse
     }
+}
+
+/// The new socket asks for SO_REUSEPORT and the holder is another uid's:
+/// that refuses it whatever the holder set, so it is the reason even when
+/// the holder's SO_REUSEPORT could not be read (uid 65534 cannot read
+/// root's socket options); only a holder known to lack it is missing reuse.
+fn reuseport_other_uid(new: &Binding, old: &Binding, same_uid: Tri) -> bool {
+    new.reuseport == Some(true) && old.reuseport != Some(false) && same_uid == Some(false)
 }
 
 /// Whether two bindings overlap in address and device (`None` when an
@@ -1591,6 +1622,53 @@ mod tests {
         assert_eq!(v[0].ok, Some(false));
     }
 
+    /// uid 65534 cannot read root's socket options: against root's
+    /// listener a `reuseport` bind fails whatever root set, and the uid is
+    /// what decides it; a bound-only holder's unread SO_REUSEADDR is all
+    /// the answer depends on.
+    #[test]
+    fn another_uids_unread_options_leave_the_uid_deciding() {
+        let nobody = Host {
+            euid: 65534,
+            ..ROOT
+        };
+        let unread = |spec: &str, listening: bool| {
+            let mut b = live(spec, 0, listening, 0);
+            b.reuseaddr = None;
+            b.reuseport = None;
+            b
+        };
+        for spec in ["tcp:0.0.0.0:8100", "udp:0.0.0.0:8100"] {
+            let holder = unread(spec, spec.starts_with("tcp"));
+            let v = verdicts(
+                &nobody,
+                &[holder],
+                &[&format!("{spec}/reuseport,noreuseaddr")],
+            );
+            assert_eq!(
+                (v[0].ok, v[0].rule),
+                (Some(false), "reuseport_needs_same_uid"),
+                "{spec}"
+            );
+            assert!(v[0].conflicts[0].unknown.is_empty(), "{v:?}");
+        }
+        let listener = unread("0.0.0.0:8100", true);
+        let v = verdicts(&nobody, &[listener], &["0.0.0.0:8100"]);
+        assert_eq!((v[0].ok, v[0].rule), (Some(false), "same_address"));
+        let bound = unread("0.0.0.0:8100", false);
+        let v = verdicts(&nobody, &[bound], &["0.0.0.0:8100/reuseport,nolisten"]);
+        assert_eq!(
+            (v[0].ok, v[0].rule),
+            (None, "depends_on_unreadable_options")
+        );
+        assert_eq!(v[0].conflicts[0].unknown, vec!["reuseaddr"]);
+        // A holder known to lack SO_REUSEPORT: missing reuse, not the uid.
+        let mut plain = live("0.0.0.0:8100", 0, true, 0);
+        plain.reuseaddr = None;
+        let v = verdicts(&nobody, &[plain], &["0.0.0.0:8100/reuseport"]);
+        assert_eq!((v[0].ok, v[0].rule), (Some(false), "same_address"));
+    }
+
     #[test]
     fn time_wait_depends_on_its_hidden_reuseaddr() {
         let mut tw = live("127.0.0.1:7000", 0, false, 0);
@@ -1602,6 +1680,9 @@ mod tests {
         assert_eq!((v.ok, v.rule), (Some(false), "time_wait_needs_reuseaddr"));
         let v = one(std::slice::from_ref(&tw), "127.0.0.1:7000");
         assert_eq!((v.ok, v.rule), (None, "depends_on_unreadable_options"));
+        // Without SO_REUSEPORT on the candidate, the entry's own does not matter.
+        assert_eq!(v.conflicts[0].unknown, vec!["reuseaddr"]);
+        let v = one(std::slice::from_ref(&tw), "127.0.0.1:7000/reuseport");
         assert_eq!(v.conflicts[0].unknown, vec!["reuseaddr", "reuseport"]);
         let v = one(&[tw], "127.0.0.2:7000/noreuseaddr");
         assert_eq!(v.ok, Some(true));

@@ -20,7 +20,7 @@ use crate::sockets::{self, DumpRequest, SocketSource};
 use crate::target::PortRange;
 use crate::warning::Warning;
 use input::Query;
-use rfc6724::{Decision, Destination, Policy};
+use rfc6724::{Decision, Destination, Policy, SourceFlags};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -164,14 +164,18 @@ pub fn run_probing(
     let mut warnings = Vec::new();
     let policy = system_policy(&mut warnings);
 
+    let glibc_addresses = system::AddressList::read();
     let sort_input: Vec<Destination> = addresses
         .iter()
         .map(|&address| {
             let source = system::source_for(address);
+            let (source_prefix_len, source_flags) =
+                source.map_or((None, SourceFlags::default()), |s| glibc_addresses.of(s));
             Destination {
                 address,
                 source,
-                source_prefix_len: source.and_then(system::prefix_len),
+                source_prefix_len,
+                source_flags,
             }
         })
         .collect();

@@ -3,10 +3,13 @@
 //! rules 1-10), each decision reported with the rule that made it.
 //!
 //! Pure: addresses, flags and a policy in, an order and its reasons out.
-//! Where glibc differs from the RFC (it cannot see deprecated, home or
-//! tunnel addresses, so rules 3, 4 and 7 never decide there), this module
-//! follows glibc when given the facts glibc has, because glibc's order is
-//! the one clients use.
+//! Destinations are ordered as glibc's `rfc3484_sort` (sysdeps/posix/
+//! getaddrinfo.c) orders them, from the facts glibc has, because glibc's
+//! order is the one clients use: the source the kernel picks, and from
+//! glibc's rtnetlink address list (`__check_pf`, sysdeps/unix/sysv/linux/
+//! check_pf.c) the source's flags (rules 3 and 4) and prefix length (IPv4
+//! rule 9). Rule 7 (native transport, which glibc judges from the
+//! interfaces' types) is not modelled.
 
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -260,12 +263,24 @@ fn parse_scope(prefix: &str, value: &str) -> Option<ScopeV4> {
 }
 
 /// A destination as the sort sees it: the source the kernel would use
-/// (`None`: unusable) and that source's prefix length on its interface.
+/// (`None`: unusable), and what glibc's address list says of that source:
+/// its prefix length (`None` when glibc has no entry for it) and flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Destination {
     pub address: IpAddr,
     pub source: Option<IpAddr>,
     pub source_prefix_len: Option<u8>,
+    pub source_flags: SourceFlags,
+}
+
+/// The flags glibc keeps of a source address (`in6ai_deprecated`,
+/// `in6ai_homeaddress` in check_pf.c, from the rtnetlink `ifa_flags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SourceFlags {
+    /// IFA_F_DEPRECATED or IFA_F_OPTIMISTIC: glibc counts both.
+    pub deprecated: bool,
+    /// IFA_F_HOMEADDRESS (Mobile IPv6).
+    pub home: bool,
 }
 
 /// Why one destination sorts before the next.
@@ -282,13 +297,15 @@ pub struct Decision {
 type RuleVerdict = Option<(bool, String)>;
 
 /// Compares two destinations: `Less` when `a` goes first, with the rule
-/// that decided and why. `Equal` means rule 10 (keep the order). Rules 3
-/// (deprecated), 4 (home addresses) and 7 (native transport) need facts
-/// getaddrinfo cannot see; as in glibc they never decide.
+/// that decided and why. `Equal` means rule 10 (keep the order). Rule 7
+/// (native transport) is left out: glibc decides it from interface types
+/// this model is not given.
 pub fn compare(a: &Destination, b: &Destination, policy: &Policy) -> (Ordering, u8, String) {
-    let rules: [(u8, &dyn Fn() -> RuleVerdict); 6] = [
+    let rules: [(u8, &dyn Fn() -> RuleVerdict); 8] = [
         (1, &|| rule_usable(a, b)),
         (2, &|| rule_matching_scope(a, b, policy)),
+        (3, &|| rule_avoid_deprecated(a, b)),
+        (4, &|| rule_prefer_home(a, b)),
         (5, &|| rule_matching_label(a, b, policy)),
         (6, &|| rule_precedence(a, b, policy)),
         (8, &|| rule_smaller_scope(a, b, policy)),
@@ -339,6 +356,50 @@ fn rule_matching_scope(a: &Destination, b: &Destination, policy: &Policy) -> Rul
     let b_match = policy.scope(b.address) == policy.scope(sb);
     prefer(a, b, a_match, b_match, |winner, loser| {
         format!("scope of {winner} matches its source, scope of {loser} does not")
+    })
+}
+
+/// Rule 3: avoid deprecated sources (glibc: once both have a source).
+fn rule_avoid_deprecated(a: &Destination, b: &Destination) -> RuleVerdict {
+    prefer_by_source(
+        a,
+        b,
+        |d| !d.source_flags.deprecated,
+        |w, ws, l, ls| {
+            format!("the source {ls} of {l} is deprecated, the source {ws} of {w} is not")
+        },
+    )
+}
+
+/// Rule 4: prefer home addresses as sources.
+fn rule_prefer_home(a: &Destination, b: &Destination) -> RuleVerdict {
+    prefer_by_source(
+        a,
+        b,
+        |d| d.source_flags.home,
+        |w, ws, l, ls| {
+            format!("the source {ws} of {w} is a home address, the source {ls} of {l} is not")
+        },
+    )
+}
+
+/// Says which of two destinations with sources wins on a property of its
+/// source; `says(winner, its source, loser, its source)`.
+fn prefer_by_source(
+    a: &Destination,
+    b: &Destination,
+    good: impl Fn(&Destination) -> bool,
+    says: impl Fn(IpAddr, IpAddr, IpAddr, IpAddr) -> String,
+) -> RuleVerdict {
+    let (sa, sb) = (a.source?, b.source?);
+    let a_wins = good(a);
+    (a_wins != good(b)).then(|| {
+        let (w, ws, l, ls) = if a_wins {
+            (a.address, sa, b.address, sb)
+        } else {
+            (b.address, sb, a.address, sa)
+        };
+        (a_wins, says(w, ws, l, ls))
     })
 }
 
@@ -412,18 +473,34 @@ fn rule_longest_prefix(a: &Destination, b: &Destination) -> RuleVerdict {
     })
 }
 
-/// CommonPrefixLen(Source(D), D), up to the prefix of the source: its
-/// interface prefix for IPv4 (0 when D is outside that network, as glibc
-/// does), and at most 64 bits for IPv6.
+/// CommonPrefixLen(Source(D), D) as glibc's rule 9 counts it.
+///
+/// IPv4: the leading bits in common when D is in the source's network by
+/// the prefix glibc knows for the source, else 0. Without an entry for
+/// the source glibc's prefix length is 0 and it computes
+/// `0xffffffff << 32`, which x86 and arm64 shift by 0: an all-ones mask,
+/// so only a destination that is its own source counts (32 bits).
+///
+/// IPv6: glibc compares the two pairs 32-bit word by word and takes the
+/// leading bits in common in the first word where either differs, which
+/// orders as the whole common prefix length does (no 64-bit cap, and not
+/// the source's prefix length).
 fn matching_prefix(destination: &Destination) -> Option<u32> {
     let source = destination.source?;
     match (destination.address, source) {
-        // glibc rarely knows an IPv4 source's prefix (it learns prefixes
-        // only on hosts with IPv6 configured), and then prefers only a
-        // destination that is its own source: model just that, never a
-        // guessed network length.
-        (IpAddr::V4(d), IpAddr::V4(s)) => Some(if d == s { 32 } else { 0 }),
-        (IpAddr::V6(d), IpAddr::V6(s)) => Some(common_prefix_len(d, s).min(64)),
+        (IpAddr::V4(d), IpAddr::V4(s)) => {
+            let (d, s) = (d.to_bits(), s.to_bits());
+            let mask = match destination.source_prefix_len {
+                None | Some(0) => u32::MAX,
+                Some(len) => u32::MAX << (32 - u32::from(len.min(32))),
+            };
+            Some(if d & mask == s & mask {
+                (d ^ s).leading_zeros()
+            } else {
+                0
+            })
+        }
+        (IpAddr::V6(d), IpAddr::V6(s)) => Some(common_prefix_len(d, s)),
         _ => None,
     }
 }
@@ -675,13 +752,15 @@ mod tests {
     }
 
     /// Sorts destinations whose sources the example gives.
+    /// (No prefix known for the sources, as on a host without IPv6.)
     fn order(pairs: &[(&str, Option<&str>)]) -> (Vec<IpAddr>, Vec<u8>) {
         let destinations: Vec<Destination> = pairs
             .iter()
             .map(|(d, s)| Destination {
                 address: ip(d),
                 source: s.map(ip),
-                source_prefix_len: Some(24),
+                source_prefix_len: None,
+                source_flags: SourceFlags::default(),
             })
             .collect();
         let (order, decisions) = sort(&destinations, &Policy::default());
@@ -763,11 +842,13 @@ mod tests {
                     address: ip("127.0.0.1"),
                     source: Some(ip("127.0.0.1")),
                     source_prefix_len: Some(8),
+                    source_flags: SourceFlags::default(),
                 },
                 Destination {
                     address: ip("::1"),
                     source: Some(ip("::1")),
                     source_prefix_len: Some(128),
+                    source_flags: SourceFlags::default(),
                 },
             ],
             &Policy::default(),
@@ -830,11 +911,13 @@ mod tests {
                 address: ip("::1"),
                 source: Some(ip("::1")),
                 source_prefix_len: None,
+                source_flags: SourceFlags::default(),
             },
             Destination {
                 address: ip("127.0.0.1"),
                 source: Some(ip("127.0.0.1")),
                 source_prefix_len: None,
+                source_flags: SourceFlags::default(),
             },
         ];
         let (o, d) = sort(&destinations, &policy);
@@ -843,19 +926,200 @@ mod tests {
     }
 
     #[test]
-    fn ipv4_rule_9_prefers_only_a_destination_that_is_its_own_source() {
+    fn ipv4_rule_9_uses_the_prefix_glibc_knows() {
         // glibc moves 127.0.0.1 (its own source) before 127.0.0.9.
         let (o, r) = order(&[
             ("127.0.0.9", Some("127.0.0.1")),
             ("127.0.0.1", Some("127.0.0.1")),
         ]);
         assert_eq!((o, r), (vec![ip("127.0.0.1"), ip("127.0.0.9")], vec![9]));
-        // Two other addresses of one network: no decision, as in glibc.
-        let (o, r) = order(&[
-            ("10.0.0.9", Some("10.0.0.1")),
-            ("10.0.0.5", Some("10.0.0.1")),
-        ]);
-        assert_eq!((o, r), (vec![ip("10.0.0.9"), ip("10.0.0.5")], vec![10]));
+        let two = |prefix: Option<u8>| {
+            let at = |d: &str| Destination {
+                address: ip(d),
+                source: Some(ip("10.0.0.1")),
+                source_prefix_len: prefix,
+                source_flags: SourceFlags::default(),
+            };
+            let list = [at("10.0.0.9"), at("10.0.0.5")];
+            let (order, decisions) = sort(&list, &Policy::default());
+            let addresses: Vec<IpAddr> = order.iter().map(|&i| list[i].address).collect();
+            (addresses, decisions[0].rule)
+        };
+        // No entry for the source (a host without IPv6): no decision.
+        assert_eq!(two(None), (vec![ip("10.0.0.9"), ip("10.0.0.5")], 10));
+        // The source's /24 known: 10.0.0.5 shares 29 bits, 10.0.0.9 28.
+        assert_eq!(two(Some(24)), (vec![ip("10.0.0.5"), ip("10.0.0.9")], 9));
+        // Outside the source's network common bits count for nothing.
+        assert_eq!(two(Some(30)), (vec![ip("10.0.0.9"), ip("10.0.0.5")], 10));
+    }
+
+    /// A destination as glibc's tst-rfc3484 tests fill `sort_result`.
+    fn glibc_case(dest: u32, source: IpAddr, prefix: u8) -> Destination {
+        Destination {
+            address: IpAddr::V4(Ipv4Addr::from_bits(dest)),
+            source: Some(source),
+            source_prefix_len: Some(prefix),
+            source_flags: SourceFlags::default(),
+        }
+    }
+
+    fn sorted_indices(list: &[Destination], policy: &Policy) -> Vec<usize> {
+        sort(list, policy).0
+    }
+
+    // glibc posix/tst-rfc3484.c: seven 192.168/16 destinations, source
+    // 192.168.95.25 with prefix length 8; rule 9 orders them.
+    #[test]
+    fn glibc_tst_rfc3484() {
+        let source = ip("192.168.95.25");
+        let dests = [
+            0xc0a8_6d1d,
+            0xc0a8_5d03,
+            0xc0a8_2c3d,
+            0xc0a8_6002,
+            0xc0a8_02f3,
+            0xc0a8_0810,
+            0xc0a8_5e02,
+        ];
+        let list: Vec<Destination> = dests.iter().map(|&d| glibc_case(d, source, 8)).collect();
+        assert_eq!(
+            sorted_indices(&list, &Policy::default()),
+            [6, 1, 0, 3, 2, 4, 5]
+        );
+        let (_, decisions) = sort(&list, &Policy::default());
+        let rules: Vec<u8> = decisions.iter().map(|d| d.rule).collect();
+        assert_eq!(rules, [9, 9, 10, 9, 10, 10], "{decisions:?}");
+    }
+
+    // glibc posix/tst-rfc3484-2.c: IPv4 224.168.95.25 (source
+    // 192.168.95.25) before an IPv6 destination whose source is site-local,
+    // in either input order, by rule 2. The IPv6 words are glibc's, written
+    // in host order on a little-endian machine.
+    #[test]
+    fn glibc_tst_rfc3484_2() {
+        let v4 = glibc_case(0xe0a8_5f19, ip("192.168.95.25"), 16);
+        let v6 = Destination {
+            address: ip("7d1:1:100:0:100:0:100:0"),
+            source: Some(ip("fec0:1234:100:0:100:0:100:0")),
+            source_prefix_len: Some(16),
+            source_flags: SourceFlags::default(),
+        };
+        for (list, first) in [([v4, v6], 0), ([v6, v4], 1)] {
+            let (order, decisions) = sort(&list, &Policy::default());
+            assert_eq!(order[0], first);
+            assert_eq!(decisions[0].rule, 2);
+        }
+    }
+
+    // glibc posix/tst-rfc3484-3.c: a scopev4 table with 10/8 and
+    // 192.168/16 site-local; source 10.168.95.25/8. 10.50.69.114 matches
+    // its source's scope (rule 2); the others tie and keep their order.
+    #[test]
+    fn glibc_tst_rfc3484_3() {
+        let scope = |a: [u8; 4], len: u8, scope: u8| ScopeV4 {
+            prefix: Ipv4Addr::from(a),
+            len,
+            scope,
+        };
+        let policy = Policy {
+            scopev4: vec![
+                scope([169, 254, 0, 0], 16, 2),
+                scope([127, 0, 0, 0], 8, 2),
+                scope([10, 0, 0, 0], 8, 5),
+                scope([192, 168, 0, 0], 16, 5),
+                scope([0, 0, 0, 0], 0, 14),
+            ],
+            ..Policy::default()
+        };
+        let source = ip("10.168.95.25");
+        let dests = [
+            0xa0a8_6d1d,
+            0xa0a8_5d03,
+            0xa0a8_2c3d,
+            0xa0a8_6002,
+            0xa0a8_02f3,
+            0xa0a8_0810,
+            0xa0a8_5e02,
+            0xac16_2311,
+            0x0a32_4572,
+        ];
+        let list: Vec<Destination> = dests.iter().map(|&d| glibc_case(d, source, 8)).collect();
+        assert_eq!(sorted_indices(&list, &policy), [8, 0, 1, 2, 3, 4, 5, 6, 7]);
+        let (_, decisions) = sort(&list, &policy);
+        assert_eq!(decisions[0].rule, 2);
+        assert!(decisions[1..].iter().all(|d| d.rule == 10), "{decisions:?}");
+    }
+
+    /// Rules 3 and 4 decide from the source's flags, after rule 2 and
+    /// before labels and precedence.
+    #[test]
+    fn deprecated_and_home_sources_decide_rules_3_and_4() {
+        let at = |d: &str, s: &str, flags: SourceFlags| Destination {
+            address: ip(d),
+            source: Some(ip(s)),
+            source_prefix_len: Some(64),
+            source_flags: flags,
+        };
+        let deprecated = SourceFlags {
+            deprecated: true,
+            home: false,
+        };
+        let home = SourceFlags {
+            deprecated: false,
+            home: true,
+        };
+        let plain = SourceFlags::default();
+        // Rule 9 alone would put 2001:db8:1::1 first (it shares more bits
+        // with its source); a deprecated source sends it last.
+        let list = [
+            at("2001:db8:1::1", "2001:db8:1::2", deprecated),
+            at("2001:db8:2::1", "2001:db8:3::2", plain),
+        ];
+        let (order, decisions) = sort(&list, &Policy::default());
+        assert_eq!((order, decisions[0].rule), (vec![1, 0], 3));
+        assert!(
+            decisions[0].reason.contains("2001:db8:1::2"),
+            "{decisions:?}"
+        );
+        // Both deprecated: rule 3 says nothing, rule 9 decides.
+        let list = [
+            at("2001:db8:2::1", "2001:db8:3::2", deprecated),
+            at("2001:db8:1::1", "2001:db8:1::2", deprecated),
+        ];
+        let (order, decisions) = sort(&list, &Policy::default());
+        assert_eq!((order, decisions[0].rule), (vec![1, 0], 9));
+        // A home address wins by rule 4, even against higher precedence
+        // later (rule 6): ::1 has precedence 50, yet loses.
+        let list = [
+            at("::1", "::1", plain),
+            at("2001:db8:2::1", "2001:db8:3::2", home),
+        ];
+        let (order, decisions) = sort(&list, &Policy::default());
+        assert_eq!((order, decisions[0].rule), (vec![1, 0], 4));
+        // Rule 2 comes first: a deprecated source of matching scope wins.
+        let list = [
+            at("2001:db8:2::1", "fe80::1", plain),
+            at("2001:db8:1::1", "2001:db8:1::2", deprecated),
+        ];
+        let (order, decisions) = sort(&list, &Policy::default());
+        assert_eq!((order, decisions[0].rule), (vec![1, 0], 2));
+    }
+
+    /// glibc's IPv6 rule 9 counts every common bit, past 64.
+    #[test]
+    fn ipv6_rule_9_counts_past_64_bits() {
+        let at = |d: &str, s: &str| Destination {
+            address: ip(d),
+            source: Some(ip(s)),
+            source_prefix_len: Some(64),
+            source_flags: SourceFlags::default(),
+        };
+        let list = [
+            at("2001:db8::1:0:0:1", "2001:db8::2"),
+            at("2001:db8::1", "2001:db8::2"),
+        ];
+        let (order, decisions) = sort(&list, &Policy::default());
+        assert_eq!((order, decisions[0].rule), (vec![1, 0], 9));
     }
 
     #[test]
@@ -940,6 +1204,7 @@ mod properties {
                     address,
                     source,
                     source_prefix_len,
+                    source_flags: SourceFlags::default(),
                 }
             })
     }
@@ -968,6 +1233,7 @@ mod properties {
             address: ip(address),
             source: Some(ip(source)),
             source_prefix_len: None,
+            source_flags: SourceFlags::default(),
         };
         let link_local = d("169.254.1.1", "127.0.0.1");
         let own_source = d("8.8.8.8", "8.8.8.8");

@@ -12,6 +12,7 @@ use dns_lookup::{AddrInfoHints, LookupErrorKind};
 
 use crate::error::Error;
 use crate::model::Protocol;
+use crate::resolve::rfc6724::SourceFlags;
 
 /// A resolver that does not answer by then is reported, never waited on.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -157,20 +158,98 @@ pub fn source_for(destination: IpAddr) -> Option<IpAddr> {
     socket.local_addr().ok().map(|a| a.ip())
 }
 
-/// The prefix length of a local address on its interface.
-pub fn prefix_len(address: IpAddr) -> Option<u8> {
-    let interfaces = if_addrs::get_if_addrs().ok()?;
-    interfaces
-        .iter()
-        .find(|i| i.ip() == address)
-        .map(|i| match &i.addr {
-            if_addrs::IfAddr::V4(v4) => {
-                u8::try_from(v4.netmask.to_bits().leading_ones()).unwrap_or(32)
-            }
-            if_addrs::IfAddr::V6(v6) => {
-                u8::try_from(v6.netmask.to_bits().leading_ones()).unwrap_or(128)
-            }
+/// glibc's address list for RFC 6724 sorting (`__check_pf` in
+/// sysdeps/unix/sysv/linux/check_pf.c): every address of the host with its
+/// prefix length and flags, kept only when the host has an IPv6 address
+/// other than `::1`; without one glibc sorts with no entries at all.
+#[derive(Debug, Default, Clone)]
+pub struct AddressList {
+    entries: Vec<(IpAddr, u8, SourceFlags)>,
+}
+
+/// rtnetlink `ifa_flags` bits (linux/if_addr.h) glibc reads.
+const IFA_F_OPTIMISTIC: u8 = 0x04;
+const IFA_F_HOMEADDRESS: u8 = 0x10;
+const IFA_F_DEPRECATED: u8 = 0x20;
+
+impl AddressList {
+    /// IPv6 from /proc/net/if_inet6, which carries what the rtnetlink
+    /// dump does (the address, prefix length and the 8-bit `ifa_flags`);
+    /// IPv4 prefixes from getifaddrs. IPv4 flags are not read (no /proc
+    /// file has them): an IPv4 source is taken as neither deprecated nor
+    /// a home address.
+    pub fn read() -> AddressList {
+        let v6 = std::fs::read_to_string("/proc/net/if_inet6")
+            .map(|text| parse_if_inet6(&text))
+            .unwrap_or_default();
+        let v4: Vec<(IpAddr, u8, SourceFlags)> = if_addrs::get_if_addrs()
+            .map(|interfaces| {
+                interfaces
+                    .iter()
+                    .filter_map(|i| match &i.addr {
+                        if_addrs::IfAddr::V4(v4) => Some((
+                            IpAddr::V4(v4.ip),
+                            u8::try_from(v4.netmask.to_bits().leading_ones()).unwrap_or(32),
+                            SourceFlags::default(),
+                        )),
+                        if_addrs::IfAddr::V6(_) => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        AddressList::from_entries(v4.into_iter().chain(v6).collect())
+    }
+
+    /// The list as glibc keeps it: empty unless some IPv6 address is not
+    /// the loopback one.
+    pub fn from_entries(entries: Vec<(IpAddr, u8, SourceFlags)>) -> AddressList {
+        let seen_ipv6 = entries
+            .iter()
+            .any(|(a, _, _)| matches!(a, IpAddr::V6(v6) if !v6.is_loopback()));
+        AddressList {
+            entries: if seen_ipv6 { entries } else { Vec::new() },
+        }
+    }
+
+    /// What glibc finds for a source: its prefix length (`None`: no entry)
+    /// and flags. glibc looks an IPv4 source in 127/8 up as 127.0.0.1 (the
+    /// loopback interface's address), as getaddrinfo.c does.
+    pub fn of(&self, source: IpAddr) -> (Option<u8>, SourceFlags) {
+        let key = match source {
+            IpAddr::V4(v4) if v4.octets()[0] == 127 => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            other => other,
+        };
+        self.entries
+            .iter()
+            .find(|(a, _, _)| *a == key)
+            .map_or((None, SourceFlags::default()), |&(_, len, flags)| {
+                (Some(len), flags)
+            })
+    }
+}
+
+/// /proc/net/if_inet6 lines: address (32 hex digits), interface index,
+/// prefix length, scope, flags (all hex), interface name.
+fn parse_if_inet6(text: &str) -> Vec<(IpAddr, u8, SourceFlags)> {
+    text.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [address, _, prefix, _, flags, ..] = fields.as_slice() else {
+                return None;
+            };
+            let address = u128::from_str_radix(address, 16).ok()?;
+            let prefix = u8::from_str_radix(prefix, 16).ok()?;
+            let flags = u8::from_str_radix(flags, 16).ok()?;
+            Some((
+                IpAddr::V6(std::net::Ipv6Addr::from_bits(address)),
+                prefix,
+                SourceFlags {
+                    deprecated: flags & (IFA_F_DEPRECATED | IFA_F_OPTIMISTIC) != 0,
+                    home: flags & IFA_F_HOMEADDRESS != 0,
+                },
+            ))
         })
+        .collect()
 }
 
 #[cfg(test)]
@@ -189,5 +268,46 @@ mod tests {
         assert_eq!(origin("LOCALHOST", ip("::1"), &hosts), "hosts");
         assert_eq!(origin("localhost", ip("10.0.0.1"), &hosts), "dns");
         assert_eq!(origin("::1", ip("::1"), &hosts), "literal");
+    }
+
+    /// Lines as Linux 6.18 printed them for `ip addr add 2001:db8:1::2/64
+    /// dev v0 preferred_lft 0 nodad` (flags a2: permanent, deprecated,
+    /// nodad) and a preferred address beside it (82).
+    #[test]
+    fn if_inet6_gives_glibcs_flags_and_prefixes() {
+        let text = "fe80000000000000fcbe65fffe59dad8 03 40 20 c0       v0\n\
+                    00000000000000000000000000000001 01 80 10 80       lo\n\
+                    20010db8000100000000000000000002 03 40 00 a2       v0\n\
+                    20010db8000200000000000000000002 03 40 00 82       v0\n";
+        let list = AddressList::from_entries(parse_if_inet6(text));
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let deprecated = SourceFlags {
+            deprecated: true,
+            home: false,
+        };
+        assert_eq!(list.of(ip("2001:db8:1::2")), (Some(64), deprecated));
+        assert_eq!(
+            list.of(ip("2001:db8:2::2")),
+            (Some(64), SourceFlags::default())
+        );
+        assert_eq!(list.of(ip("::1")), (Some(128), SourceFlags::default()));
+        assert_eq!(list.of(ip("2001:db8:9::2")), (None, SourceFlags::default()));
+        // Only ::1 (and IPv4): glibc keeps no list, so nothing is known.
+        let v4 = (ip("10.0.0.1"), 24, SourceFlags::default());
+        let lone = AddressList::from_entries(
+            parse_if_inet6("00000000000000000000000000000001 01 80 10 80 lo\n")
+                .into_iter()
+                .chain([v4])
+                .collect(),
+        );
+        assert_eq!(lone.of(ip("10.0.0.1")), (None, SourceFlags::default()));
+        // With IPv6 the IPv4 prefix is known; 127/8 is looked up as 127.0.0.1.
+        let both = AddressList::from_entries(vec![
+            v4,
+            (ip("127.0.0.1"), 8, SourceFlags::default()),
+            (ip("2001:db8::1"), 64, SourceFlags::default()),
+        ]);
+        assert_eq!(both.of(ip("10.0.0.1")).0, Some(24));
+        assert_eq!(both.of(ip("127.0.0.5")).0, Some(8));
     }
 }

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::harness::{
-    NOBODY, Opts, Run, SocketDoc, WarningDoc, in_netns, listener, parse_error, portcheck,
+    self, NOBODY, Opts, Run, SocketDoc, WarningDoc, in_netns, listener, parse_error, portcheck,
     portcheck_as, present, socket_address, tcp_table, who_json, without_new_processes,
 };
 
@@ -1561,6 +1561,110 @@ fn try_matrix_time_wait_and_established() {
 fn try_matrix_other_uid() {
     let cells = other_uid_cells();
     matrix_test("try_matrix_other_uid", &cells, Mode::Predict);
+}
+
+/// As uid 65534 against root's sockets, whose SO_REUSEADDR/SO_REUSEPORT
+/// uid 65534 cannot read: the rule named is the one that decides. Root's
+/// SO_REUSEPORT listener on `0.0.0.0:P` refuses a `reuseport` bind of
+/// another uid whatever root's options are, so that is
+/// `reuseport_needs_same_uid` (before the fix: `same_address`, as if the
+/// missing option were to blame); without SO_REUSEPORT on the candidate the
+/// holder's listening alone refuses it (`same_address`); and where the
+/// holder's unread SO_REUSEADDR decides (a bound-only holder), it depends
+/// on that option and on nothing else. Each is checked against the real
+/// bind()/listen() made as uid 65534.
+#[test]
+fn try_as_another_uid_names_the_rule_that_decides() {
+    in_netns("try_as_another_uid_names_the_rule_that_decides", || {
+        let reuse_both = Opts::new().reuseaddr(true).reuseport(true);
+        let _held = [
+            listener("0.0.0.0:8100", reuse_both),
+            listener("0.0.0.0:8101", reuse_both),
+            harness::bound(Type::STREAM, "0.0.0.0:8102", reuse_both),
+            harness::udp("0.0.0.0:8103", Opts::new().reuseport(true)),
+        ];
+        let spec = |proto, reuseaddr, reuseport, listen| Spec {
+            proto,
+            place: v4("0.0.0.0"),
+            reuseaddr,
+            reuseport,
+            listen,
+        };
+        // (candidate, port, rule, what the answer depends on)
+        let cases: [(Spec, u16, &str, &[&str]); 4] = [
+            (
+                spec(Proto::Tcp, true, true, true),
+                8100,
+                "reuseport_needs_same_uid",
+                &[],
+            ),
+            (
+                spec(Proto::Tcp, true, false, true),
+                8101,
+                "same_address",
+                &[],
+            ),
+            (
+                spec(Proto::Tcp, true, true, false),
+                8102,
+                "depends_on_unreadable_options",
+                &["reuseaddr"],
+            ),
+            (
+                spec(Proto::Udp, false, true, false),
+                8103,
+                "reuseport_needs_same_uid",
+                &[],
+            ),
+        ];
+        // The issue's own spelling first: its defaults are the first case's.
+        let mut texts = vec!["0.0.0.0:8100/reuseport".to_owned()];
+        texts.extend(cases[1..].iter().map(|(s, port, _, _)| s.text(*port)));
+        let mut args = vec!["try", "--no-trial", "--json"];
+        args.extend(texts.iter().map(String::as_str));
+        let run = portcheck_as(NOBODY, &args);
+        let doc = parse_try(&run);
+        assert_eq!(doc.assumed.euid, NOBODY, "{run:#?}");
+        let entries: Vec<RawEntry> = cases
+            .iter()
+            .map(|(s, port, _, _)| s.raw(*port, s.listens()))
+            .collect();
+        let (child, seen) = fork_plan(NOBODY, &entries, false);
+        drop(child);
+        let mut tally = Tally::default();
+        for (i, ((spec, port, rule, depends_on), seen)) in cases.iter().zip(&seen).enumerate() {
+            let c = candidate(&doc, i);
+            let what = || format!("as uid 65534 against root's: {}", spec.text(*port));
+            assert_eq!(
+                (c.options.reuseaddr, c.options.reuseport, c.options.listen),
+                (spec.reuseaddr, spec.reuseport, spec.listens()),
+                "{}: {c:#?}",
+                what()
+            );
+            judge(c, seen, Mode::Predict, &mut tally, what);
+            assert_eq!(c.prediction.rule, *rule, "{}: {c:#?}", what());
+            let conflict = c.prediction.conflicts.first();
+            let unknown = conflict.map(|k| k.depends_on.clone()).unwrap_or_default();
+            assert_eq!(unknown, *depends_on, "{}: {c:#?}", what());
+        }
+        assert!(
+            tally.disagreements.is_empty(),
+            "{}",
+            tally.disagreements.join("\n")
+        );
+        // What the kernel said, so the cases keep testing what they name.
+        let outcome: Vec<(bool, Option<&str>)> = seen.iter().map(|s| (s.ok, s.stage)).collect();
+        assert_eq!(
+            outcome,
+            [
+                (false, Some("bind")),
+                (false, Some("bind")),
+                (true, None),
+                (false, Some("bind"))
+            ],
+            "{seen:?}"
+        );
+    });
 }
 
 #[test]

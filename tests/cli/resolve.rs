@@ -1044,6 +1044,72 @@ fn resolve_errors_exit_2_with_codes() {
 }
 
 // ---------------------------------------------------------------------------
+// 8b. RFC 6724 rule 3: a deprecated source, as glibc reads its flags
+
+/// Two IPv6 sources on one link, one deprecated (`preferred_lft 0`), each
+/// the source of one destination (the deprecated one by a route's `src`,
+/// since the kernel itself avoids deprecated sources). Rule 9 alone would
+/// put `2001:db8:1::1` first (it shares 126 bits with its source, the other
+/// 79); glibc's rule 3, reading IFA_F_DEPRECATED from the address list,
+/// puts it last. portcheck's order must be getaddrinfo's, and rule 3 named.
+#[test]
+fn resolve_rule_3_avoids_a_deprecated_source_as_glibc_does() {
+    in_netns(
+        "resolve_rule_3_avoids_a_deprecated_source_as_glibc_does",
+        || {
+            ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
+            ip(&["link", "set", "v0", "up"]);
+            ip(&["link", "set", "v1", "up"]);
+            ip(&[
+                "addr",
+                "add",
+                "2001:db8:1::2/64",
+                "dev",
+                "v0",
+                "preferred_lft",
+                "0",
+                "nodad",
+            ]);
+            ip(&["addr", "add", "2001:db8:2::2/64", "dev", "v0", "nodad"]);
+            ip(&[
+                "-6",
+                "route",
+                "add",
+                "2001:db8:1::1/128",
+                "dev",
+                "v0",
+                "src",
+                "2001:db8:1::2",
+            ]);
+            let etc = Etc::new("rule3", "2001:db8:1::1 dep\n2001:db8:2:0:1::1 dep\n");
+            let (run, doc) = etc.resolve(&["dep"]);
+            assert_eq!(run.code, 0, "{run:#?}");
+            assert_eq!(
+                doc.to("2001:db8:1::1").source_address.as_deref(),
+                Some("2001:db8:1::2"),
+                "{doc:#?}"
+            );
+            assert_eq!(
+                doc.to("2001:db8:2:0:1::1").source_address.as_deref(),
+                Some("2001:db8:2::2"),
+                "{doc:#?}"
+            );
+            let system = etc.system_order("dep");
+            assert_eq!(system, ["2001:db8:2:0:1::1", "2001:db8:1::1"], "{run:#?}");
+            assert_eq!(doc.system_order(), system, "{doc:#?}");
+            assert_eq!(doc.rfc6724_order(), system, "{doc:#?}");
+            assert!(doc.order_agrees, "{doc:#?}");
+            assert_eq!(
+                doc.rules(),
+                [("2001:db8:2:0:1::1", "2001:db8:1::1", 3)],
+                "{doc:#?}"
+            );
+            assert!(doc.decisions[0].reason.contains("deprecated"), "{doc:#?}");
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------
 // 9. gai.conf: prefer IPv4
 
 /// glibc's default table (RFC 3484 values, as Debian's gai.conf lists them)
