@@ -803,6 +803,21 @@ fn field_why_fix_flags_are_the_programs_own() {
                 ran.output
             );
         }
+        for (program, flag) in portcheck::why::fixes::PORT_FLAGS {
+            let Some(path) = field::program(program, TEST) else {
+                continue;
+            };
+            let ran = run_program(&path, &["--help"], 20);
+            let listed = ran
+                .output
+                .split(|c: char| c.is_whitespace() || c == ',' || c == '=')
+                .any(|w| w == *flag);
+            assert!(
+                listed,
+                "{program} --help does not list {flag}: {}",
+                ran.output
+            );
+        }
     });
 }
 
@@ -917,5 +932,153 @@ fn field_why_psql_unix_socket_is_answered_honestly() {
             Some("psql -h 127.0.0.1 -p 5499")
         );
         assert!(!kinds(&doc).contains(&"retry"), "{:#?}", doc.fixes);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// A refused client: where the program it talks to really listens
+
+/// redis-server on 127.0.0.1:6379 (or [::1]:6379 only) for the tests below.
+fn redis_on(server: &std::path::Path, bind: &str, scratch: &field::Scratch) -> field::Daemon {
+    let mut redis = field::Daemon::start(
+        server,
+        &[
+            "--port",
+            "6379",
+            "--bind",
+            bind,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        &scratch.path("redis.log"),
+    );
+    let address = if bind.contains(':') {
+        format!("[{bind}]:6379")
+    } else {
+        format!("{bind}:6379")
+    };
+    redis.wait_for_tcp(&address, std::time::Duration::from_secs(10));
+    redis
+}
+
+/// The parent pid of `pid`, from /proc/PID/stat (after the name's `)`).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// `redis-cli -p 6390 ping` is refused while redis-server listens on
+/// 6379: `why` names redis-server (its pid) on 6379 as the port the client
+/// likely meant, and the fix is redis-cli's own `-p`.
+#[test]
+fn field_why_refused_client_is_pointed_at_its_servers_port() {
+    const TEST: &str = "field_why_nearby_port";
+    let (Some(server), Some(client)) = (
+        field::program("redis-server", TEST),
+        field::program("redis-cli", TEST),
+    ) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let scratch = field::Scratch::new(TEST);
+        let redis = redis_on(&server, "127.0.0.1", &scratch);
+        let ran = run_program(&client, &["-p", "6390", "ping"], 10);
+        assert!(
+            ran.output
+                .contains("Could not connect to Redis at 127.0.0.1:6390: Connection refused"),
+            "{}",
+            ran.output
+        );
+        let run = why_stdin(&["--json"], ran.output.as_bytes());
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.recognised.pattern, "redis_client");
+        assert_eq!(doc.diagnosis.status, "present");
+        assert!(doc.diagnosis.holders.is_empty(), "{:#?}", doc.diagnosis);
+        let [meant] = doc.diagnosis.nearby.as_slice() else {
+            panic!("one listener meant: {:#?}", doc.diagnosis.nearby);
+        };
+        assert_eq!((meant.address.as_str(), meant.port), ("127.0.0.1", 6379));
+        assert!(meant.same_program, "{meant:#?}");
+        assert_eq!(meant.process.as_deref(), Some("redis-server"));
+        // redis-server is the child of the `timeout` this test started.
+        let pid = meant.pid.expect("redis-server's pid");
+        assert_eq!(parent_of(pid), Some(redis.child.id()), "{meant:#?}");
+        let fix = doc.fix("connect_to_port");
+        assert_eq!(fix.setting.as_deref(), Some("redis-cli -p 6379"));
+        assert_eq!((fix.port, fix.pid), (Some(6379), Some(pid)));
+        let human = why_stdin(&[], ran.output.as_bytes());
+        assert!(
+            human.stdout.contains(&format!(
+                "redis-server (pid {pid}) listens on 127.0.0.1:6379"
+            )),
+            "{}",
+            human.stdout
+        );
+        drop(redis);
+        // Nothing listens anywhere now: no port is named.
+        let doc = parse_why(&why_stdin(&["--json"], ran.output.as_bytes()));
+        assert!(doc.diagnosis.nearby.is_empty(), "{:#?}", doc.diagnosis);
+        assert!(
+            !kinds(&doc).contains(&"connect_to_port"),
+            "{:#?}",
+            doc.fixes
+        );
+    });
+}
+
+/// redis-server on [::1]:6379 only, and `redis-cli -h 127.0.0.1` refused:
+/// `why` says that IPv4-only clients fail, with the fixes in Redis's own
+/// flags (connect to ::1, or bind 127.0.0.1 too).
+#[test]
+fn field_why_loopback_v6_only_listener_fails_ipv4_clients() {
+    const TEST: &str = "field_why_v6_only_listener";
+    let (Some(server), Some(client)) = (
+        field::program("redis-server", TEST),
+        field::program("redis-cli", TEST),
+    ) else {
+        return;
+    };
+    in_netns(TEST, || {
+        let scratch = field::Scratch::new(TEST);
+        let _redis = redis_on(&server, "::1", &scratch);
+        let ran = run_program(&client, &["-h", "127.0.0.1", "-p", "6379", "ping"], 10);
+        assert!(
+            ran.output
+                .contains("Could not connect to Redis at 127.0.0.1:6379: Connection refused"),
+            "{}",
+            ran.output
+        );
+        let run = why_stdin(&["--json"], ran.output.as_bytes());
+        assert_eq!(run.code, 0, "{run:#?}");
+        let doc = parse_why(&run);
+        assert_eq!(doc.diagnosis.status, "present");
+        let [holder] = doc.diagnosis.holders.as_slice() else {
+            panic!("the ::1 listener: {:#?}", doc.diagnosis.holders);
+        };
+        assert_eq!(holder.local_address, "::1");
+        let human = why_stdin(&[], ran.output.as_bytes());
+        assert!(
+            human
+                .stdout
+                .contains("listens on ::1 only: IPv4-only clients fail"),
+            "{}",
+            human.stdout
+        );
+        assert_eq!(
+            doc.fix("connect_to_listener").setting.as_deref(),
+            Some("redis-cli -h ::1")
+        );
+        assert_eq!(
+            doc.fix("listen_on_family").setting.as_deref(),
+            Some("redis-server --bind ::1 127.0.0.1")
+        );
     });
 }
