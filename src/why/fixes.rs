@@ -323,10 +323,7 @@ fn own_socket(
         let mut other = other_port(recognised, source, low);
         other.description = format!(
             "or bind the second socket on another port ({})",
-            other.port.map_or_else(
-                || "none free nearby now".to_owned(),
-                |p| format!("{p} is free now")
-            )
+            free_now(other.port)
         );
         fixes.push(other);
     }
@@ -540,6 +537,14 @@ fn other_port(recognised: &Recognised, source: &dyn SocketSource, low: u16) -> F
     fix
 }
 
+/// What `other_port` found: "8443 is free now", or that none is.
+fn free_now(port: Option<u16>) -> String {
+    port.map_or_else(
+        || "none free nearby now".to_owned(),
+        |p| format!("{p} is free now"),
+    )
+}
+
 fn privileged(
     recognised: &Recognised,
     diagnosis: &Diagnosis,
@@ -558,10 +563,7 @@ fn privileged(
     unprivileged.kind = "unprivileged_port";
     unprivileged.description = format!(
         "use a port from {start} up, which needs no privilege ({})",
-        unprivileged.port.map_or_else(
-            || "none free nearby now".to_owned(),
-            |p| format!("{p} is free now")
-        )
+        free_now(unprivileged.port)
     );
     fixes.push(unprivileged);
     fixes.push(
