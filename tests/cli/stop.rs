@@ -165,6 +165,11 @@ fn pid_exists(pid: u32) -> bool {
 pub struct StopDoc {
     pub schema_version: u32,
     pub command: String,
+    /// Every document: `uname -n` and `uname -r` (issue #21).
+    #[serde(deserialize_with = "present")]
+    pub hostname: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub kernel: Option<String>,
     pub complete: bool,
     pub warnings: Vec<WarningDoc>,
     pub query: StopQueryDoc,
