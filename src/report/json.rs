@@ -988,6 +988,20 @@ pub struct DiagnosisDoc {
     /// The sockets the program announced before the failure, checked first
     /// (status `own_socket` when one of them is in the way).
     pub own_sockets: Vec<OwnSocketDoc>,
+    /// A refused connect with nothing on the port: listeners on other
+    /// ports the client may have meant (the program it talks to, by name,
+    /// first; then near ports); [] otherwise.
+    pub nearby: Vec<NearbyDoc>,
+}
+
+#[derive(Serialize)]
+pub struct NearbyDoc {
+    pub address: String,
+    pub port: u16,
+    pub pid: Option<u32>,
+    pub process: Option<String>,
+    /// The program the client talks to, by name; false: only a near port.
+    pub same_program: bool,
 }
 
 #[derive(Serialize)]
@@ -1100,6 +1114,17 @@ fn why_parts(r: &Recognised, d: &Diagnosis, fixes: &[Fix]) -> AlsoDoc {
                     address: o.address.to_string(),
                     port: o.port,
                     line: o.line,
+                })
+                .collect(),
+            nearby: d
+                .nearby
+                .iter()
+                .map(|n| NearbyDoc {
+                    address: n.address.to_string(),
+                    port: n.port,
+                    pid: n.pid,
+                    process: n.process.clone(),
+                    same_program: n.same_program,
                 })
                 .collect(),
         },

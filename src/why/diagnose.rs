@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use super::nearby::{self, Nearby};
 use super::patterns::{Failure, HostText};
 use super::recognise::Recognised;
 use super::runtime::{DefaultHost, Runtime};
@@ -18,6 +19,7 @@ use crate::model::{Family, Protocol, Socket, State, endpoint};
 use crate::resolve::input::Query;
 use crate::resolve::{self, Reach, ResolveConfig, ResolveResult};
 use crate::sockets::SocketSource;
+use crate::target::PortRange;
 use crate::warning::Warning;
 
 /// Whether the cause is on this host now.
@@ -80,6 +82,9 @@ pub struct Diagnosis {
     /// The sockets the program announced before the failure, as checked
     /// (first in the plan, before the failed bind).
     pub own_sockets: Vec<OwnSocket>,
+    /// A refused connect with nothing on the port: the other ports the
+    /// program the client talks to listens on ([`super::nearby`]).
+    pub nearby: Vec<Nearby>,
     pub warnings: Vec<Warning>,
 }
 
@@ -254,6 +259,7 @@ fn bind_failure(
         local_addresses,
         unprivileged_port_start: start,
         own_sockets,
+        nearby: Vec::new(),
         warnings,
     })
 }
@@ -742,8 +748,27 @@ fn connect_failure(recognised: &Recognised, source: &dyn SocketSource) -> Result
         .cloned()
         .collect();
     let happened = what_happened(recognised, &target);
-    let (summary, why) = connect_why(&result, port, status, &holders);
-    let warnings = result.warnings.clone();
+    let mut warnings = result.warnings.clone();
+    let refused = result
+        .destinations
+        .iter()
+        .any(|d| d.outcome == Some(Reach::Refused));
+    let nearby = if status == Status::Present && refused && holders.is_empty() {
+        let (table, more) = crate::sockets::described_table(
+            source,
+            vec![Protocol::Tcp],
+            vec![PortRange {
+                low: 1,
+                high: u16::MAX,
+            }],
+            |s| s.state == State::Listen,
+        )?;
+        warnings.extend(more);
+        nearby::intended(recognised.format.family, port, &table)
+    } else {
+        Vec::new()
+    };
+    let (summary, why) = connect_why(&result, port, status, &holders, &nearby);
     Ok(Diagnosis {
         status,
         summary,
@@ -755,6 +780,7 @@ fn connect_failure(recognised: &Recognised, source: &dyn SocketSource) -> Result
         local_addresses: Vec::new(),
         unprivileged_port_start: facts::host().unprivileged_port_start,
         own_sockets: Vec::new(),
+        nearby,
         warnings,
     })
 }
@@ -777,6 +803,31 @@ pub fn listeners_take(listeners: &[Socket]) -> Option<Family> {
         .then_some(Family::Ipv6)
 }
 
+/// Why the family the client tried is refused while the port is served
+/// on another address.
+fn family_why(tried: IpAddr, listeners: &[Socket]) -> String {
+    let family = if tried.is_ipv6() { "IPv6" } else { "IPv4" };
+    match (tried.is_ipv6(), listeners_take(listeners)) {
+        (true, Some(Family::Ipv4)) => format!(
+            "the client tried {family} ({tried}) and the service takes IPv4 only: a name such as localhost gives ::1 first (RFC 6724), and a client that tries only the first address (Node before autoSelectFamily) is refused"
+        ),
+        (false, Some(Family::Ipv6)) if loopback_v6_only(listeners) => format!(
+            "the client tried {family} ({tried}) and the service listens on ::1 only: IPv4-only clients fail (one given 127.0.0.1, or a name it looks up for IPv4 only); point the client at ::1, or make the service listen on 127.0.0.1 too"
+        ),
+        (false, Some(Family::Ipv6)) => format!(
+            "the client tried {family} ({tried}) and the service takes IPv6 only (IPV6_V6ONLY or a specific IPv6 address)"
+        ),
+        _ => format!("the client tried {tried}, an address none of them is bound to"),
+    }
+}
+
+/// Every listener is bound to ::1 itself (not a wildcard).
+fn loopback_v6_only(listeners: &[Socket]) -> bool {
+    listeners
+        .iter()
+        .all(|s| s.local_address == IpAddr::V6(std::net::Ipv6Addr::LOCALHOST))
+}
+
 /// A destination with no route: no server refused anything.
 fn unreachable_why(
     destination: Option<&crate::resolve::DestinationReport>,
@@ -797,11 +848,30 @@ fn unreachable_why(
     )
 }
 
+/// One line per listener the client may have meant.
+fn nearby_why(n: &Nearby, asked: u16) -> String {
+    let at = endpoint(n.address, n.port, None);
+    if n.same_program {
+        format!(
+            "{} listens on {at}: the program this client talks to, on port {} instead of {asked}; likely the port meant",
+            n.who(),
+            n.port
+        )
+    } else {
+        format!(
+            "{} listens on {at}, {} ports from {asked}: perhaps the port meant (which program the client talks to is not known here)",
+            n.who(),
+            n.port.abs_diff(asked)
+        )
+    }
+}
+
 fn connect_why(
     result: &ResolveResult,
     port: u16,
     status: Status,
     listeners: &[Socket],
+    nearby: &[Nearby],
 ) -> (String, Vec<String>) {
     let mut why = Vec::new();
     for destination in &result.destinations {
@@ -862,21 +932,7 @@ fn connect_why(
         ),
         Status::Present => match (refused, listeners.is_empty()) {
             (Some(d), false) => {
-                let family = if d.address.is_ipv6() { "IPv6" } else { "IPv4" };
-                match (d.address.is_ipv6(), listeners_take(listeners)) {
-                    (true, Some(Family::Ipv4)) => why.push(format!(
-                        "the client tried {family} ({}) and the service takes IPv4 only: a name such as localhost gives ::1 first (RFC 6724), and a client that tries only the first address (Node before autoSelectFamily) is refused",
-                        d.address
-                    )),
-                    (false, Some(Family::Ipv6)) => why.push(format!(
-                        "the client tried {family} ({}) and the service takes IPv6 only (IPV6_V6ONLY or a specific IPv6 address)",
-                        d.address
-                    )),
-                    _ => why.push(format!(
-                        "the client tried {}, an address none of them is bound to",
-                        d.address
-                    )),
-                }
+                why.push(family_why(d.address, listeners));
                 format!(
                     "nothing listens on {}; port {port} is served only on {}",
                     endpoint(d.address, port, None),
@@ -888,9 +944,12 @@ fn connect_why(
                 )
             }
             (Some(d), true) => {
-                why.push(
-                    "the service is not running, or listens elsewhere: another port, or another network namespace (a container)".into(),
-                );
+                if nearby.is_empty() {
+                    why.push(
+                        "the service is not running, or listens elsewhere: another port, or another network namespace (a container)".into(),
+                    );
+                }
+                why.extend(nearby.iter().map(|n| nearby_why(n, port)));
                 format!(
                     "nothing listens on port {port} on any address here, so {} is refused",
                     endpoint(d.address, port, None)

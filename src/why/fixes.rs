@@ -323,10 +323,7 @@ fn own_socket(
         let mut other = other_port(recognised, source, low);
         other.description = format!(
             "or bind the second socket on another port ({})",
-            other.port.map_or_else(
-                || "none free nearby now".to_owned(),
-                |p| format!("{p} is free now")
-            )
+            free_now(other.port)
         );
         fixes.push(other);
     }
@@ -540,6 +537,14 @@ fn other_port(recognised: &Recognised, source: &dyn SocketSource, low: u16) -> F
     fix
 }
 
+/// What `other_port` found: "8443 is free now", or that none is.
+fn free_now(port: Option<u16>) -> String {
+    port.map_or_else(
+        || "none free nearby now".to_owned(),
+        |p| format!("{p} is free now"),
+    )
+}
+
 fn privileged(
     recognised: &Recognised,
     diagnosis: &Diagnosis,
@@ -558,10 +563,7 @@ fn privileged(
     unprivileged.kind = "unprivileged_port";
     unprivileged.description = format!(
         "use a port from {start} up, which needs no privilege ({})",
-        unprivileged.port.map_or_else(
-            || "none free nearby now".to_owned(),
-            |p| format!("{p} is free now")
-        )
+        free_now(unprivileged.port)
     );
     fixes.push(unprivileged);
     fixes.push(
@@ -641,6 +643,31 @@ fn no_route(resolved: &crate::resolve::ResolveResult, tried: Option<IpAddr>) -> 
     })
 }
 
+/// Refused with nothing on the port: the other ports the program the
+/// client talks to listens on, each as a fix in the client's own flag.
+fn connect_to_port(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
+    let port = recognised.check_port;
+    diagnosis
+        .nearby
+        .iter()
+        .filter(|n| n.same_program)
+        .map(|n| {
+            let mut fix = Fix::new(
+                "connect_to_port",
+                format!(
+                    "point the client at port {} (where {} listens) instead of {port}",
+                    n.port,
+                    n.who()
+                ),
+            );
+            fix.setting = client_port_setting(recognised.format.family, n.port);
+            fix.port = Some(n.port);
+            fix.pid = n.pid;
+            fix
+        })
+        .collect()
+}
+
 fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
     let port = recognised.check_port;
     let listeners = &diagnosis.holders;
@@ -656,7 +683,8 @@ fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
         return vec![fix];
     }
     if listeners.is_empty() {
-        return vec![
+        let mut fixes = connect_to_port(recognised, diagnosis);
+        fixes.push(
             Fix::new(
                 "start_service",
                 format!(
@@ -664,7 +692,8 @@ fn refused(recognised: &Recognised, diagnosis: &Diagnosis) -> Vec<Fix> {
                 ),
             )
             .command(format!("portcheck wait {port} --until listening")),
-        ];
+        );
+        return fixes;
     }
     let Some(tried) = tried else {
         return Vec::new();
@@ -753,6 +782,30 @@ pub const ADDRESS_FLAGS: &[(&str, &str)] = &[
     ("python3 -m http.server", "--bind"),
 ];
 
+/// The flags fix lines give a client a port with, each checked against
+/// that program's `--help` here (tests/cli/field_why.rs).
+pub const PORT_FLAGS: &[(&str, &str)] = &[("redis-cli", "-p"), ("psql", "-p"), ("mariadb", "-P")];
+
+/// How to point the client of a format family at `port`; `None`: the
+/// client's flag is not known.
+fn client_port_setting(family: &str, port: u16) -> Option<String> {
+    let program = client_of(family)?;
+    PORT_FLAGS
+        .iter()
+        .find(|(p, _)| *p == program)
+        .map(|(_, flag)| format!("{program} {flag} {port}"))
+}
+
+/// The client program of a format family.
+fn client_of(family: &str) -> Option<&'static str> {
+    match family {
+        "redis" => Some("redis-cli"),
+        "postgres" => Some("psql"),
+        "mysql" => Some("mariadb"),
+        _ => None,
+    }
+}
+
 fn flag_of(program: &str) -> Option<&'static str> {
     ADDRESS_FLAGS
         .iter()
@@ -762,11 +815,8 @@ fn flag_of(program: &str) -> Option<&'static str> {
 
 /// How to point the client of a format family at `address`.
 fn client_address_setting(family: &str, address: &str) -> String {
-    let program = match family {
-        "redis" => "redis-cli",
-        "postgres" => "psql",
-        "mysql" => "mariadb",
-        _ => return format!("--host {address}"),
+    let Some(program) = client_of(family) else {
+        return format!("--host {address}");
     };
     match flag_of(program) {
         Some(flag) => format!("{program} {flag} {address}"),

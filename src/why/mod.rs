@@ -13,6 +13,7 @@ pub mod announce;
 pub mod diagnose;
 pub mod fixes;
 pub mod input;
+pub mod nearby;
 pub mod patterns;
 pub mod recognise;
 pub mod runtime;

@@ -7,138 +7,16 @@
 //! is started under the harness's process lock, and is stopped by its pid
 //! when the test ends.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::dns::warning_codes;
 use super::field;
+use super::field::{DAEMON_LIFETIME, Daemon, Scratch};
 use super::harness::{NOBODY, in_netns, portcheck, without_new_processes};
-
-// ---------------------------------------------------------------------------
-// Daemons
-
-/// The longest any daemon of this module may live, whatever happens.
-const DAEMON_LIFETIME: &str = "60";
-
-/// A program started by a test, stopped (SIGTERM to the `timeout` that
-/// runs it, which passes it on; then SIGKILL) when dropped.
-struct Daemon {
-    name: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Starts `program ARGS` under `timeout` in the calling thread's
-    /// network namespace; its stdout and stderr go to `log`.
-    fn start(program: &Path, args: &[&str], log: &Path) -> Daemon {
-        Daemon::start_with(program, args, log, |_| {})
-    }
-
-    /// [`Daemon::start`], with the command adjusted first (user, env).
-    fn start_with(
-        program: &Path,
-        args: &[&str],
-        log: &Path,
-        adjust: impl FnOnce(&mut Command),
-    ) -> Daemon {
-        let output =
-            std::fs::File::create(log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
-        let errors = output.try_clone().expect("clone the log file");
-        let mut command = Command::new("timeout");
-        command
-            .arg(DAEMON_LIFETIME)
-            .arg(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(output)
-            .stderr(errors)
-            .current_dir("/");
-        adjust(&mut command);
-        let child = without_new_processes(|| command.spawn())
-            .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
-        Daemon {
-            name: program.display().to_string(),
-            child,
-            log: log.to_owned(),
-        }
-    }
-
-    /// Waits until something accepts on `address` (from the calling
-    /// thread's namespace), failing with the daemon's log after `limit`.
-    fn wait_for_tcp(&mut self, address: &str, limit: Duration) {
-        let address: SocketAddr = address.parse().expect("a socket address");
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "{} ended ({status}) before listening on {address}: {}",
-                    self.name,
-                    self.log_text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "{} did not listen on {address} within {limit:?}: {}",
-            self.name,
-            self.log_text()
-        );
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let Ok(pid) = libc::pid_t::try_from(self.child.id()) else {
-            return;
-        };
-        // SAFETY: kill(2) on the pid of our own child, not yet reaped.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A temporary directory of this test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("portcheck-field-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn json(run: &super::harness::Run) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
@@ -620,7 +498,15 @@ impl OtherHost {
 
     /// Starts `program ARGS` on the other host.
     fn start(&self, program: &Path, args: &[&str], log: &Path) -> Daemon {
-        let mut line = vec!["netns", "exec", &self.name, "timeout", DAEMON_LIFETIME];
+        let mut line = vec![
+            "netns",
+            "exec",
+            &self.name,
+            "timeout",
+            "-s",
+            "KILL",
+            DAEMON_LIFETIME,
+        ];
         let program = program.display().to_string();
         line.push(&program);
         line.extend_from_slice(args);

@@ -65,13 +65,14 @@ fn rust_server() -> PathBuf {
     path
 }
 
-/// A fresh directory for one program's files (configuration, data).
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("field-why-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    dir
+/// Redis keeps nothing on disk: no snapshot, no append-only file.
+const REDIS_EPHEMERAL: [&str; 4] = ["--save", "", "--appendonly", "no"];
+
+/// redis-server's arguments to listen on `bind` port `port`, keeping
+/// nothing on disk.
+fn redis_args<'a>(port: &'a str, bind: &'a str) -> [&'a str; 8] {
+    let [save, none, append, no] = REDIS_EPHEMERAL;
+    ["--port", port, "--bind", bind, save, none, append, no]
 }
 
 /// An nginx configuration in `dir` that runs in the foreground, logs to
@@ -85,6 +86,13 @@ fn write_nginx_conf(dir: &std::path::Path, processes: &str, server: &str) {
         ),
     )
     .expect("nginx.conf");
+}
+
+/// `why ARGS` on `input`, which finds the cause here (exit 0).
+fn diagnosed(args: &[&str], input: &[u8]) -> WhyDoc {
+    let run = why_stdin(args, input);
+    assert_eq!(run.code, 0, "{run:#?}");
+    parse_why(&run)
 }
 
 fn kinds(doc: &WhyDoc) -> Vec<&str> {
@@ -241,9 +249,7 @@ fn field_why_an_announced_socket_held_by_another_is_not_blamed() {
     in_netns("field_why_own_held_elsewhere", || {
         let ran = run_program(&rust_server(), &["8443", "hyper"], 10);
         let holder = held_by_child("[::]:8443", Opts::new().reuseaddr(true).v6only(false));
-        let run = why_stdin(&["--json"], ran.output.as_bytes());
-        assert_eq!(run.code, 0, "{run:#?}");
-        let doc = parse_why(&run);
+        let doc = diagnosed(&["--json"], ran.output.as_bytes());
         assert_eq!(doc.diagnosis.status, "present", "{doc:#?}");
         assert_eq!(doc.holder_pids(), vec![holder.pid()]);
         assert_eq!(doc.diagnosis.own_sockets.len(), 1, "still listed as read");
@@ -266,13 +272,10 @@ fn field_why_every_failure_line_is_diagnosed() {
     };
     in_netns(TEST, || {
         let holder = held_by_child("[::]:8080", Opts::new().reuseaddr(true).v6only(false));
-        let dir = scratch("nginx");
+        let scratch = field::Scratch::new("why-nginx");
+        let dir = &scratch.0;
         let d = dir.display();
-        write_nginx_conf(
-            &dir,
-            "master_process off;",
-            "listen 8080; listen [::]:8080;",
-        );
+        write_nginx_conf(dir, "master_process off;", "listen 8080; listen [::]:8080;");
         let conf = dir.join("nginx.conf");
         let ran = run_program(
             &nginx,
@@ -280,26 +283,11 @@ fn field_why_every_failure_line_is_diagnosed() {
             20,
         );
         assert_eq!(ran.code, Some(1), "{}", ran.output);
-        let redis_ran = run_program(
-            &redis,
-            &[
-                "--port",
-                "8080",
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            20,
-        );
+        let redis_ran = run_program(&redis, &redis_args("8080", "127.0.0.1"), 20);
         assert_eq!(redis_ran.code, Some(1), "{}", redis_ran.output);
         let log = format!("{}{}", ran.output, redis_ran.output);
 
-        let run = why_stdin(&["--json"], log.as_bytes());
-        assert_eq!(run.code, 0, "{run:#?}");
-        let doc = parse_why(&run);
+        let doc = diagnosed(&["--json"], log.as_bytes());
         assert_eq!(doc.recognised.pattern, "nginx_bind");
         assert_eq!(doc.recognised.address.as_deref(), Some("0.0.0.0"));
         assert_eq!(doc.diagnosis.status, "present");
@@ -349,7 +337,6 @@ fn field_why_every_failure_line_is_diagnosed() {
             "{}",
             human.stdout
         );
-        let _ = std::fs::remove_dir_all(&dir);
     });
 }
 
@@ -391,18 +378,14 @@ fn field_why_socat_bind_and_connect() {
 
         let ran = run_program(&socat, &["UDP-LISTEN:7000", "-"], 10);
         assert!(ran.output.contains("E bind("), "{}", ran.output);
-        let run = why_stdin(&["--json", "-u"], ran.output.as_bytes());
-        assert_eq!(run.code, 0, "{run:#?}");
-        let doc = parse_why(&run);
+        let doc = diagnosed(&["--json", "-u"], ran.output.as_bytes());
         assert_eq!(doc.recognised.protocol, "udp");
         assert!(doc.recognised.assumed.iter().all(|a| a.field != "protocol"));
         assert_eq!(doc.holder_pids(), vec![udp_holder.pid()]);
 
         let ran = run_program(&socat, &["-", "TCP:127.0.0.1:7001"], 10);
         assert!(ran.output.contains("E connect("), "{}", ran.output);
-        let run = why_stdin(&["--json"], ran.output.as_bytes());
-        assert_eq!(run.code, 0, "{run:#?}");
-        let doc = parse_why(&run);
+        let doc = diagnosed(&["--json"], ran.output.as_bytes());
         assert_eq!(doc.recognised.pattern, "socat_connect");
         assert_eq!(doc.recognised.error, "ECONNREFUSED");
         assert_eq!(doc.recognised.port, Some(7001));
@@ -428,7 +411,8 @@ fn field_why_mariadb_server_and_client() {
     };
     in_netns(TEST, || {
         let holder = held_by_child("0.0.0.0:3399", Opts::new().reuseaddr(true));
-        let dir = scratch("mariadb");
+        let scratch = field::Scratch::new("why-mariadb");
+        let dir = &scratch.0;
         let d = dir.display().to_string();
         let ran = run_program(
             &server,
@@ -450,22 +434,17 @@ fn field_why_mariadb_server_and_client() {
             "{}",
             ran.output
         );
-        let run = why_stdin(&["--json"], ran.output.as_bytes());
-        assert_eq!(run.code, 0, "{run:#?}");
-        let doc = parse_why(&run);
+        let doc = diagnosed(&["--json"], ran.output.as_bytes());
         assert_eq!(doc.recognised.pattern, "mysql_server");
         assert_eq!(doc.recognised.port, Some(3399));
         assert_eq!(doc.recognised.port_from.as_deref(), Some("context"));
         assert_eq!(doc.recognised.address.as_deref(), Some("0.0.0.0"));
         assert_eq!(doc.holder_pids(), vec![holder.pid()]);
         drop(holder);
-        let _ = std::fs::remove_dir_all(&dir);
 
         let ran = run_program(&client, &["-h", "127.0.0.1", "-P", "3399"], 10);
         assert!(ran.output.contains("(115)"), "{}", ran.output);
-        let run = why_stdin(&["--json"], ran.output.as_bytes());
-        assert_eq!(run.code, 0, "{run:#?}");
-        let doc = parse_why(&run);
+        let doc = diagnosed(&["--json"], ran.output.as_bytes());
         assert_eq!(doc.recognised.pattern, "mysql_client");
         assert_eq!(doc.recognised.error, "CONNECT_FAILED");
         assert_eq!(doc.recognised.port, None);
@@ -497,9 +476,7 @@ fn field_why_wget_and_curl() {
             "{}",
             ran.output
         );
-        let run = why_stdin(&["--json"], ran.output.as_bytes());
-        assert_eq!(run.code, 0, "{run:#?}");
-        let doc = parse_why(&run);
+        let doc = diagnosed(&["--json"], ran.output.as_bytes());
         assert_eq!(doc.recognised.pattern, "wget_connect_address");
         assert_eq!(doc.recognised.address.as_deref(), Some("127.0.0.1"));
         assert_eq!(doc.recognised.port, Some(3999));
@@ -596,27 +573,21 @@ fn field_why_nginx_workers_are_stopped_through_their_master() {
         return;
     };
     in_netns(TEST, || {
-        let dir = scratch("nginx-master");
+        let scratch = field::Scratch::new("why-nginx-master");
+        let dir = &scratch.0;
         let d = dir.display();
         write_nginx_conf(
-            &dir,
+            dir,
             "master_process on; worker_processes 2;",
             "listen 8081;",
         );
         let conf = dir.join("nginx.conf").display().to_string();
         let prefix = d.to_string();
-        let mut server = without_new_processes(|| {
-            Command::new("timeout")
-                .args(["-s", "KILL", "60"])
-                .arg(&nginx)
-                .args(["-p", &prefix, "-c", &conf])
-                .current_dir("/")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-        })
-        .expect("start nginx");
+        let server = field::Daemon::start(
+            &nginx,
+            &["-p", &prefix, "-c", &conf],
+            &scratch.path("nginx.log"),
+        );
         // Wait until the master listens and has started both workers
         // (not through portcheck: its shadow run would see a later state).
         let mut workers = 0;
@@ -631,34 +602,14 @@ fn field_why_nginx_workers_are_stopped_through_their_master() {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        let failed = run_program(
-            &redis,
-            &[
-                "--port",
-                "8081",
-                "--bind",
-                "0.0.0.0",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            20,
-        );
+        let failed = run_program(&redis, &redis_args("8081", "0.0.0.0"), 20);
         let master = std::fs::read_to_string(dir.join("nginx.pid"))
             .ok()
             .and_then(|t| t.trim().parse::<u32>().ok());
         let run = why_stdin(&["--json"], failed.output.as_bytes());
-        // SAFETY: the pid of the `timeout` this test started; it passes
-        // SIGTERM on to nginx, whose master then stops its workers.
-        unsafe {
-            libc::kill(
-                libc::pid_t::try_from(server.id()).expect("pid"),
-                libc::SIGTERM,
-            );
-        }
-        let _ = server.wait();
-        let _ = std::fs::remove_dir_all(&dir);
+        // `timeout` passes SIGTERM on to nginx, whose master then stops
+        // its workers.
+        drop(server);
 
         assert_eq!(workers, 2, "nginx started two workers");
         let master = master.expect("nginx wrote its pid file");
@@ -713,25 +664,19 @@ fn field_why_nginx_ipv6only_off_names_the_ipv4_holder() {
     };
     in_netns(TEST, || {
         let holder = held_by_child("0.0.0.0:8082", Opts::new().reuseaddr(true));
-        let dir = scratch("nginx-ipv6only");
+        let scratch = field::Scratch::new("why-nginx-ipv6only");
+        let dir = &scratch.0;
         let d = dir.display();
-        write_nginx_conf(
-            &dir,
-            "master_process off;",
-            "listen [::]:8082 ipv6only=off;",
-        );
+        write_nginx_conf(dir, "master_process off;", "listen [::]:8082 ipv6only=off;");
         let conf = dir.join("nginx.conf").display().to_string();
         let ran = run_program(&nginx, &["-p", &d.to_string(), "-c", &conf], 20);
-        let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(ran.code, Some(1), "{}", ran.output);
         assert!(
             ran.output.contains("bind() to [::]:8082 failed"),
             "{}",
             ran.output
         );
-        let run = why_stdin(&["--json"], ran.output.as_bytes());
-        assert_eq!(run.code, 0, "{run:#?}");
-        let doc = parse_why(&run);
+        let doc = diagnosed(&["--json"], ran.output.as_bytes());
         let assumed = doc
             .recognised
             .assumed
@@ -773,16 +718,8 @@ fn field_why_fix_flags_are_the_programs_own() {
             let mut args: Vec<&str> = words.collect();
             if *program == "redis-server" {
                 let _held = held_by_child("127.0.0.1:6391", Opts::new());
-                args.extend([
-                    flag,
-                    "127.0.0.1",
-                    "--port",
-                    "6391",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ]);
+                args.extend([flag, "127.0.0.1", "--port", "6391"]);
+                args.extend(REDIS_EPHEMERAL);
                 let ran = run_program(&path, &args, 20);
                 assert!(
                     ran.output.contains("listening socket 127.0.0.1:6391"),
@@ -803,6 +740,21 @@ fn field_why_fix_flags_are_the_programs_own() {
                 ran.output
             );
         }
+        for (program, flag) in portcheck::why::fixes::PORT_FLAGS {
+            let Some(path) = field::program(program, TEST) else {
+                continue;
+            };
+            let ran = run_program(&path, &["--help"], 20);
+            let listed = ran
+                .output
+                .split(|c: char| c.is_whitespace() || c == ',' || c == '=')
+                .any(|w| w == *flag);
+            assert!(
+                listed,
+                "{program} --help does not list {flag}: {}",
+                ran.output
+            );
+        }
     });
 }
 
@@ -810,70 +762,28 @@ fn field_why_fix_flags_are_the_programs_own() {
 /// lines use redis-cli's and redis-server's own flags.
 #[test]
 fn field_why_redis_client_fixes_use_redis_flags() {
-    const TEST: &str = "field_why_redis_client";
-    let (Some(server), Some(client)) = (
-        field::program("redis-server", TEST),
-        field::program("redis-cli", TEST),
-    ) else {
-        return;
-    };
-    in_netns(TEST, || {
-        let mut redis = without_new_processes(|| {
-            Command::new("timeout")
-                .args(["-s", "KILL", "60"])
-                .arg(&server)
-                .args([
-                    "--port",
-                    "6379",
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .current_dir("/")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-        })
-        .expect("start redis-server");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect("127.0.0.1:6379").is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let ran = run_program(&client, &["-h", "::1", "-p", "6379", "ping"], 10);
-        let run = why_stdin(&["--json"], ran.output.as_bytes());
-        // SAFETY: the pid of the `timeout` this test started.
-        unsafe {
-            libc::kill(
-                libc::pid_t::try_from(redis.id()).expect("pid"),
-                libc::SIGTERM,
+    redis_client_fails(
+        "field_why_redis_client",
+        "127.0.0.1",
+        &["-h", "::1", "-p", "6379"],
+        "Could not connect to Redis at ::1:6379",
+        |ran, redis| {
+            let run = why_stdin(&["--json"], ran.output.as_bytes());
+            drop(redis);
+            assert_eq!(run.code, 0, "{run:#?}");
+            let doc = parse_why(&run);
+            assert_eq!(doc.recognised.pattern, "redis_client");
+            assert_eq!(doc.diagnosis.status, "present");
+            assert_eq!(
+                doc.fix("connect_to_listener").setting.as_deref(),
+                Some("redis-cli -h 127.0.0.1")
             );
-        }
-        let _ = redis.wait();
-        assert!(
-            ran.output
-                .contains("Could not connect to Redis at ::1:6379"),
-            "{}",
-            ran.output
-        );
-        assert_eq!(run.code, 0, "{run:#?}");
-        let doc = parse_why(&run);
-        assert_eq!(doc.recognised.pattern, "redis_client");
-        assert_eq!(doc.diagnosis.status, "present");
-        assert_eq!(
-            doc.fix("connect_to_listener").setting.as_deref(),
-            Some("redis-cli -h 127.0.0.1")
-        );
-        assert_eq!(
-            doc.fix("listen_on_family").setting.as_deref(),
-            Some("redis-server --bind 127.0.0.1 ::1")
-        );
-    });
+            assert_eq!(
+                doc.fix("listen_on_family").setting.as_deref(),
+                Some("redis-server --bind 127.0.0.1 ::1")
+            );
+        },
+    );
 }
 
 /// psql's Unix-socket failure is read as what it is: the socket file is
@@ -888,9 +798,7 @@ fn field_why_psql_unix_socket_is_answered_honestly() {
     in_netns(TEST, || {
         let ran = run_program(&psql, &["-p", "5499"], 10);
         assert!(ran.output.contains(".s.PGSQL.5499"), "{}", ran.output);
-        let run = why_stdin(&["--json"], ran.output.as_bytes());
-        assert_eq!(run.code, 0, "{run:#?}");
-        let doc = parse_why(&run);
+        let doc = diagnosed(&["--json"], ran.output.as_bytes());
         assert_eq!(doc.recognised.pattern, "postgres_socket");
         assert_eq!(doc.recognised.error, "ENOENT");
         assert_eq!(doc.recognised.port, Some(5499));
@@ -918,4 +826,147 @@ fn field_why_psql_unix_socket_is_answered_honestly() {
         );
         assert!(!kinds(&doc).contains(&"retry"), "{:#?}", doc.fixes);
     });
+}
+
+// ---------------------------------------------------------------------------
+// A refused client: where the program it talks to really listens
+
+/// redis-server on 127.0.0.1:6379 (or [::1]:6379 only) for the tests below.
+fn redis_on(server: &std::path::Path, bind: &str, scratch: &field::Scratch) -> field::Daemon {
+    let mut redis = field::Daemon::start(
+        server,
+        &redis_args("6379", bind),
+        &scratch.path("redis.log"),
+    );
+    let address = if bind.contains(':') {
+        format!("[{bind}]:6379")
+    } else {
+        format!("{bind}:6379")
+    };
+    redis.wait_for_tcp(&address, std::time::Duration::from_secs(10));
+    redis
+}
+
+/// In a namespace of its own, redis-server listens on `bind` port 6379
+/// and `redis-cli ARGS ping` fails, printing `expected`; `check` gets what
+/// it printed while redis-server still runs (its guard, to stop it early).
+/// Skipped, by name, where either program is missing.
+fn redis_client_fails(
+    test: &str,
+    bind: &str,
+    args: &[&str],
+    expected: &str,
+    check: impl FnOnce(&Ran, field::Daemon) + Send,
+) {
+    let (Some(server), Some(client)) = (
+        field::program("redis-server", test),
+        field::program("redis-cli", test),
+    ) else {
+        return;
+    };
+    in_netns(test, || {
+        let scratch = field::Scratch::new(test);
+        let redis = redis_on(&server, bind, &scratch);
+        let mut line = args.to_vec();
+        line.push("ping");
+        let ran = run_program(&client, &line, 10);
+        assert!(ran.output.contains(expected), "{}", ran.output);
+        check(&ran, redis);
+    });
+}
+
+/// The parent pid of `pid`, from /proc/PID/stat (after the name's `)`).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// `redis-cli -p 6390 ping` is refused while redis-server listens on
+/// 6379: `why` names redis-server (its pid) on 6379 as the port the client
+/// likely meant, and the fix is redis-cli's own `-p`.
+#[test]
+fn field_why_refused_client_is_pointed_at_its_servers_port() {
+    redis_client_fails(
+        "field_why_nearby_port",
+        "127.0.0.1",
+        &["-p", "6390"],
+        "Could not connect to Redis at 127.0.0.1:6390: Connection refused",
+        |ran, redis| {
+            let doc = diagnosed(&["--json"], ran.output.as_bytes());
+            assert_eq!(doc.recognised.pattern, "redis_client");
+            assert_eq!(doc.diagnosis.status, "present");
+            assert!(doc.diagnosis.holders.is_empty(), "{:#?}", doc.diagnosis);
+            let [meant] = doc.diagnosis.nearby.as_slice() else {
+                panic!("one listener meant: {:#?}", doc.diagnosis.nearby);
+            };
+            assert_eq!((meant.address.as_str(), meant.port), ("127.0.0.1", 6379));
+            assert!(meant.same_program, "{meant:#?}");
+            assert_eq!(meant.process.as_deref(), Some("redis-server"));
+            // redis-server is the child of the `timeout` this test started.
+            let pid = meant.pid.expect("redis-server's pid");
+            assert_eq!(parent_of(pid), Some(redis.child.id()), "{meant:#?}");
+            let fix = doc.fix("connect_to_port");
+            assert_eq!(fix.setting.as_deref(), Some("redis-cli -p 6379"));
+            assert_eq!((fix.port, fix.pid), (Some(6379), Some(pid)));
+            let human = why_stdin(&[], ran.output.as_bytes());
+            assert!(
+                human.stdout.contains(&format!(
+                    "redis-server (pid {pid}) listens on 127.0.0.1:6379"
+                )),
+                "{}",
+                human.stdout
+            );
+            drop(redis);
+            // Nothing listens anywhere now: no port is named.
+            let doc = parse_why(&why_stdin(&["--json"], ran.output.as_bytes()));
+            assert!(doc.diagnosis.nearby.is_empty(), "{:#?}", doc.diagnosis);
+            assert!(
+                !kinds(&doc).contains(&"connect_to_port"),
+                "{:#?}",
+                doc.fixes
+            );
+        },
+    );
+}
+
+/// redis-server on [::1]:6379 only, and `redis-cli -h 127.0.0.1` refused:
+/// `why` says that IPv4-only clients fail, with the fixes in Redis's own
+/// flags (connect to ::1, or bind 127.0.0.1 too).
+#[test]
+fn field_why_loopback_v6_only_listener_fails_ipv4_clients() {
+    redis_client_fails(
+        "field_why_v6_only_listener",
+        "::1",
+        &["-h", "127.0.0.1", "-p", "6379"],
+        "Could not connect to Redis at 127.0.0.1:6379: Connection refused",
+        |ran, _redis| {
+            let doc = diagnosed(&["--json"], ran.output.as_bytes());
+            assert_eq!(doc.diagnosis.status, "present");
+            let [holder] = doc.diagnosis.holders.as_slice() else {
+                panic!("the ::1 listener: {:#?}", doc.diagnosis.holders);
+            };
+            assert_eq!(holder.local_address, "::1");
+            let human = why_stdin(&[], ran.output.as_bytes());
+            assert!(
+                human
+                    .stdout
+                    .contains("listens on ::1 only: IPv4-only clients fail"),
+                "{}",
+                human.stdout
+            );
+            assert_eq!(
+                doc.fix("connect_to_listener").setting.as_deref(),
+                Some("redis-cli -h ::1")
+            );
+            assert_eq!(
+                doc.fix("listen_on_family").setting.as_deref(),
+                Some("redis-server --bind ::1 127.0.0.1")
+            );
+        },
+    );
 }

@@ -137,13 +137,18 @@ fn warnings<'a>(doc: &'a Value, code: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// The name a TCP server answers with.
-fn answer(address: &str) -> String {
-    let mut stream =
-        TcpStream::connect(address).unwrap_or_else(|e| panic!("connect {address}: {e}"));
+/// A connection to `address` that gives up reading after 2 s.
+fn connected(address: &str) -> TcpStream {
+    let stream = TcpStream::connect(address).unwrap_or_else(|e| panic!("connect {address}: {e}"));
     stream
         .set_read_timeout(Some(Duration::from_secs(2)))
         .expect("timeout");
+    stream
+}
+
+/// The name a TCP server answers with.
+fn answer(address: &str) -> String {
+    let mut stream = connected(address);
     let mut buffer = [0u8; 100];
     let n = stream.read(&mut buffer).expect("read the answer");
     String::from_utf8_lossy(&buffer[..n]).into_owned()
@@ -312,11 +317,7 @@ const NODE_IPV6: &str = "require('http').createServer((req, res) => res.setHeade
 
 /// The page a real HTTP request to `address` gets.
 fn http_get(address: &str) -> String {
-    let mut stream =
-        TcpStream::connect(address).unwrap_or_else(|e| panic!("connect {address}: {e}"));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(2)))
-        .expect("timeout");
+    let mut stream = connected(address);
     std::io::Write::write_all(
         &mut stream,
         b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",

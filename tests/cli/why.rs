@@ -106,6 +106,19 @@ pub struct DiagnosisDoc {
     pub resolve: Option<serde_json::Value>,
     pub local_addresses: Vec<String>,
     pub own_sockets: Vec<OwnSocketDoc>,
+    pub nearby: Vec<NearbyDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NearbyDoc {
+    pub address: String,
+    pub port: u16,
+    #[serde(deserialize_with = "present")]
+    pub pid: Option<u32>,
+    #[serde(deserialize_with = "present")]
+    pub process: Option<String>,
+    pub same_program: bool,
 }
 
 #[derive(Debug, Deserialize)]
