@@ -1005,8 +1005,6 @@ fn connection(spec: &Spec, port: u16) -> Result<(Socket, Socket, Socket), String
     Ok((listener, accepted, client))
 }
 
-const TCP_TIME_WAIT: u8 = 6;
-
 /// Waits (at most 10 s) until every port has its TIME_WAIT entry and
 /// nothing else of its connection is left on it.
 fn wait_for_time_wait(ports: &BTreeSet<u16>) {
@@ -1022,7 +1020,7 @@ fn wait_for_time_wait(ports: &BTreeSet<u16>) {
                 .filter(|(p, _)| p == port)
                 .map(|(_, s)| *s)
                 .collect();
-            states == [TCP_TIME_WAIT]
+            states == [crate::harness::TCP_TIME_WAIT]
         });
         if done {
             return;
@@ -2158,8 +2156,8 @@ fn try_time_wait_needs_reuseaddr_and_the_trial_settles_the_rest() {
                 assert_eq!(run.code, 1, "undecided without a trial: {run:#?}");
                 assert_eq!(candidate(&doc, 0).prediction.ok, None);
             }
-            assert_tcp_states_on(with, &[TCP_TIME_WAIT]);
-            assert_tcp_states_on(without, &[TCP_TIME_WAIT]);
+            assert_tcp_states_on(with, &[crate::harness::TCP_TIME_WAIT]);
+            assert_tcp_states_on(without, &[crate::harness::TCP_TIME_WAIT]);
         },
     );
 }

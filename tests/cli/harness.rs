@@ -1045,8 +1045,9 @@ pub fn tcp_table() -> Vec<(u16, u8)> {
     out
 }
 
-/// The TCP state number of LISTEN in `/proc/net/tcp`.
+/// The TCP state numbers of LISTEN and TIME_WAIT in `/proc/net/tcp`.
 pub const TCP_LISTEN: u8 = 0x0A;
+pub const TCP_TIME_WAIT: u8 = 6;
 
 /// Polls this thread's TCP table (at most `limit`) until something listens
 /// on `port`; true when it did. Reads the kernel's table directly, so a

@@ -216,21 +216,12 @@ impl Drop for NamedNetns {
 fn wait_for_lone_time_wait(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let mut states = Vec::new();
-        for file in ["/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"] {
-            let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
-            for line in text.lines().skip(1) {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                let local_port = fields
-                    .get(1)
-                    .and_then(|local| local.rsplit_once(':'))
-                    .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok());
-                if local_port == Some(port) {
-                    states.push(fields.get(3).copied().unwrap_or("?").to_owned());
-                }
-            }
-        }
-        if states == ["06"] {
+        let states: Vec<u8> = crate::harness::tcp_table()
+            .into_iter()
+            .filter(|(local, _)| *local == port)
+            .map(|(_, state)| state)
+            .collect();
+        if states == [crate::harness::TCP_TIME_WAIT] {
             return;
         }
         assert!(
