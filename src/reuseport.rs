@@ -13,6 +13,7 @@
 //! is 1 (Linux 5.14+, `reuseport_migrate_sock`), which moves them to
 //! another member.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::model::{Protocol, Socket, State, endpoint};
@@ -37,6 +38,9 @@ pub struct Group {
 /// SO_REUSEPORT_LB), or two or more UDP sockets there whose SO_REUSEPORT
 /// was read as set. Sorted by first member.
 pub fn groups(sockets: &[Socket]) -> Vec<Group> {
+    // Keyed by what makes one group, to its index in `found`: one lookup
+    // per socket (a host's every listener is thousands of sockets).
+    let mut by_key: HashMap<GroupKey<'_>, usize> = HashMap::new();
     let mut found: Vec<Group> = Vec::new();
     for (index, socket) in sockets.iter().enumerate() {
         let member = match socket.protocol {
@@ -46,29 +50,34 @@ pub fn groups(sockets: &[Socket]) -> Vec<Group> {
         if !member {
             continue;
         }
-        let same = |g: &Group| {
-            g.protocol == socket.protocol
-                && g.address == socket.local_address
-                && g.port == socket.local_port
-                && g.device == socket.interface
-                && sockets
-                    .get(g.members[0])
-                    .is_some_and(|first| first.netns == socket.netns)
-        };
-        match found.iter_mut().find(|g| same(g)) {
-            Some(group) => group.members.push(index),
-            None => found.push(Group {
-                protocol: socket.protocol,
-                address: socket.local_address,
-                port: socket.local_port,
-                device: socket.interface.clone(),
-                members: vec![index],
-            }),
+        let key = (
+            socket.protocol,
+            socket.local_address,
+            socket.local_port,
+            socket.interface.as_deref(),
+            socket.netns.as_deref(),
+        );
+        match by_key.get(&key) {
+            Some(&at) => found[at].members.push(index),
+            None => {
+                by_key.insert(key, found.len());
+                found.push(Group {
+                    protocol: socket.protocol,
+                    address: socket.local_address,
+                    port: socket.local_port,
+                    device: socket.interface.clone(),
+                    members: vec![index],
+                });
+            }
         }
     }
     found.retain(|g| g.members.len() > 1);
     found
 }
+
+/// Protocol, address, port, device and network namespace: the sockets
+/// one group can hold.
+type GroupKey<'a> = (Protocol, IpAddr, u16, Option<&'a str>, Option<&'a str>);
 
 /// `net.ipv4.tcp_migrate_req` of this network namespace: `None` where it
 /// cannot be read (before Linux 5.14 it does not exist).

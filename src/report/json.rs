@@ -464,14 +464,17 @@ pub struct ErrorDoc {
 /// with nothing a terminal would act on left raw in a string
 /// (`json_format`).
 pub fn write<T: Serialize>(out: &mut dyn std::io::Write, document: &T) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut chunked = super::json_format::Chunked::new(out);
     let mut serializer = serde_json::Serializer::with_formatter(
-        &mut *out,
+        &mut chunked,
         super::json_format::TerminalSafe::default(),
     );
     document
         .serialize(&mut serializer)
         .map_err(std::io::Error::from)?;
-    out.write_all(b"\n")
+    chunked.write_all(b"\n")?;
+    chunked.flush()
 }
 
 #[derive(Serialize)]

@@ -45,6 +45,11 @@ impl Formatter for TerminalSafe {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Printable ASCII, what nearly every string here is, hides nothing
+        // (serde_json has already taken out U+0000..U+001F).
+        if fragment.bytes().all(|b| b < 0x7f) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (index, c) in fragment.char_indices() {
             if crate::text::hides_text(c) {
@@ -67,6 +72,67 @@ impl Formatter for TerminalSafe {
     }
 }
 
+/// A writer that gathers the serializer's many small writes (a key, a
+/// colon, an indent) in a buffer of its own and passes them on to `out` in
+/// large pieces: a `who` document of every socket of a host is megabytes
+/// written a few bytes at a time, and each write through `&mut dyn Write`
+/// is an indirect call. The buffer stays bounded, so the document is still
+/// never held whole.
+pub struct Chunked<'a> {
+    out: &'a mut dyn Write,
+    buffer: Vec<u8>,
+}
+
+/// The piece passed on at a time.
+const CHUNK: usize = 64 * 1024;
+
+impl<'a> Chunked<'a> {
+    pub fn new(out: &'a mut dyn Write) -> Self {
+        Chunked {
+            out,
+            buffer: Vec::with_capacity(CHUNK + 4096),
+        }
+    }
+
+    /// Passes on what is gathered.
+    fn pass_on(&mut self) -> io::Result<()> {
+        if !self.buffer.is_empty() {
+            self.out.write_all(&self.buffer)?;
+            self.buffer.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Write for Chunked<'_> {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write_all(bytes).map(|()| bytes.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= CHUNK {
+            self.pass_on()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.pass_on()?;
+        self.out.flush()
+    }
+}
+
+impl Drop for Chunked<'_> {
+    /// What is left when a caller forgot to flush still goes out; an error
+    /// then has no one to go to (flush reports it).
+    fn drop(&mut self) {
+        let _ = self.pass_on();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +152,25 @@ mod tests {
         assert_eq!(encoded, r#""a\u001b[2J b\u009b2J c\u007f d\u202ee ä\n""#);
         let decoded: String = serde_json::from_str(&encoded).expect("JSON");
         assert_eq!(decoded, text);
+    }
+
+    #[test]
+    fn printable_ascii_is_written_as_it_is() {
+        assert_eq!(encode("nginx: worker ~ {}[]"), r#""nginx: worker ~ {}[]""#);
+        assert_eq!(encode("a\u{7f}"), r#""a\u007f""#);
+    }
+
+    #[test]
+    fn chunked_writes_pass_everything_on_in_order() {
+        let mut out = Vec::new();
+        {
+            let mut chunked = Chunked::new(&mut out);
+            for i in 0..100_000u32 {
+                chunked.write_all(&i.to_le_bytes()).expect("write");
+            }
+            chunked.flush().expect("flush");
+        }
+        let expected: Vec<u8> = (0..100_000u32).flat_map(u32::to_le_bytes).collect();
+        assert_eq!(out, expected);
     }
 }
