@@ -57,18 +57,17 @@ pub fn groups(sockets: &[Socket]) -> Vec<Group> {
             socket.interface.as_deref(),
             socket.netns.as_deref(),
         );
-        match by_key.get(&key) {
-            Some(&at) => found[at].members.push(index),
-            None => {
-                by_key.insert(key, found.len());
-                found.push(Group {
-                    protocol: socket.protocol,
-                    address: socket.local_address,
-                    port: socket.local_port,
-                    device: socket.interface.clone(),
-                    members: vec![index],
-                });
-            }
+        if let Some(&at) = by_key.get(&key) {
+            found[at].members.push(index);
+        } else {
+            by_key.insert(key, found.len());
+            found.push(Group {
+                protocol: socket.protocol,
+                address: socket.local_address,
+                port: socket.local_port,
+                device: socket.interface.clone(),
+                members: vec![index],
+            });
         }
     }
     found.retain(|g| g.members.len() > 1);
