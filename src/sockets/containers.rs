@@ -1,36 +1,15 @@
 //! What a process's cgroup and command line say about containers: the
 //! runtime and container id, and where a port forwarder sends traffic.
 
-use std::collections::HashMap;
-
 use crate::model::Socket;
 use crate::text::Text;
 
-/// Fills each owner's container (from /proc/PID/cgroup) and each socket's
-/// forwarding target when its owner is `docker-proxy`.
-///
-/// A container runs in a PID namespace of its own, so a process in ours is
-/// not asked (one readlink instead of reading its cgroup: this runs for
-/// every owner of every listed socket).
-pub fn attach_containers(sockets: &mut [Socket]) {
-    let our_pid_namespace = std::fs::read_link("/proc/self/ns/pid").ok();
-    let mut by_pid: HashMap<u32, Option<Container>> = HashMap::new();
+/// Fills each socket's forwarding target when its owner is `docker-proxy`,
+/// and names a protocol demultiplexer (sslh) and its routes. (Each owner's
+/// container is read with its other details, on the /proc pass: see
+/// `owners::ProcessDetails::read` and [`container_of`].)
+pub fn attach_forwarding(sockets: &mut [Socket]) {
     for socket in sockets.iter_mut() {
-        for process in &mut socket.processes {
-            process.container = by_pid
-                .entry(process.pid)
-                .or_insert_with(|| {
-                    let namespace =
-                        std::fs::read_link(format!("/proc/{}/ns/pid", process.pid)).ok();
-                    if namespace.is_some() && namespace == our_pid_namespace {
-                        return None;
-                    }
-                    std::fs::read_to_string(format!("/proc/{}/cgroup", process.pid))
-                        .ok()
-                        .and_then(|text| container_of(&text))
-                })
-                .clone();
-        }
         socket.forwards_to = socket
             .processes
             .iter()

@@ -183,7 +183,7 @@ pub fn describe_owners(sockets: &mut [Socket]) -> Vec<Warning> {
     let mut users = UserNames::default();
     let scan = owners::attach_owners(sockets, Path::new("/proc"), &mut users);
     let option_gaps = options::attach_options(sockets);
-    containers::attach_containers(sockets);
+    containers::attach_forwarding(sockets);
 
     let mut warnings = owner_warnings(sockets, &scan);
     warnings.extend(option_warnings(sockets, &option_gaps));

@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rustix::fs::{CWD, Mode, OFlags, RawDir, fstat, openat, readlinkat_raw};
 use rustix::io::{Errno, read};
 
-use crate::model::{OwnerGap, Process, Socket};
+use crate::model::{Container, OwnerGap, Process, Socket};
+use crate::sockets::containers::container_of;
 use crate::sockets::names::UserNames;
 use crate::text::Text;
 
@@ -94,7 +95,7 @@ pub fn attach_owners(sockets: &mut [Socket], proc_root: &Path, users: &mut UserN
                 fds: run.iter().map(|&(_, _, fd)| fd).collect(),
                 uid: info.uid,
                 user: info.uid.and_then(|uid| users.name(uid)),
-                container: None,
+                container: info.container.clone(),
             }
         }));
         // The socket's uid (its creator's, from the kernel) has processes
@@ -158,10 +159,15 @@ fn scan_proc(proc_root: &Path, wanted: &HashSet<u64>, scan: &mut OwnerScan) -> F
             .and_then(|text| hidepid(&String::from_utf8_lossy(&text), proc_root));
     }
     let pids = list_pids(proc_dir.as_fd());
+    let mut link = [0u8; 64];
+    let our_pid_namespace = readlinkat_raw(proc_dir.as_fd(), c"self/ns/pid", &mut link[..])
+        .ok()
+        .and_then(|length| link.get(..length));
 
     let threads = thread_count(pids.len(), PROCESSES_PER_THREAD);
     let next = AtomicUsize::new(0);
-    let work = || Scanner::new(proc_dir.as_fd(), wanted).scan_shared(&pids, &next);
+    let work =
+        || Scanner::new(proc_dir.as_fd(), wanted, our_pid_namespace).scan_shared(&pids, &next);
     let results: Vec<Partial> = if threads <= 1 {
         vec![work()]
     } else {
@@ -234,15 +240,22 @@ struct Partial {
 struct Scanner<'a> {
     proc_dir: BorrowedFd<'a>,
     wanted: &'a HashSet<u64>,
+    /// Our PID namespace (`pid:[INODE]`), for [`ProcessDetails::read`].
+    our_pid_namespace: Option<&'a [u8]>,
     dir_buffer: Vec<MaybeUninit<u8>>,
     file_buffer: Vec<u8>,
 }
 
 impl<'a> Scanner<'a> {
-    fn new(proc_dir: BorrowedFd<'a>, wanted: &'a HashSet<u64>) -> Self {
+    fn new(
+        proc_dir: BorrowedFd<'a>,
+        wanted: &'a HashSet<u64>,
+        our_pid_namespace: Option<&'a [u8]>,
+    ) -> Self {
         Scanner {
             proc_dir,
             wanted,
+            our_pid_namespace,
             dir_buffer: vec![MaybeUninit::uninit(); DIR_BUFFER],
             file_buffer: Vec::with_capacity(4096),
         }
@@ -336,7 +349,11 @@ impl<'a> Scanner<'a> {
         }
         after_listing();
         if partial.found.holders.len() > first {
-            let details = ProcessDetails::read(pid_dir.as_fd(), &mut self.file_buffer);
+            let details = ProcessDetails::read(
+                pid_dir.as_fd(),
+                self.our_pid_namespace,
+                &mut self.file_buffer,
+            );
             partial.found.details.push((pid, details));
         }
     }
@@ -438,6 +455,7 @@ struct ProcessDetails {
     name: Option<Text>,
     cmdline: std::sync::Arc<[Text]>,
     uid: Option<u32>,
+    container: Option<Container>,
 }
 
 impl ProcessDetails {
@@ -450,7 +468,12 @@ impl ProcessDetails {
     /// one stat instead of the costliest file here.
     /// `pid_dir` is the process's open /proc/PID: reads through it fail
     /// once the process has exited, whoever has its pid now.
-    fn read(pid_dir: BorrowedFd<'_>, buffer: &mut Vec<u8>) -> ProcessDetails {
+    ///
+    /// The container comes from `PID/cgroup`, read only when the process
+    /// is in another PID namespace than ours (`ours`; every container
+    /// runtime gives a container its own): one readlink of `PID/ns/pid`
+    /// through the held directory instead of a file read per owner.
+    fn read(pid_dir: BorrowedFd<'_>, ours: Option<&[u8]>, buffer: &mut Vec<u8>) -> ProcessDetails {
         let uid = fstat(pid_dir).ok().map(|stat| stat.st_uid);
         // The exact bytes: a name need not be UTF-8 (crate::text).
         let name = read_file(pid_dir, c"comm", buffer)
@@ -460,10 +483,21 @@ impl ProcessDetails {
         } else {
             Vec::new()
         };
+        let mut link = [0u8; 64];
+        let namespace = readlinkat_raw(pid_dir, c"ns/pid", &mut link[..])
+            .ok()
+            .and_then(|length| link.get(..length));
+        let in_ours = namespace.is_some() && namespace == ours;
+        let container = if !in_ours && read_file(pid_dir, c"cgroup", buffer) {
+            container_of(&String::from_utf8_lossy(buffer))
+        } else {
+            None
+        };
         ProcessDetails {
             name,
             cmdline: cmdline.into(),
             uid,
+            container,
         }
     }
 }
@@ -735,6 +769,48 @@ mod tests {
     /// stops answering; here the old directory is moved aside and a new
     /// one takes the pid's name, which a path-based read would follow.
     #[test]
+    fn the_container_is_read_only_for_processes_in_another_pid_namespace() {
+        use std::os::unix::fs::symlink;
+        let root = fake_proc();
+        let id = "a".repeat(64);
+        let cgroup = format!("0::/system.slice/docker-{id}.scope\n");
+        std::fs::create_dir_all(root.join("self/ns")).expect("self ns dir");
+        symlink("pid:[4026531836]", root.join("self/ns/pid")).expect("self ns");
+        // 100 in another PID namespace, 200 in ours; both cgroups say
+        // docker, and 300 (another namespace) has no cgroup file.
+        for (pid, namespace) in [
+            ("100", "pid:[4026532999]"),
+            ("200", "pid:[4026531836]"),
+            ("300", "pid:[4026532999]"),
+        ] {
+            std::fs::create_dir_all(root.join(pid).join("ns")).expect("ns");
+            symlink(namespace, root.join(pid).join("ns/pid")).expect("ns link");
+        }
+        std::fs::write(root.join("100/cgroup"), &cgroup).expect("cgroup");
+        std::fs::write(root.join("200/cgroup"), &cgroup).expect("cgroup");
+        let mut sockets = vec![socket_with_inode(Some(7)), socket_with_inode(Some(99))];
+        attach_owners(&mut sockets, &root, &mut UserNames::default());
+        std::fs::remove_dir_all(&root).expect("cleanup");
+
+        let container = |socket: &Socket, pid: u32| {
+            socket
+                .processes
+                .iter()
+                .find(|p| p.pid == pid)
+                .map(|p| p.container.clone())
+        };
+        assert_eq!(
+            container(&sockets[0], 100),
+            Some(Some(Container {
+                runtime: "docker",
+                id: id.clone()
+            }))
+        );
+        assert_eq!(container(&sockets[0], 200), Some(None));
+        assert_eq!(container(&sockets[1], 300), Some(None));
+    }
+
+    #[test]
     fn a_pid_reused_between_listing_and_reading_never_names_the_newcomer() {
         let root = fake_proc();
         let proc_dir = openat(
@@ -746,7 +822,7 @@ mod tests {
         .expect("fake proc");
         let wanted: HashSet<u64> = [7].into_iter().collect();
         let mut partial = Partial::default();
-        Scanner::new(proc_dir.as_fd(), &wanted).scan_process_then(100, &mut partial, || {
+        Scanner::new(proc_dir.as_fd(), &wanted, None).scan_process_then(100, &mut partial, || {
             std::fs::rename(root.join("100"), root.join("gone")).expect("rename");
             std::fs::create_dir_all(root.join("100").join("fd")).expect("mkdir");
             std::fs::write(root.join("100").join("comm"), "newcomer\n").expect("comm");
@@ -832,7 +908,7 @@ mod tests {
             .expect("/proc/PID");
             let fd_owner = statat(&pid_dir, c"fd", AtFlags::empty()).map(|stat| stat.st_uid);
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok();
-            let details = ProcessDetails::read(pid_dir.as_fd(), &mut Vec::new());
+            let details = ProcessDetails::read(pid_dir.as_fd(), None, &mut Vec::new());
             Some((details, fd_owner, status))
         } else {
             None
