@@ -19,7 +19,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rustix::fs::{CWD, Mode, OFlags, RawDir, fstat, openat, readlinkat_raw};
+use rustix::fs::{AtFlags, CWD, Mode, OFlags, RawDir, fstat, openat, readlinkat_raw, statat};
 use rustix::io::{Errno, read};
 
 use crate::model::{Container, OwnerGap, Process, Socket};
@@ -288,30 +288,22 @@ impl<'a> Scanner<'a> {
     /// descriptors and reading the name: the moment a pid can change hands
     /// (a test makes it do so there).
     fn scan_process_then(&mut self, pid: u32, partial: &mut Partial, after_listing: impl FnOnce()) {
-        // The process's own directory, held while it is looked at: the
-        // kernel ties an open /proc/PID to the process, not to the number,
-        // so if it exits and its pid is reused meanwhile, every read through
-        // this descriptor fails instead of reading the newcomer. The name
-        // and command line below are therefore those of the process whose
-        // descriptors were listed, never of a stranger with the same pid.
-        let Ok(pid_dir) = openat(
-            self.proc_dir,
-            PidName::new(pid).as_c_str(),
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
-            return; // exited since /proc was listed
-        };
+        // `PID/fd` opened in one step: most processes hold no wanted
+        // socket, and for them the process's own directory is never needed.
         let fd_dir = match openat(
-            &pid_dir,
-            c"fd",
+            self.proc_dir,
+            PidName::fd_dir(pid).as_c_str(),
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Ok(dir) => dir,
             Err(Errno::ACCESS | Errno::PERM) => {
                 partial.unreadable_processes += 1;
-                if let Ok(stat) = fstat(&pid_dir) {
+                if let Ok(stat) = statat(
+                    self.proc_dir,
+                    PidName::new(pid).as_c_str(),
+                    AtFlags::empty(),
+                ) {
                     partial.unreadable_uids.insert(stat.st_uid);
                 }
                 return;
@@ -319,7 +311,6 @@ impl<'a> Scanner<'a> {
             // The process exited between listing /proc and reading it.
             Err(_) => return,
         };
-
         let first = partial.found.holders.len();
         let mut entries = RawDir::new(fd_dir.as_fd(), &mut self.dir_buffer);
         let mut link = [0u8; 64];
@@ -349,23 +340,49 @@ impl<'a> Scanner<'a> {
         }
         after_listing();
         if partial.found.holders.len() > first {
-            let details = ProcessDetails::read(
-                pid_dir.as_fd(),
-                self.our_pid_namespace,
-                &mut self.file_buffer,
-            );
+            // The process's directory as the parent of the `fd` directory
+            // just listed, not by its number: procfs ties both to the
+            // process, so if it has exited and its pid been reused since,
+            // every read through this descriptor fails instead of reading
+            // the newcomer (checked against a real exited process in
+            // `the_parent_of_an_exited_process_fd_directory_reads_nothing`).
+            // The name and command line are those of the process whose
+            // descriptors were listed, never of a stranger with its pid.
+            let details = openat(
+                &fd_dir,
+                c"..",
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map(|pid_dir| {
+                ProcessDetails::read(
+                    pid_dir.as_fd(),
+                    self.our_pid_namespace,
+                    &mut self.file_buffer,
+                )
+            })
+            .unwrap_or_default();
             partial.found.details.push((pid, details));
         }
     }
 }
 
-/// A pid as a C string on the stack: the name of its directory in /proc.
+/// A pid as a C string on the stack: the name of its directory in /proc,
+/// or of that directory's `fd`.
 struct PidName {
-    bytes: [u8; 11],
+    bytes: [u8; 14],
 }
 
 impl PidName {
     fn new(pid: u32) -> Self {
+        Self::with_suffix(pid, b"")
+    }
+
+    fn fd_dir(pid: u32) -> Self {
+        Self::with_suffix(pid, b"/fd")
+    }
+
+    fn with_suffix(pid: u32, suffix: &[u8]) -> Self {
         let mut digits = [0u8; 10];
         let mut n = pid;
         let mut count = 0;
@@ -377,9 +394,10 @@ impl PidName {
                 break;
             }
         }
-        let mut bytes = [0u8; 11];
-        for (slot, &digit) in bytes.iter_mut().zip(digits[..count].iter().rev()) {
-            *slot = digit;
+        let mut bytes = [0u8; 14];
+        let name = digits[..count].iter().rev().chain(suffix.iter());
+        for (slot, &byte) in bytes.iter_mut().zip(name) {
+            *slot = byte;
         }
         PidName { bytes }
     }
@@ -554,7 +572,6 @@ pub fn effective_uid(status: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustix::fs::{AtFlags, statat};
 
     #[test]
     fn socket_links_give_inodes() {
@@ -613,6 +630,8 @@ mod tests {
         assert_eq!(PidName::new(0).as_c_str(), c"0");
         assert_eq!(PidName::new(731).as_c_str(), c"731");
         assert_eq!(PidName::new(4_294_967_295).as_c_str(), c"4294967295");
+        assert_eq!(PidName::fd_dir(731).as_c_str(), c"731/fd");
+        assert_eq!(PidName::fd_dir(4_294_967_295).as_c_str(), c"4294967295/fd");
     }
 
     #[test]
@@ -768,6 +787,61 @@ mod tests {
     /// line must not be the newcomer's. In a real /proc the old directory
     /// stops answering; here the old directory is moved aside and a new
     /// one takes the pid's name, which a path-based read would follow.
+    /// The claim `scan_process_then` rests on: `PID/fd/..` opened after
+    /// the process has exited reads nothing (procfs ties the directory to
+    /// the process, not to its number), and while it lives it reads the
+    /// process's own files.
+    #[test]
+    fn the_parent_of_an_exited_process_fd_directory_reads_nothing() {
+        let Ok(mut child) = std::process::Command::new("sleep").arg("30").spawn() else {
+            return; // no sleep(1): nothing to check the claim on
+        };
+        let proc_dir = openat(
+            CWD,
+            c"/proc",
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .expect("/proc");
+        let fd_dir = openat(
+            proc_dir.as_fd(),
+            PidName::fd_dir(child.id()).as_c_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .expect("/proc/PID/fd");
+        let parent = |fd_dir: &std::os::fd::OwnedFd| {
+            openat(
+                fd_dir,
+                c"..",
+                OFlags::RDONLY | OFlags::DIRECTORY,
+                Mode::empty(),
+            )
+        };
+        // The child may not have reached exec yet (its comm is still ours).
+        let by_path = format!("/proc/{}/comm", child.id());
+        for _ in 0..200 {
+            if std::fs::read(&by_path).is_ok_and(|comm| comm == b"sleep\n") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let mut buffer = Vec::new();
+        let alive = parent(&fd_dir).expect("PID/fd/.. while alive");
+        assert!(read_file(alive.as_fd(), c"comm", &mut buffer));
+        assert_eq!(buffer, b"sleep\n");
+        drop(alive);
+        child.kill().expect("kill our own child");
+        child.wait().expect("reap it");
+        match parent(&fd_dir) {
+            Err(_) => {}
+            Ok(dir) => assert!(
+                !read_file(dir.as_fd(), c"comm", &mut buffer),
+                "read {buffer:?} through an exited process's directory"
+            ),
+        }
+    }
+
     #[test]
     fn the_container_is_read_only_for_processes_in_another_pid_namespace() {
         use std::os::unix::fs::symlink;
