@@ -1,11 +1,12 @@
 //! portcheck explains port conflicts from the kernel's own data.
 //!
 //! The binary is a thin wrapper over [`run`]: parse the command line into a
-//! [`cli::Config`], run one command (gather facts, decide), and render its
+//! [`config::Config`], run one command (gather facts, decide), and render its
 //! [`report::Report`] as a table or as JSON.
 
 pub mod bind;
 pub mod cli;
+pub mod config;
 #[cfg(target_os = "linux")]
 pub mod elsewhere;
 pub mod error;
@@ -32,7 +33,8 @@ use std::io::{self, Write};
 
 use clap::Parser;
 
-use crate::cli::{Cli, CommandConfig, Config};
+use crate::cli::Cli;
+use crate::config::{CommandConfig, Config};
 use crate::error::Error;
 use crate::report::{Report, json, table};
 
@@ -71,10 +73,7 @@ where
     };
     let json_output = cli.json_output();
     let command = cli.command_name();
-    match cli
-        .into_config()
-        .and_then(|config| execute(&config).map(|report| (config, report)))
-    {
+    match Config::from_cli(cli).and_then(|config| execute(&config).map(|report| (config, report))) {
         Ok((config, report)) => {
             let code = match &config.output {
                 // `--output FILE`: whole or not at all.

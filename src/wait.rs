@@ -5,8 +5,8 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::cli::WhoConfig;
 use crate::error::Error;
+use crate::who::WhoConfig;
 use std::net::IpAddr;
 
 use crate::hostport;

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::cli::WhoConfig;
 use crate::error::Error;
-use crate::model::{Protocol, Socket, State, display_order, endpoint};
+use crate::model::{Family, Protocol, Socket, State, display_order, endpoint};
 use crate::probe::{self, Probe};
 use crate::resolve::route;
 use crate::sockets::{self, DumpRequest, SocketSource};
@@ -14,6 +13,15 @@ use crate::target::{PortRange, Target, families_to_dump, takes_any_family};
 use crate::warning::Warning;
 #[cfg(target_os = "linux")]
 use crate::{elsewhere, netns, sockets::names, warning::counted};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhoConfig {
+    pub targets: Vec<Target>,
+    pub protocols: Vec<Protocol>,
+    pub families: Vec<Family>,
+    pub all: bool,
+    pub all_netns: bool,
+}
 
 #[derive(Debug, Clone)]
 pub struct WhoResult {

@@ -16,13 +16,13 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::cli::WhoConfig;
 use crate::error::Error;
 use crate::model::{Socket, State};
 use crate::sockets::SocketSource;
 use crate::text::Text;
 use crate::warning::Warning;
 use crate::who;
+use crate::who::WhoConfig;
 use method::Method;
 use plan::{Plan, Respawn};
 
