@@ -41,8 +41,6 @@ pub struct Config {
     pub wide: bool,
     /// The network namespace to enter first.
     pub netns: Option<String>,
-    /// `--probe` (who and resolve): identify the service that answers.
-    pub probe: bool,
     pub command: CommandConfig,
 }
 
@@ -80,11 +78,6 @@ impl Config {
             ),
             _ => (None, None),
         };
-        let probe = match &cli.command {
-            CommandArgs::Who(args) => args.probe,
-            CommandArgs::Resolve(args) => args.probe,
-            _ => false,
-        };
         let command = match cli.command {
             CommandArgs::Who(args) => CommandConfig::Who(who_config(&args)?),
             CommandArgs::Try(args) => try_command(&args)?,
@@ -102,6 +95,7 @@ impl Config {
                     .as_deref()
                     .map(parse_dns_server)
                     .transpose()?,
+                probe: args.probe,
             }),
             CommandArgs::Free(args) => CommandConfig::Free(free_config(&args)?),
             CommandArgs::Wait(args) => CommandConfig::Wait(wait_config(&args)?),
@@ -122,7 +116,6 @@ impl Config {
             wide: cli.wide,
             output,
             netns: cli.netns,
-            probe,
             command,
         })
     }
@@ -156,6 +149,7 @@ fn who_config(args: &WhoArgs) -> Result<WhoConfig, Error> {
         families: args.kinds.families(),
         all: args.all,
         all_netns: args.all_netns,
+        probe: args.probe,
     })
 }
 
@@ -323,6 +317,7 @@ fn wait_config(args: &WaitArgs) -> Result<WaitConfig, Error> {
             families: args.kinds.families(),
             all: false,
             all_netns: false,
+            probe: false,
         },
         name,
         until: match args.until {
@@ -380,6 +375,7 @@ fn stop_config(args: &StopArgs) -> Result<StopConfig, Error> {
             families: args.kinds.families(),
             all: false,
             all_netns: false,
+            probe: false,
         },
         dry_run: args.dry_run,
         yes: args.yes,
@@ -524,5 +520,36 @@ mod tests {
         };
         assert_eq!(who.protocols, Protocol::ALL.to_vec());
         assert_eq!(who.families, Family::ALL.to_vec());
+    }
+
+    #[test]
+    fn probe_is_part_of_who_and_resolve_and_nothing_else() {
+        let probe_of = |args: &[&str]| match config(args).expect("parses").command {
+            CommandConfig::Who(who) => Some(who.probe),
+            CommandConfig::Resolve(resolve) => Some(resolve.probe),
+            _ => None,
+        };
+        assert_eq!(
+            probe_of(&["portcheck", "who", "8000", "--probe"]),
+            Some(true)
+        );
+        assert_eq!(probe_of(&["portcheck", "who", "8000"]), Some(false));
+        assert_eq!(
+            probe_of(&["portcheck", "resolve", "127.0.0.1:8000", "--probe"]),
+            Some(true)
+        );
+        assert_eq!(
+            probe_of(&["portcheck", "resolve", "127.0.0.1:8000"]),
+            Some(false)
+        );
+        // wait and stop look with who's eyes but never probe.
+        for args in [["portcheck", "wait", "8000"], ["portcheck", "stop", "8000"]] {
+            let (CommandConfig::Wait(WaitConfig { who, .. })
+            | CommandConfig::Stop(StopConfig { who, .. })) = config(&args).expect("parses").command
+            else {
+                panic!("{args:?} parses as itself");
+            };
+            assert!(!who.probe, "{args:?}");
+        }
     }
 }

@@ -181,17 +181,10 @@ fn execute(config: &Config) -> Result<Report, Error> {
 
 fn run_command(config: &Config, source: &dyn sockets::SocketSource) -> Result<Report, Error> {
     match &config.command {
-        CommandConfig::Who(c) => who::run(c, source).map(|mut result| {
-            if config.probe {
-                who::probe(&mut result);
-            }
-            Report::Who(result)
-        }),
+        CommandConfig::Who(c) => who::run(c, source).map(Report::Who),
         CommandConfig::Try(c) => bind::run(c, source).map(Report::Try),
         CommandConfig::TryPort(c) => bind::slots::run(c, source).map(Report::Try),
-        CommandConfig::Resolve(c) => {
-            resolve::run_probing(c, source, config.probe).map(Report::Resolve)
-        }
+        CommandConfig::Resolve(c) => resolve::run(c, source).map(Report::Resolve),
         CommandConfig::Free(c) => free::run(c, source).map(Report::Free),
         CommandConfig::Wait(c) => wait::run(c, source).map(Report::Wait),
         CommandConfig::Why(c) => why::run(c, source).map(|r| Report::Why(Box::new(r))),

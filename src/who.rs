@@ -21,6 +21,8 @@ pub struct WhoConfig {
     pub families: Vec<Family>,
     pub all: bool,
     pub all_netns: bool,
+    /// `--probe`: identify the service behind each listening TCP socket.
+    pub probe: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -83,13 +85,17 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
     listed.sort_by(display_order);
     warnings.extend(reuseport_warnings(&listed));
     warnings.sort();
-    Ok(WhoResult {
+    let mut result = WhoResult {
         config: config.clone(),
         sockets: listed,
         unlisted,
         warnings,
         probes: Vec::new(),
-    })
+    };
+    if config.probe {
+        probe(&mut result);
+    }
+    Ok(result)
 }
 
 /// One `reuseport_group` warning per group. `net.ipv4.tcp_migrate_req`
@@ -424,6 +430,7 @@ mod tests {
             families: Family::ALL.to_vec(),
             all,
             all_netns: false,
+            probe: false,
         }
     }
 

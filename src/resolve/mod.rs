@@ -33,6 +33,9 @@ pub struct ResolveConfig {
     /// the nameservers of /etc/resolv.conf.
     pub dns: bool,
     pub dns_server: Option<SocketAddr>,
+    /// `--probe` (TCP with a port): identify the service behind each
+    /// destination that accepts, and each address of another host.
+    pub probe: bool,
 }
 
 /// What happens to a connection to one destination.
@@ -140,20 +143,13 @@ impl ResolveResult {
     }
 }
 
-pub fn run(config: &ResolveConfig, source: &dyn SocketSource) -> Result<ResolveResult, Error> {
-    run_probing(config, source, false)
-}
-
-/// [`run`], and with `probe` (TCP with a port) each destination that
-/// accepts is probed for what answers there; so is each address of
-/// another host, because the user named that host.
+/// Resolves, orders and maps to listeners; with `config.probe` (TCP with
+/// a port) each destination that accepts is probed for what answers
+/// there; so is each address of another host, because the user named that
+/// host.
 // Gathering, in the order the report needs it; the steps are helpers.
 #[allow(clippy::too_many_lines)]
-pub fn run_probing(
-    config: &ResolveConfig,
-    source: &dyn SocketSource,
-    probe: bool,
-) -> Result<ResolveResult, Error> {
+pub fn run(config: &ResolveConfig, source: &dyn SocketSource) -> Result<ResolveResult, Error> {
     let query = &config.query;
     let addresses = system::resolve(lookup_host(&query.host)?, config.protocol)?;
     // Bytes, as glibc reads it: one line that is not UTF-8 (a comment in
@@ -201,7 +197,7 @@ pub fn run_probing(
         (&live, &chain_rank),
     );
     warnings.extend(delivery_warnings(&destinations));
-    if probe && config.protocol == Protocol::Tcp {
+    if config.probe && config.protocol == Protocol::Tcp {
         probe_destinations(&mut destinations, query, &live);
         settle_by_probe(&mut destinations);
     }
