@@ -6,6 +6,15 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::bind::TryResult;
+use crate::exit::CommandResult;
+use crate::free::FreeResult;
+use crate::resolve::ResolveResult;
+use crate::stop::StopResult;
+use crate::wait::WaitResult;
+use crate::who::WhoResult;
+use crate::why::WhyResult;
+
 const ABOUT: &str = "Explains port conflicts from the kernel's own data";
 
 const LONG_ABOUT: &str = "\
@@ -104,6 +113,7 @@ pub enum ColorChoice {
 pub enum CommandArgs {
     /// List the sockets that hold a port, with every owning process.
     #[command(
+        name = WhoResult::NAME,
         long_about = "\
 List the sockets that hold a port, with every owning process.
 
@@ -172,6 +182,7 @@ Exit codes: 0 at least one socket matched, 1 nothing matched (the port is free),
 
     /// Predict whether binds succeed and why not, then confirm with a safe trial.
     #[command(
+        name = TryResult::NAME,
         long_about = "\
 Predict whether binds succeed and why not, then confirm with a safe trial.
 
@@ -220,6 +231,7 @@ step was not tried.",
 
     /// Which service does HOST:PORT reach? Resolve, order, map to listeners.
     #[command(
+        name = ResolveResult::NAME,
         visible_alias = "reach",
         long_about = "\
 Which service does HOST:PORT reach? Resolve as clients do, order by RFC 6724, \
@@ -268,6 +280,7 @@ Exit codes: 0 a destination accepts (or, with no port, the name resolved), 1 res
 
     /// Find ports any program could bind now (both families, every address).
     #[command(
+        name = FreeResult::NAME,
         long_about = "\
 Find ports any program could bind now: on every address and both families \
 (0.0.0.0 and a dual-stack [::]), for every protocol asked, even without \
@@ -290,6 +303,7 @@ Exit codes: 0 COUNT free ports were found, 1 fewer were, 2 error."
 
     /// Wait until a socket listens on TARGET, or until it is free.
     #[command(
+        name = WaitResult::NAME,
         long_about = "\
 Wait until a socket listens on TARGET (--until listening, the default), or \
 until nothing holds it for binding (--until free: no listener, no bound \
@@ -313,6 +327,7 @@ Exit codes: 0 the condition was met, 1 timed out, 2 error."
 
     /// Paste a bind or connect error; get the cause on this host and the fix.
     #[command(
+        name = WhyResult::NAME,
         long_about = "\
 Paste a bind or connect error; get the cause on this host and the fix.
 
@@ -368,6 +383,7 @@ Exit codes: 0 the cause is on this host now, 1 recognised but the cause has gone
 
     /// Stop what holds a port: SIGTERM through a pidfd, wait, then SIGKILL.
     #[command(
+        name = StopResult::NAME,
         long_about = "\
 Stop what holds a port, safely.
 
@@ -701,23 +717,27 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
+/// Every command's name, as [`CommandResult::NAME`] spells it for the
+/// command line and the JSON `command` field alike.
+pub const COMMAND_NAMES: [&str; 7] = [
+    WhoResult::NAME,
+    TryResult::NAME,
+    ResolveResult::NAME,
+    FreeResult::NAME,
+    WaitResult::NAME,
+    WhyResult::NAME,
+    StopResult::NAME,
+];
+
 /// The subcommand named among `args` (its name or alias), for an error
 /// document when the arguments do not parse.
 pub fn subcommand_named(args: &[std::ffi::OsString]) -> Option<&'static str> {
-    const NAMES: [(&str, &str); 7] = [
-        ("who", "who"),
-        ("try", "try"),
-        ("resolve", "resolve"),
-        ("reach", "resolve"),
-        ("free", "free"),
-        ("wait", "wait"),
-        ("why", "why"),
-    ];
+    let command = command();
     args.iter().skip(1).find_map(|arg| {
-        NAMES
-            .iter()
-            .find(|(written, _)| arg == *written)
-            .map(|(_, name)| *name)
+        let found = command.find_subcommand(arg)?;
+        COMMAND_NAMES
+            .into_iter()
+            .find(|name| *name == found.get_name())
     })
 }
 
@@ -748,13 +768,13 @@ impl Cli {
     /// error document can name it).
     pub fn command_name(&self) -> &'static str {
         match self.command {
-            CommandArgs::Who(_) => "who",
-            CommandArgs::Try(_) => "try",
-            CommandArgs::Resolve(_) => "resolve",
-            CommandArgs::Free(_) => "free",
-            CommandArgs::Wait(_) => "wait",
-            CommandArgs::Why(_) => "why",
-            CommandArgs::Stop(_) => "stop",
+            CommandArgs::Who(_) => WhoResult::NAME,
+            CommandArgs::Try(_) => TryResult::NAME,
+            CommandArgs::Resolve(_) => ResolveResult::NAME,
+            CommandArgs::Free(_) => FreeResult::NAME,
+            CommandArgs::Wait(_) => WaitResult::NAME,
+            CommandArgs::Why(_) => WhyResult::NAME,
+            CommandArgs::Stop(_) => StopResult::NAME,
         }
     }
 
@@ -772,5 +792,23 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_is_named_once() {
+        let clap_names: Vec<String> = command()
+            .get_subcommands()
+            .map(|sub| sub.get_name().to_owned())
+            .collect();
+        assert_eq!(clap_names, COMMAND_NAMES);
+        let named = |words: &[&str]| {
+            let args: Vec<std::ffi::OsString> = words.iter().map(Into::into).collect();
+            subcommand_named(&args)
+        };
+        for name in COMMAND_NAMES {
+            assert_eq!(named(&["portcheck", name, "--bogus"]), Some(name));
+        }
+        assert_eq!(named(&["portcheck", "reach", "x"]), Some("resolve"));
+        assert_eq!(named(&["portcheck", "--json"]), None);
     }
 }

@@ -49,10 +49,22 @@ impl WhoResult {
     pub fn complete(&self) -> bool {
         crate::warning::complete(&self.warnings)
     }
+}
 
-    pub fn exit_code(&self) -> i32 {
-        // 1 says "nothing matched: the port is free".
-        i32::from(!self.matched())
+impl crate::exit::CommandResult for WhoResult {
+    const NAME: &'static str = "who";
+
+    fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    fn warnings_mut(&mut self) -> &mut Vec<Warning> {
+        &mut self.warnings
+    }
+
+    /// Not met: "nothing matched, the port is free".
+    fn exit_code(&self) -> crate::exit::Exit {
+        crate::exit::Exit::met(self.matched())
     }
 }
 

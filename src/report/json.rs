@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::bind::rules::{Errno, Holder, Stage};
 use crate::bind::trial::Skip;
 use crate::bind::{Outcome, TryResult};
+use crate::exit::CommandResult;
 use crate::free::FreeResult;
 use crate::model::{Family, OwnerGap, Process, Socket};
 use crate::probe::{Cut, Probe};
@@ -41,22 +42,16 @@ pub struct Document<B> {
     pub body: B,
 }
 
-/// A command's result, as far as its document's header is concerned.
-pub trait Reported {
-    const COMMAND: &'static str;
-    fn warnings(&self) -> &[Warning];
-}
-
 impl<'a, R, B> From<&'a R> for Document<B>
 where
-    R: Reported,
+    R: CommandResult,
     B: From<&'a R>,
 {
     fn from(result: &'a R) -> Self {
         let warnings = result.warnings();
         Document {
             schema_version: SCHEMA_VERSION,
-            command: R::COMMAND,
+            command: R::NAME,
             origin: MadeOn::here(),
             complete: crate::warning::complete(warnings),
             warnings: warnings.iter().map(WarningDoc::from).collect(),
@@ -104,28 +99,6 @@ pub type FreeDoc = Document<FreeBody>;
 pub type WaitDoc<'a> = Document<WaitBody<'a>>;
 pub type WhyDoc = Document<WhyBody>;
 pub type StopDoc<'a> = Document<StopBody<'a>>;
-
-macro_rules! reported {
-    ($($result:ty => $command:literal, |$r:ident| $warnings:expr;)*) => {
-        $(impl Reported for $result {
-            const COMMAND: &'static str = $command;
-            fn warnings(&self) -> &[Warning] {
-                let $r = self;
-                $warnings
-            }
-        })*
-    };
-}
-
-reported! {
-    WhoResult => "who", |r| &r.warnings;
-    TryResult => "try", |r| &r.warnings;
-    ResolveResult => "resolve", |r| &r.warnings;
-    FreeResult => "free", |r| &r.warnings;
-    WaitResult => "wait", |r| &r.final_view.warnings;
-    WhyResult => "why", |r| &r.warnings;
-    StopResult => "stop", |r| &r.warnings;
-}
 
 #[derive(Serialize)]
 pub struct WarningDoc {

@@ -113,13 +113,35 @@ impl ResolveResult {
         crate::warning::complete(&self.warnings)
     }
 
-    /// 0 a destination accepts (or, with no port, the name resolved);
-    /// 1 resolved but nothing accepts. A destination on another host that
-    /// could not be checked is "cannot tell", not a failure: with one, 1
-    /// only when some destination is known to refuse.
-    pub fn exit_code(&self) -> i32 {
+    /// No destination accepts, and some could not be seen (another host):
+    /// whether anything accepts cannot be told from here.
+    pub fn cannot_tell(&self) -> bool {
+        self.reached.is_none()
+            && self
+                .destinations
+                .iter()
+                .any(|d| d.outcome == Some(Reach::NotLocal))
+    }
+}
+
+impl crate::exit::CommandResult for ResolveResult {
+    const NAME: &'static str = "resolve";
+
+    fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    fn warnings_mut(&mut self) -> &mut Vec<Warning> {
+        &mut self.warnings
+    }
+
+    /// Ok: a destination accepts (or, with no port, the name resolved);
+    /// not met: resolved but nothing accepts. A destination on another
+    /// host that could not be checked is "cannot tell", not a failure:
+    /// with one, not met only when some destination is known to refuse.
+    fn exit_code(&self) -> crate::exit::Exit {
         if self.config.query.port.is_none() || self.reached.is_some() {
-            return 0;
+            return crate::exit::Exit::Ok;
         }
         let unseen = self
             .destinations
@@ -129,17 +151,7 @@ impl ResolveResult {
             .destinations
             .iter()
             .any(|d| d.outcome == Some(Reach::Refused));
-        i32::from(!unseen || refused)
-    }
-
-    /// No destination accepts, and some could not be seen (another host):
-    /// whether anything accepts cannot be told from here.
-    pub fn cannot_tell(&self) -> bool {
-        self.reached.is_none()
-            && self
-                .destinations
-                .iter()
-                .any(|d| d.outcome == Some(Reach::NotLocal))
+        crate::exit::Exit::met(unseen && !refused)
     }
 }
 
