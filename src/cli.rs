@@ -1,22 +1,19 @@
-//! The command line: clap definitions only, converted into a [`Config`].
-//! No clap type goes further than this module.
+//! The command line: clap's types and the help text, nothing more.
+//! [`crate::config`] validates a parsed [`Cli`] into the invocation to run;
+//! no clap type goes further than that conversion.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::bind::TryConfig;
-use crate::bind::candidate::{OptionChoices, parse_bare_port, parse_candidate, parse_plan};
-use crate::error::Error;
-use crate::free::FreeConfig;
-use crate::model::{Family, Protocol};
-use crate::resolve::ResolveConfig;
-use crate::resolve::input::parse_query;
-use crate::stop::{StopConfig, StopSignal};
-use crate::target::{Target, parse_port_range, parse_target};
-use crate::wait::{Until, WaitConfig};
-use crate::why::WhyConfig;
+use crate::bind::TryResult;
+use crate::exit::CommandResult;
+use crate::free::FreeResult;
+use crate::resolve::ResolveResult;
+use crate::stop::StopResult;
+use crate::wait::WaitResult;
+use crate::who::WhoResult;
+use crate::why::WhyResult;
 
 const ABOUT: &str = "Explains port conflicts from the kernel's own data";
 
@@ -116,6 +113,7 @@ pub enum ColorChoice {
 pub enum CommandArgs {
     /// List the sockets that hold a port, with every owning process.
     #[command(
+        name = WhoResult::NAME,
         long_about = "\
 List the sockets that hold a port, with every owning process.
 
@@ -184,6 +182,7 @@ Exit codes: 0 at least one socket matched, 1 nothing matched (the port is free),
 
     /// Predict whether binds succeed and why not, then confirm with a safe trial.
     #[command(
+        name = TryResult::NAME,
         long_about = "\
 Predict whether binds succeed and why not, then confirm with a safe trial.
 
@@ -232,6 +231,7 @@ step was not tried.",
 
     /// Which service does HOST:PORT reach? Resolve, order, map to listeners.
     #[command(
+        name = ResolveResult::NAME,
         visible_alias = "reach",
         long_about = "\
 Which service does HOST:PORT reach? Resolve as clients do, order by RFC 6724, \
@@ -280,6 +280,7 @@ Exit codes: 0 a destination accepts (or, with no port, the name resolved), 1 res
 
     /// Find ports any program could bind now (both families, every address).
     #[command(
+        name = FreeResult::NAME,
         long_about = "\
 Find ports any program could bind now: on every address and both families \
 (0.0.0.0 and a dual-stack [::]), for every protocol asked, even without \
@@ -302,6 +303,7 @@ Exit codes: 0 COUNT free ports were found, 1 fewer were, 2 error."
 
     /// Wait until a socket listens on TARGET, or until it is free.
     #[command(
+        name = WaitResult::NAME,
         long_about = "\
 Wait until a socket listens on TARGET (--until listening, the default), or \
 until nothing holds it for binding (--until free: no listener, no bound \
@@ -325,6 +327,7 @@ Exit codes: 0 the condition was met, 1 timed out, 2 error."
 
     /// Paste a bind or connect error; get the cause on this host and the fix.
     #[command(
+        name = WhyResult::NAME,
         long_about = "\
 Paste a bind or connect error; get the cause on this host and the fix.
 
@@ -380,6 +383,7 @@ Exit codes: 0 the cause is on this host now, 1 recognised but the cause has gone
 
     /// Stop what holds a port: SIGTERM through a pidfd, wait, then SIGKILL.
     #[command(
+        name = StopResult::NAME,
         long_about = "\
 Stop what holds a port, safely.
 
@@ -707,89 +711,33 @@ pub struct SocketKinds {
     pub ipv6: bool,
 }
 
-impl SocketKinds {
-    fn protocols(&self) -> Vec<Protocol> {
-        chosen(
-            &[(self.tcp, Protocol::Tcp), (self.udp, Protocol::Udp)],
-            &Protocol::ALL,
-        )
-    }
-
-    fn families(&self) -> Vec<Family> {
-        chosen(
-            &[(self.ipv4, Family::Ipv4), (self.ipv6, Family::Ipv6)],
-            &Family::ALL,
-        )
-    }
-}
-
 /// The clap command, for parsing and for generating man pages and
 /// completions from the same definition.
 pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// A validated invocation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// The output is JSON (`--json`, or `who --format json`).
-    pub json: bool,
-    /// `who --format openmetrics|prometheus`; `None` for a table or JSON.
-    pub metrics: Option<crate::report::openmetrics::Flavour>,
-    /// `who --output FILE`: where the output goes, atomically.
-    pub output: Option<PathBuf>,
-    pub color: bool,
-    /// The width tables are fitted to: the terminal's, unless `--wide` or
-    /// stdout is not a terminal.
-    pub width: Option<usize>,
-    /// `--wide`: every cell whole (command lines too).
-    pub wide: bool,
-    /// The network namespace to enter first.
-    pub netns: Option<String>,
-    /// `--probe` (who and resolve): identify the service that answers.
-    pub probe: bool,
-    pub command: CommandConfig,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CommandConfig {
-    Who(WhoConfig),
-    Try(TryConfig),
-    /// `try PORT`: every slot of one port, each on its own.
-    TryPort(crate::bind::slots::PortMapConfig),
-    Resolve(ResolveConfig),
-    Free(FreeConfig),
-    Wait(WaitConfig),
-    Why(WhyConfig),
-    Stop(StopConfig),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WhoConfig {
-    pub targets: Vec<Target>,
-    pub protocols: Vec<Protocol>,
-    pub families: Vec<Family>,
-    pub all: bool,
-    pub all_netns: bool,
-}
+/// Every command's name, as [`CommandResult::NAME`] spells it for the
+/// command line and the JSON `command` field alike.
+pub const COMMAND_NAMES: [&str; 7] = [
+    WhoResult::NAME,
+    TryResult::NAME,
+    ResolveResult::NAME,
+    FreeResult::NAME,
+    WaitResult::NAME,
+    WhyResult::NAME,
+    StopResult::NAME,
+];
 
 /// The subcommand named among `args` (its name or alias), for an error
 /// document when the arguments do not parse.
 pub fn subcommand_named(args: &[std::ffi::OsString]) -> Option<&'static str> {
-    const NAMES: [(&str, &str); 7] = [
-        ("who", "who"),
-        ("try", "try"),
-        ("resolve", "resolve"),
-        ("reach", "resolve"),
-        ("free", "free"),
-        ("wait", "wait"),
-        ("why", "why"),
-    ];
+    let command = command();
     args.iter().skip(1).find_map(|arg| {
-        NAMES
-            .iter()
-            .find(|(written, _)| arg == *written)
-            .map(|(_, name)| *name)
+        let found = command.find_subcommand(arg)?;
+        COMMAND_NAMES
+            .into_iter()
+            .find(|name| *name == found.get_name())
     })
 }
 
@@ -820,13 +768,13 @@ impl Cli {
     /// error document can name it).
     pub fn command_name(&self) -> &'static str {
         match self.command {
-            CommandArgs::Who(_) => "who",
-            CommandArgs::Try(_) => "try",
-            CommandArgs::Resolve(_) => "resolve",
-            CommandArgs::Free(_) => "free",
-            CommandArgs::Wait(_) => "wait",
-            CommandArgs::Why(_) => "why",
-            CommandArgs::Stop(_) => "stop",
+            CommandArgs::Who(_) => WhoResult::NAME,
+            CommandArgs::Try(_) => TryResult::NAME,
+            CommandArgs::Resolve(_) => ResolveResult::NAME,
+            CommandArgs::Free(_) => FreeResult::NAME,
+            CommandArgs::Wait(_) => WaitResult::NAME,
+            CommandArgs::Why(_) => WhyResult::NAME,
+            CommandArgs::Stop(_) => StopResult::NAME,
         }
     }
 
@@ -835,456 +783,32 @@ impl Cli {
         self.json
             || matches!(&self.command, CommandArgs::Who(args) if args.format == Some(FormatArg::Json))
     }
-
-    pub fn into_config(self) -> Result<Config, Error> {
-        let color = resolve_color(self.color);
-        let json = self.json_output();
-        let (metrics, output) = match &self.command {
-            CommandArgs::Who(args) => (
-                match args.format {
-                    Some(FormatArg::OpenMetrics) => {
-                        Some(crate::report::openmetrics::Flavour::OpenMetrics)
-                    }
-                    Some(FormatArg::Prometheus) => {
-                        Some(crate::report::openmetrics::Flavour::Prometheus)
-                    }
-                    _ => None,
-                },
-                args.output.clone(),
-            ),
-            _ => (None, None),
-        };
-        let probe = match &self.command {
-            CommandArgs::Who(args) => args.probe,
-            CommandArgs::Resolve(args) => args.probe,
-            _ => false,
-        };
-        let command = match self.command {
-            CommandArgs::Who(args) => CommandConfig::Who(who_config(&args)?),
-            CommandArgs::Try(args) => try_command(&args)?,
-            CommandArgs::Resolve(args) => CommandConfig::Resolve(ResolveConfig {
-                query: parse_query(&args.host, args.port.as_deref())?,
-                protocol: if args.udp {
-                    Protocol::Udp
-                } else {
-                    Protocol::Tcp
-                },
-                connect: args.connect,
-                dns: args.dns || args.dns_server.is_some(),
-                dns_server: args
-                    .dns_server
-                    .as_deref()
-                    .map(parse_dns_server)
-                    .transpose()?,
-            }),
-            CommandArgs::Free(args) => CommandConfig::Free(free_config(&args)?),
-            CommandArgs::Wait(args) => CommandConfig::Wait(wait_config(&args)?),
-            CommandArgs::Why(args) => CommandConfig::Why(why_config(&args)?),
-            CommandArgs::Stop(args) => CommandConfig::Stop(stop_config(&args)?),
-        };
-        Ok(Config {
-            json,
-            metrics,
-            // Colour is for a terminal, never for a file.
-            color: color && output.is_none(),
-            // A file gets the whole table, as a pipe does.
-            width: if self.wide || output.is_some() {
-                None
-            } else {
-                terminal_width()
-            },
-            wide: self.wide,
-            output,
-            netns: self.netns,
-            probe,
-            command,
-        })
-    }
-}
-
-fn who_config(args: &WhoArgs) -> Result<WhoConfig, Error> {
-    let targets = args
-        .targets
-        .iter()
-        .map(|text| parse_target(text))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(WhoConfig {
-        targets,
-        protocols: args.kinds.protocols(),
-        families: args.kinds.families(),
-        all: args.all,
-        all_netns: args.all_netns,
-    })
-}
-
-/// `try CANDIDATE...`, or `try PORT` (`tcp:PORT`, `udp:PORT`) alone.
-fn try_command(args: &TryArgs) -> Result<CommandConfig, Error> {
-    let bare: Vec<_> = args
-        .candidates
-        .iter()
-        .filter_map(|text| parse_bare_port(text))
-        .collect();
-    let Some(first) = bare.into_iter().next() else {
-        return try_config(args).map(CommandConfig::Try);
-    };
-    let (protocol, port) = first?;
-    if args.candidates.len() > 1 || args.file.is_some() {
-        return Err(Error::BadCandidate {
-            context: "candidate".to_owned(),
-            candidate: args.candidates.join(" "),
-            why: "a port alone checks every slot of that port, so it comes alone (no other candidate, no --file)".to_owned(),
-        });
-    }
-    let protocols = match protocol {
-        Some(protocol) => vec![protocol],
-        // -u alone narrows to UDP; -t is the default, and a bare port
-        // without either means both.
-        None if args.udp => vec![Protocol::Udp],
-        None if args.tcp => vec![Protocol::Tcp],
-        None => vec![Protocol::Tcp, Protocol::Udp],
-    };
-    Ok(CommandConfig::TryPort(crate::bind::slots::PortMapConfig {
-        port,
-        protocols,
-        defaults: try_defaults(args),
-        trial: !args.no_trial,
-    }))
-}
-
-fn try_config(args: &TryArgs) -> Result<TryConfig, Error> {
-    let mut specs = args
-        .candidates
-        .iter()
-        .map(|text| parse_candidate(text, "candidate"))
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(path) = &args.file {
-        let name = path.display().to_string();
-        let text = if name == "-" {
-            std::io::read_to_string(std::io::stdin())
-                .map_err(|e| Error::io("reading the plan from stdin", e))?
-        } else {
-            std::fs::read_to_string(path)
-                .map_err(|e| Error::io(format!("reading the plan {name}"), e))?
-        };
-        specs.extend(parse_plan(&text, &name)?);
-    }
-    if specs.is_empty() {
-        return Err(Error::NoCandidates);
-    }
-    Ok(TryConfig {
-        specs,
-        defaults: try_defaults(args),
-        default_protocol: if args.udp {
-            Protocol::Udp
-        } else {
-            Protocol::Tcp
-        },
-        trial: !args.no_trial,
-    })
-}
-
-/// The options `try`'s flags set for every candidate.
-fn try_defaults(args: &TryArgs) -> OptionChoices {
-    let flag = |on: bool, off: bool| {
-        if on {
-            Some(true)
-        } else if off {
-            Some(false)
-        } else {
-            None
-        }
-    };
-    OptionChoices {
-        v6only: flag(args.v6only, args.dual_stack),
-        reuseaddr: flag(args.reuseaddr, args.no_reuseaddr),
-        reuseport: args.reuseport.then_some(true),
-        listen: args.no_listen.then_some(false),
-        freebind: None,
-        device: None,
-    }
-}
-
-fn free_config(args: &FreeArgs) -> Result<FreeConfig, Error> {
-    let range = args
-        .range
-        .as_deref()
-        .map(|text| {
-            parse_port_range(text).map_err(|why| Error::BadArgument {
-                flag: "--range",
-                value: text.to_owned(),
-                why,
-            })
-        })
-        .transpose()?;
-    if args.count == 0 {
-        return Err(Error::BadArgument {
-            flag: "--count",
-            value: "0".into(),
-            why: "ask for at least one port".into(),
-        });
-    }
-    let protocols = chosen(
-        &[(args.tcp, Protocol::Tcp), (args.udp, Protocol::Udp)],
-        &[Protocol::Tcp],
-    );
-    Ok(FreeConfig {
-        range,
-        protocols,
-        count: args.count,
-    })
-}
-
-fn duration(flag: &'static str, text: &str) -> Result<std::time::Duration, Error> {
-    let bad = |why: String| Error::BadArgument {
-        flag,
-        value: text.to_owned(),
-        why,
-    };
-    // A bare number is seconds, as in `timeout 30`.
-    let parsed = match text.parse::<u64>() {
-        Ok(seconds) => Ok(std::time::Duration::from_secs(seconds)),
-        Err(_) => humantime::parse_duration(text)
-            .map_err(|e| bad(format!("{e}; write e.g. 30s, 500ms or 2m"))),
-    }?;
-    if parsed.is_zero() && flag == "--interval" {
-        return Err(bad("the interval must be more than 0".into()));
-    }
-    Ok(parsed)
-}
-
-fn wait_config(args: &WaitArgs) -> Result<WaitConfig, Error> {
-    let (target, name) = match parse_target(&args.target) {
-        Ok(target) => (target, None),
-        Err(error) => match crate::wait::name_target(&args.target) {
-            Some((target, name)) => (target, Some(name)),
-            None => return Err(error),
-        },
-    };
-    if target.ports.is_none() {
-        return Err(Error::BadTarget {
-            target: args.target.clone(),
-            why: "wait needs a port: PORT, ADDRESS:PORT, [IPV6]:PORT or NAME:PORT".into(),
-        });
-    }
-    Ok(WaitConfig {
-        who: WhoConfig {
-            targets: vec![target],
-            // TCP unless -u, as `free`: a UDP socket on the port is no
-            // server accepting connections.
-            protocols: chosen(
-                &[
-                    (args.kinds.tcp, Protocol::Tcp),
-                    (args.kinds.udp, Protocol::Udp),
-                ],
-                &[Protocol::Tcp],
-            ),
-            families: args.kinds.families(),
-            all: false,
-            all_netns: false,
-        },
-        name,
-        until: match args.until {
-            UntilArg::Listening => Until::Listening,
-            UntilArg::Free => Until::Free,
-        },
-        timeout: duration("--timeout", &args.timeout)?,
-        interval: duration("--interval", &args.interval)?,
-    })
-}
-
-fn stop_config(args: &StopArgs) -> Result<StopConfig, Error> {
-    let mut targets = Vec::new();
-    let mut prefixed = Vec::new();
-    for text in &args.targets {
-        let (protocol, bare) = match text.split_once(':') {
-            Some(("tcp", rest)) => (Some(Protocol::Tcp), rest),
-            Some(("udp", rest)) => (Some(Protocol::Udp), rest),
-            _ => (None, text.as_str()),
-        };
-        prefixed.extend(protocol);
-        let mut target = parse_target(bare)?;
-        target.text.clone_from(text);
-        if target.ports.is_none() {
-            return Err(Error::BadTarget {
-                target: text.clone(),
-                why: "stop needs a port: PORT, ADDRESS:PORT or [IPV6]:PORT".into(),
-            });
-        }
-        targets.push(target);
-    }
-    prefixed.sort();
-    prefixed.dedup();
-    if prefixed.len() > 1 {
-        return Err(Error::BadArgument {
-            flag: "TARGET",
-            value: args.targets.join(" "),
-            why: "tcp: and udp: targets are stopped in separate runs".into(),
-        });
-    }
-    let protocols = if prefixed.is_empty() {
-        args.kinds.protocols()
-    } else {
-        prefixed
-    };
-    let signal = StopSignal::parse(&args.signal).ok_or_else(|| Error::BadArgument {
-        flag: "--signal",
-        value: args.signal.clone(),
-        why: "give one of TERM, INT, HUP, QUIT, USR1, USR2, KILL (SIG prefix optional)".into(),
-    })?;
-    Ok(StopConfig {
-        who: WhoConfig {
-            targets,
-            protocols,
-            families: args.kinds.families(),
-            all: false,
-            all_netns: false,
-        },
-        dry_run: args.dry_run,
-        yes: args.yes,
-        signal,
-        grace: duration("--grace", &args.grace)?,
-        escalate: !args.no_escalate,
-        parent: args.parent,
-        respawn_window: duration("--respawn-window", &args.respawn_window)?,
-        interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-    })
-}
-
-fn why_config(args: &WhyArgs) -> Result<WhyConfig, Error> {
-    let port = args
-        .port
-        .as_deref()
-        .map(|text| {
-            crate::target::port_number(text)
-                .and_then(|port| match port {
-                    0 => Err("port 0 is never held: give the port the program used".into()),
-                    port => Ok(port),
-                })
-                .map_err(|why| Error::BadArgument {
-                    flag: "--port",
-                    value: text.to_owned(),
-                    why,
-                })
-        })
-        .transpose()?;
-    Ok(WhyConfig {
-        message: (!args.message.is_empty()).then(|| args.message.join(" ")),
-        port,
-        address: args
-            .address
-            .as_deref()
-            .map(crate::why::parse_address)
-            .transpose()?,
-        protocol: if args.udp {
-            Some(Protocol::Udp)
-        } else if args.tcp {
-            Some(Protocol::Tcp)
-        } else {
-            None
-        },
-        trial: !args.no_trial,
-    })
-}
-
-/// `ADDRESS` or `ADDRESS:PORT` (`[v6]:port`) of a nameserver; port 53 by default.
-fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, Error> {
-    if let Ok(address) = text.parse::<std::net::IpAddr>() {
-        return Ok(std::net::SocketAddr::new(address, 53));
-    }
-    text.parse().map_err(|_| Error::BadHost {
-        input: text.to_owned(),
-        why: "--dns-server takes ADDRESS or ADDRESS:PORT ([v6]:port), e.g. 127.0.0.1:5353".into(),
-    })
-}
-
-/// The flagged values, or every value when none is flagged (as `ss -t -u`).
-fn chosen<T: Copy>(flags: &[(bool, T)], every: &[T]) -> Vec<T> {
-    let picked: Vec<T> = flags
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, v)| *v)
-        .collect();
-    if picked.is_empty() {
-        every.to_vec()
-    } else {
-        picked
-    }
-}
-
-/// The columns of the terminal stdout is, as the kernel keeps them
-/// (TIOCGWINSZ); `None` when stdout is no terminal or reports no size.
-fn terminal_width() -> Option<usize> {
-    let stdout = std::io::stdout();
-    if !stdout.is_terminal() {
-        return None;
-    }
-    #[cfg(unix)]
-    {
-        rustix::termios::tcgetwinsize(&stdout)
-            .ok()
-            .map(|size| usize::from(size.ws_col))
-            .filter(|&columns| columns > 0)
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
-}
-
-fn resolve_color(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-                && std::io::stdout().is_terminal()
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn config(args: &[&str]) -> Result<Config, Error> {
-        let cli = Cli::try_parse_from(args).map_err(|e| Error::Unsupported(e.to_string()))?;
-        cli.into_config()
-    }
-
-    #[test]
-    fn json_is_accepted_before_and_after_the_subcommand() {
-        for args in [
-            ["portcheck", "--json", "who"],
-            ["portcheck", "who", "--json"],
-        ] {
-            assert!(config(&args).expect("parses").json);
-        }
-    }
-
-    #[test]
-    fn protocol_and_family_flags_narrow_the_default_of_both() {
-        let Ok(Config {
-            command: CommandConfig::Who(who),
-            ..
-        }) = config(&["portcheck", "who", "-u", "-6"])
-        else {
-            panic!("who parses");
-        };
-        assert_eq!(who.protocols, vec![Protocol::Udp]);
-        assert_eq!(who.families, vec![Family::Ipv6]);
-        let Ok(Config {
-            command: CommandConfig::Who(who),
-            ..
-        }) = config(&["portcheck", "who"])
-        else {
-            panic!("who parses");
-        };
-        assert_eq!(who.protocols, Protocol::ALL.to_vec());
-        assert_eq!(who.families, Family::ALL.to_vec());
-    }
-
     #[test]
     fn clap_definition_is_consistent() {
         command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_is_named_once() {
+        let clap_names: Vec<String> = command()
+            .get_subcommands()
+            .map(|sub| sub.get_name().to_owned())
+            .collect();
+        assert_eq!(clap_names, COMMAND_NAMES);
+        let named = |words: &[&str]| {
+            let args: Vec<std::ffi::OsString> = words.iter().map(Into::into).collect();
+            subcommand_named(&args)
+        };
+        for name in COMMAND_NAMES {
+            assert_eq!(named(&["portcheck", name, "--bogus"]), Some(name));
+        }
+        assert_eq!(named(&["portcheck", "reach", "x"]), Some("resolve"));
+        assert_eq!(named(&["portcheck", "--json"]), None);
     }
 }

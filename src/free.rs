@@ -38,10 +38,22 @@ impl FreeResult {
     pub fn complete(&self) -> bool {
         crate::warning::complete(&self.warnings)
     }
+}
 
-    /// 0 when `count` ports were found, 1 when fewer.
-    pub fn exit_code(&self) -> i32 {
-        i32::from(self.ports.len() < self.config.count)
+impl crate::exit::CommandResult for FreeResult {
+    const NAME: &'static str = "free";
+
+    fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    fn warnings_mut(&mut self) -> &mut Vec<Warning> {
+        &mut self.warnings
+    }
+
+    /// Met when `count` ports were found.
+    fn exit_code(&self) -> crate::exit::Exit {
+        crate::exit::Exit::met(self.ports.len() >= self.config.count)
     }
 }
 

@@ -1,14 +1,16 @@
 //! portcheck explains port conflicts from the kernel's own data.
 //!
 //! The binary is a thin wrapper over [`run`]: parse the command line into a
-//! [`cli::Config`], run one command (gather facts, decide), and render its
+//! [`config::Config`], run one command (gather facts, decide), and render its
 //! [`report::Report`] as a table or as JSON.
 
 pub mod bind;
 pub mod cli;
+pub mod config;
 #[cfg(target_os = "linux")]
 pub mod elsewhere;
 pub mod error;
+pub mod exit;
 pub mod free;
 pub mod hostport;
 pub mod model;
@@ -32,8 +34,10 @@ use std::io::{self, Write};
 
 use clap::Parser;
 
-use crate::cli::{Cli, CommandConfig, Config};
+use crate::cli::Cli;
+use crate::config::{CommandConfig, Config};
 use crate::error::Error;
+use crate::exit::Exit;
 use crate::report::{Report, json, table};
 
 /// Whether `--json` was asked for, before a `--` that ends the options: a
@@ -51,30 +55,34 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cli = match Cli::try_parse_from(&args).and_then(Cli::check_conflicts) {
+    run_args(&args.into_iter().map(Into::into).collect::<Vec<_>>()).code()
+}
+
+fn run_args(args: &[OsString]) -> Exit {
+    let cli = match Cli::try_parse_from(args).and_then(Cli::check_conflicts) {
         Ok(cli) => cli,
         Err(error) => {
             // Usage errors exit 2; --help and --version exit 0.
             let _ = error.print();
-            if error.use_stderr() && wants_json(&args) {
+            if error.use_stderr() && wants_json(args) {
                 let rendered = error.render().to_string();
                 let first = rendered.lines().next().unwrap_or_default();
                 write_error_document(
-                    cli::subcommand_named(&args).unwrap_or("portcheck"),
+                    cli::subcommand_named(args).unwrap_or("portcheck"),
                     "usage",
                     first.strip_prefix("error: ").unwrap_or(first).to_owned(),
                 );
             }
-            return error.exit_code();
+            return if error.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Ok
+            };
         }
     };
     let json_output = cli.json_output();
     let command = cli.command_name();
-    match cli
-        .into_config()
-        .and_then(|config| execute(&config).map(|report| (config, report)))
-    {
+    match Config::from_cli(cli).and_then(|config| execute(&config).map(|report| (config, report))) {
         Ok((config, report)) => {
             let code = match &config.output {
                 // `--output FILE`: whole or not at all.
@@ -132,7 +140,7 @@ fn render(config: &Config, report: &Report, out: &mut dyn Write) -> io::Result<(
 
 /// Reports an error (a JSON error document under `--json`, else a line on
 /// stderr) and returns its exit code.
-fn fail(json_output: bool, command: &'static str, error: &Error) -> i32 {
+fn fail(json_output: bool, command: &'static str, error: &Error) -> Exit {
     if json_output {
         write_error_document(command, error.code(), error.to_string());
     } else {
@@ -182,17 +190,10 @@ fn execute(config: &Config) -> Result<Report, Error> {
 
 fn run_command(config: &Config, source: &dyn sockets::SocketSource) -> Result<Report, Error> {
     match &config.command {
-        CommandConfig::Who(c) => who::run(c, source).map(|mut result| {
-            if config.probe {
-                who::probe(&mut result);
-            }
-            Report::Who(result)
-        }),
+        CommandConfig::Who(c) => who::run(c, source).map(Report::Who),
         CommandConfig::Try(c) => bind::run(c, source).map(Report::Try),
         CommandConfig::TryPort(c) => bind::slots::run(c, source).map(Report::Try),
-        CommandConfig::Resolve(c) => {
-            resolve::run_probing(c, source, config.probe).map(Report::Resolve)
-        }
+        CommandConfig::Resolve(c) => resolve::run(c, source).map(Report::Resolve),
         CommandConfig::Free(c) => free::run(c, source).map(Report::Free),
         CommandConfig::Wait(c) => wait::run(c, source).map(Report::Wait),
         CommandConfig::Why(c) => why::run(c, source).map(|r| Report::Why(Box::new(r))),
@@ -202,10 +203,10 @@ fn run_command(config: &Config, source: &dyn sockets::SocketSource) -> Result<Re
 
 /// The exit code once the output is written: a closed pipe keeps the
 /// command's own code, any other write error is an error.
-fn finish_output(written: io::Result<()>, exit_code: i32) -> i32 {
+fn finish_output(written: io::Result<()>, exit_code: Exit) -> Exit {
     match written {
         Ok(()) => exit_code,
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => exit_code,
-        Err(_) => 2,
+        Err(_) => Exit::Error,
     }
 }

@@ -5,8 +5,8 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::cli::WhoConfig;
 use crate::error::Error;
+use crate::who::WhoConfig;
 use std::net::IpAddr;
 
 use crate::hostport;
@@ -57,10 +57,20 @@ pub struct WaitResult {
     pub final_view: WhoResult,
 }
 
-impl WaitResult {
-    /// 0 met, 1 timed out.
-    pub fn exit_code(&self) -> i32 {
-        i32::from(!self.met)
+impl crate::exit::CommandResult for WaitResult {
+    const NAME: &'static str = "wait";
+
+    fn warnings(&self) -> &[crate::warning::Warning] {
+        &self.final_view.warnings
+    }
+
+    fn warnings_mut(&mut self) -> &mut Vec<crate::warning::Warning> {
+        &mut self.final_view.warnings
+    }
+
+    /// Not met: timed out.
+    fn exit_code(&self) -> crate::exit::Exit {
+        crate::exit::Exit::met(self.met)
     }
 }
 

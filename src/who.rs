@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::cli::WhoConfig;
 use crate::error::Error;
-use crate::model::{Protocol, Socket, State, display_order, endpoint};
+use crate::model::{Family, Protocol, Socket, State, display_order, endpoint};
 use crate::probe::{self, Probe};
 use crate::resolve::route;
 use crate::sockets::{self, DumpRequest, SocketSource};
@@ -14,6 +13,17 @@ use crate::target::{PortRange, Target, families_to_dump, takes_any_family};
 use crate::warning::Warning;
 #[cfg(target_os = "linux")]
 use crate::{elsewhere, netns, sockets::names, warning::counted};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhoConfig {
+    pub targets: Vec<Target>,
+    pub protocols: Vec<Protocol>,
+    pub families: Vec<Family>,
+    pub all: bool,
+    pub all_netns: bool,
+    /// `--probe`: identify the service behind each listening TCP socket.
+    pub probe: bool,
+}
 
 #[derive(Debug, Clone)]
 pub struct WhoResult {
@@ -39,10 +49,22 @@ impl WhoResult {
     pub fn complete(&self) -> bool {
         crate::warning::complete(&self.warnings)
     }
+}
 
-    pub fn exit_code(&self) -> i32 {
-        // 1 says "nothing matched: the port is free".
-        i32::from(!self.matched())
+impl crate::exit::CommandResult for WhoResult {
+    const NAME: &'static str = "who";
+
+    fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    fn warnings_mut(&mut self) -> &mut Vec<Warning> {
+        &mut self.warnings
+    }
+
+    /// Not met: "nothing matched, the port is free".
+    fn exit_code(&self) -> crate::exit::Exit {
+        crate::exit::Exit::met(self.matched())
     }
 }
 
@@ -75,13 +97,17 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
     listed.sort_by(display_order);
     warnings.extend(reuseport_warnings(&listed));
     warnings.sort();
-    Ok(WhoResult {
+    let mut result = WhoResult {
         config: config.clone(),
         sockets: listed,
         unlisted,
         warnings,
         probes: Vec::new(),
-    })
+    };
+    if config.probe {
+        probe(&mut result);
+    }
+    Ok(result)
 }
 
 /// One `reuseport_group` warning per group. `net.ipv4.tcp_migrate_req`
@@ -416,6 +442,7 @@ mod tests {
             families: Family::ALL.to_vec(),
             all,
             all_netns: false,
+            probe: false,
         }
     }
 

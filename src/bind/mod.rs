@@ -72,10 +72,23 @@ impl TryResult {
     pub fn complete(&self) -> bool {
         crate::warning::complete(&self.warnings)
     }
+}
 
-    /// 0 every candidate binds, 1 some would fail (or cannot be promised).
-    pub fn exit_code(&self) -> i32 {
-        i32::from(!self.ok())
+impl crate::exit::CommandResult for TryResult {
+    const NAME: &'static str = "try";
+
+    fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    fn warnings_mut(&mut self) -> &mut Vec<Warning> {
+        &mut self.warnings
+    }
+
+    /// Met: every candidate binds; not: some would fail (or cannot be
+    /// promised).
+    fn exit_code(&self) -> crate::exit::Exit {
+        crate::exit::Exit::met(self.ok())
     }
 }
 

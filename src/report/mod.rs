@@ -1,4 +1,7 @@
-//! Rendering results: one file per output format.
+//! A command's result ready to render, and the renderers: `table` (the
+//! human view, one file per command), `json` (the contract's documents,
+//! one file per document), `openmetrics` (who's metrics) and `output`
+//! (writing a file atomically).
 
 pub mod json;
 mod json_format;
@@ -7,12 +10,28 @@ pub mod output;
 pub mod table;
 
 use crate::bind::TryResult;
+use crate::exit::{CommandResult, Exit};
 use crate::free::FreeResult;
 use crate::resolve::ResolveResult;
 use crate::stop::StopResult;
 use crate::wait::WaitResult;
 use crate::who::WhoResult;
 use crate::why::WhyResult;
+
+/// Asks every kind of result the same thing, through [`CommandResult`].
+macro_rules! each_result {
+    ($report:expr, $result:ident => $ask:expr) => {
+        match $report {
+            Report::Who($result) => $ask,
+            Report::Try($result) => $ask,
+            Report::Resolve($result) => $ask,
+            Report::Free($result) => $ask,
+            Report::Wait($result) => $ask,
+            Report::Why($result) => $ask,
+            Report::Stop($result) => $ask,
+        }
+    };
+}
 
 /// A command's result, ready to render.
 #[derive(Debug)]
@@ -27,30 +46,14 @@ pub enum Report {
 }
 
 impl Report {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Report::Who(result) => result.exit_code(),
-            Report::Try(result) => result.exit_code(),
-            Report::Resolve(result) => result.exit_code(),
-            Report::Free(result) => result.exit_code(),
-            Report::Wait(result) => result.exit_code(),
-            Report::Why(result) => result.exit_code(),
-            Report::Stop(result) => result.exit_code(),
-        }
+    pub fn exit_code(&self) -> Exit {
+        each_result!(self, result => result.exit_code())
     }
 
     /// The report's warnings, for what the run adds after the command
     /// (the socket source's gaps).
     pub fn warnings_mut(&mut self) -> &mut Vec<crate::warning::Warning> {
-        match self {
-            Report::Who(result) => &mut result.warnings,
-            Report::Try(result) => &mut result.warnings,
-            Report::Resolve(result) => &mut result.warnings,
-            Report::Free(result) => &mut result.warnings,
-            Report::Wait(result) => &mut result.final_view.warnings,
-            Report::Why(result) => &mut result.warnings,
-            Report::Stop(result) => &mut result.warnings,
-        }
+        each_result!(self, result => result.warnings_mut())
     }
 
     /// Writes the JSON document straight into `out` (a `who` document can

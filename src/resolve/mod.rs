@@ -33,6 +33,9 @@ pub struct ResolveConfig {
     /// the nameservers of /etc/resolv.conf.
     pub dns: bool,
     pub dns_server: Option<SocketAddr>,
+    /// `--probe` (TCP with a port): identify the service behind each
+    /// destination that accepts, and each address of another host.
+    pub probe: bool,
 }
 
 /// What happens to a connection to one destination.
@@ -110,25 +113,6 @@ impl ResolveResult {
         crate::warning::complete(&self.warnings)
     }
 
-    /// 0 a destination accepts (or, with no port, the name resolved);
-    /// 1 resolved but nothing accepts. A destination on another host that
-    /// could not be checked is "cannot tell", not a failure: with one, 1
-    /// only when some destination is known to refuse.
-    pub fn exit_code(&self) -> i32 {
-        if self.config.query.port.is_none() || self.reached.is_some() {
-            return 0;
-        }
-        let unseen = self
-            .destinations
-            .iter()
-            .any(|d| d.outcome == Some(Reach::NotLocal));
-        let refused = self
-            .destinations
-            .iter()
-            .any(|d| d.outcome == Some(Reach::Refused));
-        i32::from(!unseen || refused)
-    }
-
     /// No destination accepts, and some could not be seen (another host):
     /// whether anything accepts cannot be told from here.
     pub fn cannot_tell(&self) -> bool {
@@ -140,20 +124,44 @@ impl ResolveResult {
     }
 }
 
-pub fn run(config: &ResolveConfig, source: &dyn SocketSource) -> Result<ResolveResult, Error> {
-    run_probing(config, source, false)
+impl crate::exit::CommandResult for ResolveResult {
+    const NAME: &'static str = "resolve";
+
+    fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    fn warnings_mut(&mut self) -> &mut Vec<Warning> {
+        &mut self.warnings
+    }
+
+    /// Ok: a destination accepts (or, with no port, the name resolved);
+    /// not met: resolved but nothing accepts. A destination on another
+    /// host that could not be checked is "cannot tell", not a failure:
+    /// with one, not met only when some destination is known to refuse.
+    fn exit_code(&self) -> crate::exit::Exit {
+        if self.config.query.port.is_none() || self.reached.is_some() {
+            return crate::exit::Exit::Ok;
+        }
+        let unseen = self
+            .destinations
+            .iter()
+            .any(|d| d.outcome == Some(Reach::NotLocal));
+        let refused = self
+            .destinations
+            .iter()
+            .any(|d| d.outcome == Some(Reach::Refused));
+        crate::exit::Exit::met(unseen && !refused)
+    }
 }
 
-/// [`run`], and with `probe` (TCP with a port) each destination that
-/// accepts is probed for what answers there; so is each address of
-/// another host, because the user named that host.
+/// Resolves, orders and maps to listeners; with `config.probe` (TCP with
+/// a port) each destination that accepts is probed for what answers
+/// there; so is each address of another host, because the user named that
+/// host.
 // Gathering, in the order the report needs it; the steps are helpers.
 #[allow(clippy::too_many_lines)]
-pub fn run_probing(
-    config: &ResolveConfig,
-    source: &dyn SocketSource,
-    probe: bool,
-) -> Result<ResolveResult, Error> {
+pub fn run(config: &ResolveConfig, source: &dyn SocketSource) -> Result<ResolveResult, Error> {
     let query = &config.query;
     let addresses = system::resolve(lookup_host(&query.host)?, config.protocol)?;
     // Bytes, as glibc reads it: one line that is not UTF-8 (a comment in
@@ -201,7 +209,7 @@ pub fn run_probing(
         (&live, &chain_rank),
     );
     warnings.extend(delivery_warnings(&destinations));
-    if probe && config.protocol == Protocol::Tcp {
+    if config.probe && config.protocol == Protocol::Tcp {
         probe_destinations(&mut destinations, query, &live);
         settle_by_probe(&mut destinations);
     }

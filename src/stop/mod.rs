@@ -16,13 +16,13 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::cli::WhoConfig;
 use crate::error::Error;
 use crate::model::{Socket, State};
 use crate::sockets::SocketSource;
 use crate::text::Text;
 use crate::warning::Warning;
 use crate::who;
+use crate::who::WhoConfig;
 use method::Method;
 use plan::{Plan, Respawn};
 
@@ -230,17 +230,29 @@ pub struct StopResult {
     pub plan_shown: bool,
 }
 
-impl StopResult {
-    /// 0 every target is free; 1 not; 2 refused, not confirmed, or an
-    /// action failed. A dry run is 0 unless refused.
-    pub fn exit_code(&self) -> i32 {
+impl crate::exit::CommandResult for StopResult {
+    const NAME: &'static str = "stop";
+
+    fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    fn warnings_mut(&mut self) -> &mut Vec<Warning> {
+        &mut self.warnings
+    }
+
+    /// Ok: every target is free; not met: one is still held; error:
+    /// refused, not confirmed, or an action failed. A dry run is Ok unless
+    /// refused.
+    fn exit_code(&self) -> crate::exit::Exit {
+        use crate::exit::Exit;
         match self.outcome {
-            Outcome::Refused | Outcome::NotConfirmed => 2,
-            Outcome::DryRun => 0,
-            Outcome::NothingHeld => i32::from(!self.freed),
-            Outcome::Acted if self.freed => 0,
-            Outcome::Acted if self.actions.iter().any(|a| !a.ok) => 2,
-            Outcome::Declined | Outcome::Acted => 1,
+            Outcome::Refused | Outcome::NotConfirmed => Exit::Error,
+            Outcome::DryRun => Exit::Ok,
+            Outcome::NothingHeld => Exit::met(self.freed),
+            Outcome::Acted if self.freed => Exit::Ok,
+            Outcome::Acted if self.actions.iter().any(|a| !a.ok) => Exit::Error,
+            Outcome::Declined | Outcome::Acted => Exit::NotMet,
         }
     }
 }

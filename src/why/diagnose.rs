@@ -723,6 +723,7 @@ fn connect_failure(recognised: &Recognised, source: &dyn SocketSource) -> Result
         connect: false,
         dns: false,
         dns_server: None,
+        probe: false,
     };
     let result = resolve::run(&config, source)?;
     let status = if result.reached.is_some() {

@@ -96,12 +96,25 @@ impl WhyResult {
     pub fn complete(&self) -> bool {
         crate::warning::complete(&self.warnings)
     }
+}
 
-    /// 0 the cause is on this host now (a holder, or the program's own
-    /// earlier socket); 1 recognised, but the cause is not here now (gone,
-    /// or out of sight on another host). Decided by the first failure.
-    pub fn exit_code(&self) -> i32 {
-        i32::from(!matches!(
+impl crate::exit::CommandResult for WhyResult {
+    const NAME: &'static str = "why";
+
+    fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    fn warnings_mut(&mut self) -> &mut Vec<Warning> {
+        &mut self.warnings
+    }
+
+    /// Met: the cause is on this host now (a holder, or the program's own
+    /// earlier socket); not: recognised, but the cause is not here now
+    /// (gone, or out of sight on another host). Decided by the first
+    /// failure.
+    fn exit_code(&self) -> crate::exit::Exit {
+        crate::exit::Exit::met(matches!(
             self.diagnosis.status,
             Status::Present | Status::OwnSocket
         ))
