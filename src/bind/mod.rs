@@ -9,7 +9,7 @@ pub mod slots;
 pub mod trial;
 
 use candidate::{Candidate, CandidateSpec, OptionChoices};
-use rules::{Binding, Host, Stage, Verdict};
+use rules::{Binding, Host, Rule, Stage, Verdict};
 use trial::{Observed, Skip};
 
 use crate::error::Error;
@@ -280,7 +280,7 @@ pub fn within_what_was_seen(
     if !verdict.predicted() {
         return verdict;
     }
-    let decided_by_sockets = !matches!(verdict.rule, "ephemeral_port");
+    let decided_by_sockets = verdict.rule != Rule::EphemeralPort;
     if verdict.ok == Some(true)
         && candidate.protocol == Protocol::Tcp
         && !lists_bound_only_tcp
@@ -289,7 +289,7 @@ pub fn within_what_was_seen(
         verdict.ok = None;
         verdict.error = Some(rules::Errno::AddrInUse);
         verdict.stage = Some(Stage::Bind);
-        verdict.rule = "depends_on_unlisted_sockets";
+        verdict.rule = Rule::DependsOnUnlistedSockets;
     }
     let device_unknown = |conflict: &rules::Conflict| match conflict.holder {
         rules::Holder::Live(index) => live.get(index).is_some_and(|s| !s.interface_known),
@@ -306,7 +306,7 @@ pub fn within_what_was_seen(
             conflict.unknown.push("device");
         }
         verdict.ok = None;
-        verdict.rule = "depends_on_unknown_device";
+        verdict.rule = Rule::DependsOnUnknownDevice;
     }
     verdict
 }
@@ -461,7 +461,7 @@ mod tests {
             assert_eq!(verdicts.len(), 2);
             for verdict in verdicts {
                 assert_eq!(verdict.ok, None, "{os}");
-                assert_eq!(verdict.rule, rules::NO_MODEL);
+                assert_eq!(verdict.rule, Rule::NoModelForOs);
                 assert!(!verdict.predicted());
                 assert!(verdict.conflicts.is_empty());
             }
@@ -494,10 +494,10 @@ mod tests {
     #[test]
     fn a_source_blind_to_bound_only_tcp_cannot_promise_a_free_port() {
         let seen = verdict_with(&[], "127.0.0.1:8000", true);
-        assert_eq!((seen.ok, seen.rule), (Some(true), "port_unused"));
+        assert_eq!((seen.ok, seen.rule), (Some(true), Rule::PortUnused));
         let blind = verdict_with(&[], "127.0.0.1:8000", false);
         assert_eq!(blind.ok, None);
-        assert_eq!(blind.rule, "depends_on_unlisted_sockets");
+        assert_eq!(blind.rule, Rule::DependsOnUnlistedSockets);
         assert_eq!(blind.error, Some(rules::Errno::AddrInUse));
         // UDP has no bound-only state to miss; port 0 always binds.
         assert_eq!(
@@ -514,7 +514,7 @@ mod tests {
     fn an_unknown_device_makes_a_device_bound_candidates_conflict_depend() {
         let unknown = verdict_with(&[live_listener(false)], "127.0.0.1:8000/device=lo", true);
         assert_eq!(unknown.ok, None);
-        assert_eq!(unknown.rule, "depends_on_unknown_device");
+        assert_eq!(unknown.rule, Rule::DependsOnUnknownDevice);
         assert!(unknown.conflicts.iter().all(|c| !c.certain));
         assert!(
             unknown

@@ -664,7 +664,7 @@ fn candidate_doc(outcome: &Outcome, live: &[Socket]) -> CandidateDoc {
             ok: verdict.ok,
             error: verdict.error.map(Errno::name),
             stage: verdict.stage.map(Stage::name),
-            rule: verdict.rule,
+            rule: verdict.rule.name(),
             message: outcome.message.clone(),
             conflicts: verdict
                 .conflicts

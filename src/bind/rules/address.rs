@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use super::catalogue::Rule;
 use super::types::{Errno, Host, Stage, Tri, Verdict};
 use crate::bind::candidate::Candidate;
 use crate::model::Protocol;
@@ -17,8 +18,8 @@ pub(super) fn address_checks(
     let privileged = candidate.port != 0
         && candidate.port < host.unprivileged_port_start
         && !host.can_bind_privileged;
-    let access = || Verdict::fail(Errno::Access, Stage::Bind, "privileged_port");
-    let not_local = || Verdict::fail(Errno::AddrNotAvail, Stage::Bind, "address_not_local");
+    let access = || Verdict::fail(Errno::Access, Stage::Bind, Rule::PrivilegedPort);
+    let not_local = || Verdict::fail(Errno::AddrNotAvail, Stage::Bind, Rule::AddressNotLocal);
     let freebind = candidate.options.freebind;
     match candidate.address {
         IpAddr::V4(v4) => {
@@ -30,7 +31,7 @@ pub(super) fn address_checks(
         }
         IpAddr::V6(v6) => {
             if candidate.protocol == Protocol::Tcp && v6.is_multicast() {
-                return Some(Verdict::fail(Errno::Inval, Stage::Bind, "tcp_multicast"));
+                return Some(Verdict::fail(Errno::Inval, Stage::Bind, Rule::TcpMulticast));
             }
             if privileged {
                 return Some(access());
@@ -41,7 +42,7 @@ pub(super) fn address_checks(
                     return Some(Verdict::fail(
                         Errno::Inval,
                         Stage::Bind,
-                        "mapped_address_on_v6only",
+                        Rule::MappedAddressOnV6only,
                     ));
                 }
                 if !may_be_foreign && !v4.is_unspecified() && address_valid == Some(false) {
@@ -56,7 +57,7 @@ pub(super) fn address_checks(
                 return Some(Verdict::fail(
                     Errno::Inval,
                     Stage::Bind,
-                    "link_local_needs_scope",
+                    Rule::LinkLocalNeedsScope,
                 ));
             }
             if !v6.is_multicast() && !may_be_foreign && address_valid == Some(false) {

@@ -1,5 +1,6 @@
 //! Pairwise conflicts, the rule named for them, and why a bind shares.
 
+use super::catalogue::Rule;
 use super::overlap::{addresses_overlap, devices_overlap, overlap_kind};
 use super::types::{
     Binding, Conflict, Errno, Holder, NotShared, Overlap, Stage, Tri, Verdict, and, not, or,
@@ -138,8 +139,8 @@ pub(super) fn conflict_verdict(conflicts: Vec<Conflict>, stage: Stage) -> Option
     };
     let rule = match ok {
         Some(_) => conflict_rule(&decisive[0]),
-        None if decisive.iter().all(|c| c.unknown == ["v6only"]) => "depends_on_unknown_v6only",
-        None => "depends_on_unreadable_options",
+        None if decisive.iter().all(|c| c.unknown == ["v6only"]) => Rule::DependsOnUnknownV6only,
+        None => Rule::DependsOnUnreadableOptions,
     };
     Some(Verdict {
         ok,
@@ -153,44 +154,44 @@ pub(super) fn conflict_verdict(conflicts: Vec<Conflict>, stage: Stage) -> Option
 
 /// The rule named for a conflict: the sharing rule that failed when that is
 /// the surprise, else how the addresses overlap.
-pub(super) fn conflict_rule(conflict: &Conflict) -> &'static str {
+pub(super) fn conflict_rule(conflict: &Conflict) -> Rule {
     let cross_family = matches!(
         conflict.overlap,
         Overlap::CandidateDualStack | Overlap::HolderDualStack | Overlap::Mapped
     );
     match conflict.why {
-        NotShared::TimeWait => "time_wait_needs_reuseaddr",
+        NotShared::TimeWait => Rule::TimeWaitNeedsReuseaddr,
         // An IPv6 socket colliding with IPv4 is the surprise to name first.
         _ if cross_family => overlap_rule(conflict.overlap),
-        NotShared::ReuseportOtherUid => "reuseport_needs_same_uid",
-        NotShared::HolderListens => "listener_never_shares",
+        NotShared::ReuseportOtherUid => Rule::ReuseportNeedsSameUid,
+        NotShared::HolderListens => Rule::ListenerNeverShares,
         NotShared::MissingReuse => overlap_rule(conflict.overlap),
     }
 }
 
-pub fn overlap_rule(overlap: Overlap) -> &'static str {
+pub fn overlap_rule(overlap: Overlap) -> Rule {
     match overlap {
-        Overlap::SameAddress => "same_address",
-        Overlap::HolderWildcard => "wildcard_covers_address",
-        Overlap::CandidateWildcard => "candidate_wildcard_covers_address",
+        Overlap::SameAddress => Rule::SameAddress,
+        Overlap::HolderWildcard => Rule::WildcardCoversAddress,
+        Overlap::CandidateWildcard => Rule::CandidateWildcardCoversAddress,
         Overlap::CandidateDualStack | Overlap::HolderDualStack => {
-            "dual_stack_wildcard_overlaps_ipv4"
+            Rule::DualStackWildcardOverlapsIpv4
         }
-        Overlap::Mapped => "mapped_address_is_ipv4",
+        Overlap::Mapped => Rule::MappedAddressIsIpv4,
     }
 }
 
 /// Why a bind with sockets on the port succeeds.
-pub(super) fn sharing_rule(new: &Binding, on_port: &[&Binding]) -> &'static str {
+pub(super) fn sharing_rule(new: &Binding, on_port: &[&Binding]) -> Rule {
     let overlapping: Vec<&&Binding> = on_port
         .iter()
         .filter(|old| addresses_overlap(new, old) != Some(false))
         .collect();
     if overlapping.is_empty() {
-        return "no_overlap";
+        return Rule::NoOverlap;
     }
     if overlapping.iter().all(|old| !devices_overlap(new, old)) {
-        return "different_device";
+        return Rule::DifferentDevice;
     }
     let by_reuseport = overlapping.iter().any(|old| {
         devices_overlap(new, old) && new.reuseport == Some(true) && old.reuseport == Some(true)
@@ -200,9 +201,9 @@ pub(super) fn sharing_rule(new: &Binding, on_port: &[&Binding]) -> &'static str 
     let by_reuseaddr_alone =
         new.reuseaddr == Some(true) && !overlapping.iter().any(|old| old.listening);
     if by_reuseport && !by_reuseaddr_alone {
-        "shared_reuseport"
+        Rule::SharedReuseport
     } else {
-        "shared_reuseaddr"
+        Rule::SharedReuseaddr
     }
 }
 

@@ -27,7 +27,7 @@ mod tests;
 mod types;
 mod udp;
 
-pub use catalogue::{RULES, RULES_HELP};
+pub use catalogue::{Rule, rules_help};
 pub use conflict::overlap_rule;
 pub use overlap::overlaps;
 pub use plan::predict_plan;

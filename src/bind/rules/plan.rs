@@ -2,6 +2,7 @@
 //! forked where an outcome is undecided, merged per candidate.
 
 use super::address::address_checks;
+use super::catalogue::Rule;
 use super::conflict::{broken_listens, conflict_verdict, conflicts_with, sharing_rule};
 use super::overlap::{Side, devices_overlap, rcv_saddr_equal};
 use super::tcp::Shortcut;
@@ -53,7 +54,7 @@ pub fn predict_plan(
             .flat_map(|start| simulate(host, live, candidates, &members, address_valid, start))
             .collect();
         for (k, &i) in members.iter().enumerate() {
-            let variants: Vec<(&Verdict, Option<&'static str>)> = courses
+            let variants: Vec<(&Verdict, Option<Rule>)> = courses
                 .iter()
                 .filter_map(|course| course.verdicts.get(k).map(|v| (v, course.assumed)))
                 .collect();
@@ -106,7 +107,7 @@ pub(super) struct Branch {
     shortcut: Shortcut,
     bound: Vec<Binding>,
     verdicts: Vec<Verdict>,
-    assumed: Option<&'static str>,
+    assumed: Option<Rule>,
 }
 
 /// Most courses followed for one port; past it, undecided outcomes are
@@ -251,7 +252,7 @@ pub(super) fn listen_step(
 /// (every shortcut state the live sockets allow, every undecided outcome
 /// of earlier candidates): one outcome everywhere decides; otherwise it
 /// depends on what decided the courses apart.
-pub(super) fn merge(variants: &[(&Verdict, Option<&'static str>)]) -> Option<Verdict> {
+pub(super) fn merge(variants: &[(&Verdict, Option<Rule>)]) -> Option<Verdict> {
     let (first, _) = *variants.first()?;
     let outcome = |v: &Verdict| (v.ok, v.error, v.stage);
     if variants.iter().all(|(v, _)| outcome(v) == outcome(first)) {
@@ -259,7 +260,7 @@ pub(super) fn merge(variants: &[(&Verdict, Option<&'static str>)]) -> Option<Ver
         let plain = variants
             .iter()
             .map(|(v, _)| *v)
-            .find(|v| v.rule != "reuseport_shortcut")
+            .find(|v| v.rule != Rule::ReuseportShortcut)
             .unwrap_or(first);
         return Some(plain.clone());
     }
@@ -276,10 +277,10 @@ pub(super) fn merge(variants: &[(&Verdict, Option<&'static str>)]) -> Option<Ver
             verdict.rule = variants
                 .iter()
                 .find_map(|(_, assumed)| *assumed)
-                .unwrap_or("depends_on_bind_order");
+                .unwrap_or(Rule::DependsOnBindOrder);
             for conflict in &mut verdict.conflicts {
                 conflict.certain = false;
-                if verdict.rule == "depends_on_bind_order" {
+                if verdict.rule == Rule::DependsOnBindOrder {
                     conflict.unknown.push("bind_order");
                 }
             }
@@ -309,7 +310,7 @@ pub(super) fn predict_bind(
         return verdict;
     }
     if candidate.port == 0 {
-        return Verdict::ok("ephemeral_port");
+        return Verdict::ok(Rule::EphemeralPort);
     }
     let new = Binding::from_candidate(candidate, host.euid, false);
     let same_port = |b: &&Binding| b.protocol == new.protocol && b.port == new.port;
@@ -321,12 +322,12 @@ pub(super) fn predict_bind(
         .copied()
         .collect();
     if on_port.is_empty() {
-        return Verdict::ok("port_unused");
+        return Verdict::ok(Rule::PortUnused);
     }
     let conflicts = conflicts_with(&new, on_port.iter().copied());
     match new.protocol {
         Protocol::Tcp => match conflict_verdict(conflicts, Stage::Bind) {
-            Some(_) if shortcut.admits(&new) => Verdict::ok("reuseport_shortcut"),
+            Some(_) if shortcut.admits(&new) => Verdict::ok(Rule::ReuseportShortcut),
             Some(verdict) => verdict,
             None => Verdict::ok(sharing_rule(&new, &on_port)),
         },

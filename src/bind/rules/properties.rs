@@ -2,6 +2,7 @@
 
 use proptest::prelude::*;
 
+use super::catalogue::Rule;
 use super::overlap::*;
 use super::plan::*;
 use super::types::*;
@@ -294,7 +295,7 @@ proptest! {
         match v.ok {
             Some(true) => {
                 prop_assert!(!refusable, "{} bound: {:?}", c, v);
-                let rule = if c.port == 0 { "ephemeral_port" } else { "port_unused" };
+                let rule = if c.port == 0 { Rule::EphemeralPort } else { Rule::PortUnused };
                 prop_assert_eq!(v.rule, rule);
             }
             Some(false) => {

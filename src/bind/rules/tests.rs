@@ -1,6 +1,6 @@
 //! The model against hand-written tables and plans.
 
-use super::catalogue::*;
+use super::catalogue::{Rule, rules_help};
 use super::plan::*;
 use super::types::*;
 use crate::bind::candidate::Candidate;
@@ -124,7 +124,7 @@ fn seed_scenarios_in_a_plan() {
     let v = verdicts(&ROOT, &[], &["[::]:443", "0.0.0.0:443"]);
     assert_eq!(v[0].ok, Some(true));
     assert_eq!(v[1].ok, Some(false));
-    assert_eq!(v[1].rule, "dual_stack_wildcard_overlaps_ipv4");
+    assert_eq!(v[1].rule, Rule::DualStackWildcardOverlapsIpv4);
     assert_eq!(v[1].conflicts[0].holder, Holder::Candidate(0));
     let v = verdicts(&ROOT, &[], &["[::]:443/v6only", "0.0.0.0:443"]);
     assert!(v.iter().all(|v| v.ok == Some(true)), "{v:?}");
@@ -136,18 +136,18 @@ fn dual_stack_against_a_live_ipv4_listener() {
     assert_eq!(v.ok, Some(false));
     assert_eq!(v.error, Some(Errno::AddrInUse));
     assert_eq!(v.stage, Some(Stage::Bind));
-    assert_eq!(v.rule, "dual_stack_wildcard_overlaps_ipv4");
+    assert_eq!(v.rule, Rule::DualStackWildcardOverlapsIpv4);
     assert_eq!(v.conflicts[0].overlap, Overlap::CandidateDualStack);
     assert_eq!(v.conflicts[0].why, NotShared::HolderListens);
     let v = one(&[live("127.0.0.1:443", 0, true, 0)], "127.0.0.1:443");
-    assert_eq!(v.rule, "listener_never_shares");
+    assert_eq!(v.rule, Rule::ListenerNeverShares);
 }
 
 #[test]
 fn reuseaddr_shares_until_someone_listens() {
     let bound_only = live("127.0.0.1:7000/nolisten", 0, false, 0);
     let v = one(std::slice::from_ref(&bound_only), "127.0.0.1:7000/nolisten");
-    assert_eq!((v.ok, v.rule), (Some(true), "shared_reuseaddr"));
+    assert_eq!((v.ok, v.rule), (Some(true), Rule::SharedReuseaddr));
     // Listening beside it works, and breaks the live socket's listen().
     let v = one(&[bound_only], "127.0.0.1:7000");
     assert_eq!(v.ok, Some(true));
@@ -157,7 +157,7 @@ fn reuseaddr_shares_until_someone_listens() {
     assert_eq!(v[0].ok, Some(true));
     assert_eq!(
         (v[1].ok, v[1].stage, v[1].rule),
-        (Some(false), Some(Stage::Listen), "listener_never_shares")
+        (Some(false), Some(Stage::Listen), Rule::ListenerNeverShares)
     );
 }
 
@@ -169,9 +169,9 @@ fn reuseport_needs_both_sides_and_one_uid() {
         std::slice::from_ref(&group),
         &["0.0.0.0:8080/reuseport"],
     );
-    assert_eq!((v[0].ok, v[0].rule), (Some(true), "shared_reuseport"));
+    assert_eq!((v[0].ok, v[0].rule), (Some(true), Rule::SharedReuseport));
     let v = one(std::slice::from_ref(&group), "0.0.0.0:8080/reuseport");
-    assert_eq!((v.ok, v.rule), (Some(false), "reuseport_needs_same_uid"));
+    assert_eq!((v.ok, v.rule), (Some(false), Rule::ReuseportNeedsSameUid));
     let v = verdicts(&Host { euid: 1000, ..ROOT }, &[group], &["0.0.0.0:8080"]);
     assert_eq!(v[0].ok, Some(false));
 }
@@ -201,26 +201,26 @@ fn another_uids_unread_options_leave_the_uid_deciding() {
         );
         assert_eq!(
             (v[0].ok, v[0].rule),
-            (Some(false), "reuseport_needs_same_uid"),
+            (Some(false), Rule::ReuseportNeedsSameUid),
             "{spec}"
         );
         assert!(v[0].conflicts[0].unknown.is_empty(), "{v:?}");
     }
     let listener = unread("0.0.0.0:8100", true);
     let v = verdicts(&nobody, &[listener], &["0.0.0.0:8100"]);
-    assert_eq!((v[0].ok, v[0].rule), (Some(false), "same_address"));
+    assert_eq!((v[0].ok, v[0].rule), (Some(false), Rule::SameAddress));
     let bound = unread("0.0.0.0:8100", false);
     let v = verdicts(&nobody, &[bound], &["0.0.0.0:8100/reuseport,nolisten"]);
     assert_eq!(
         (v[0].ok, v[0].rule),
-        (None, "depends_on_unreadable_options")
+        (None, Rule::DependsOnUnreadableOptions)
     );
     assert_eq!(v[0].conflicts[0].unknown, vec!["reuseaddr"]);
     // A holder known to lack SO_REUSEPORT: missing reuse, not the uid.
     let mut plain = live("0.0.0.0:8100", 0, true, 0);
     plain.reuseaddr = None;
     let v = verdicts(&nobody, &[plain], &["0.0.0.0:8100/reuseport"]);
-    assert_eq!((v[0].ok, v[0].rule), (Some(false), "same_address"));
+    assert_eq!((v[0].ok, v[0].rule), (Some(false), Rule::SameAddress));
 }
 
 #[test]
@@ -231,9 +231,9 @@ fn time_wait_depends_on_its_hidden_reuseaddr() {
     tw.reuseport = None;
     tw.uid = None;
     let v = one(std::slice::from_ref(&tw), "127.0.0.1:7000/noreuseaddr");
-    assert_eq!((v.ok, v.rule), (Some(false), "time_wait_needs_reuseaddr"));
+    assert_eq!((v.ok, v.rule), (Some(false), Rule::TimeWaitNeedsReuseaddr));
     let v = one(std::slice::from_ref(&tw), "127.0.0.1:7000");
-    assert_eq!((v.ok, v.rule), (None, "depends_on_unreadable_options"));
+    assert_eq!((v.ok, v.rule), (None, Rule::DependsOnUnreadableOptions));
     // Without SO_REUSEPORT on the candidate, the entry's own does not matter.
     assert_eq!(v.conflicts[0].unknown, vec!["reuseaddr"]);
     let v = one(std::slice::from_ref(&tw), "127.0.0.1:7000/reuseport");
@@ -262,11 +262,11 @@ fn unreadable_options_of_a_listener_make_it_depend_only_with_reuseport() {
 fn udp_shares_with_reuseaddr_on_both() {
     let held = live("udp:0.0.0.0:5353/reuseaddr", 0, false, 0);
     let v = one(std::slice::from_ref(&held), "udp:127.0.0.1:5353/reuseaddr");
-    assert_eq!((v.ok, v.rule), (Some(true), "shared_reuseaddr"));
+    assert_eq!((v.ok, v.rule), (Some(true), Rule::SharedReuseaddr));
     let v = one(std::slice::from_ref(&held), "udp:127.0.0.1:5353");
-    assert_eq!((v.ok, v.rule), (Some(false), "wildcard_covers_address"));
+    assert_eq!((v.ok, v.rule), (Some(false), Rule::WildcardCoversAddress));
     let v = one(&[held], "127.0.0.1:5353/noreuseaddr");
-    assert_eq!(v.rule, "port_unused", "TCP and UDP ports are separate");
+    assert_eq!(v.rule, Rule::PortUnused, "TCP and UDP ports are separate");
 }
 
 #[test]
@@ -276,7 +276,7 @@ fn devices_separate_sockets() {
         std::slice::from_ref(&on_lo),
         "0.0.0.0:80/noreuseaddr,device=eth0",
     );
-    assert_eq!((v.ok, v.rule), (Some(true), "different_device"));
+    assert_eq!((v.ok, v.rule), (Some(true), Rule::DifferentDevice));
     let v = one(&[on_lo], "0.0.0.0:80/noreuseaddr");
     assert_eq!(v.ok, Some(false));
 }
@@ -292,15 +292,15 @@ fn address_errors_in_kernel_order() {
     let v = predict_plan(&user, &[], &c, &[Some(false), Some(false), Some(true)]);
     assert_eq!(
         (v[0].error, v[0].rule),
-        (Some(Errno::AddrNotAvail), "address_not_local")
+        (Some(Errno::AddrNotAvail), Rule::AddressNotLocal)
     );
     assert_eq!(
         (v[1].error, v[1].rule),
-        (Some(Errno::Access), "privileged_port")
+        (Some(Errno::Access), Rule::PrivilegedPort)
     );
     assert_eq!(
         (v[2].error, v[2].rule),
-        (Some(Errno::Access), "privileged_port")
+        (Some(Errno::Access), Rule::PrivilegedPort)
     );
     let c = Candidate::plan(&[
         "[::ffff:127.0.0.1]:8000/v6only",
@@ -315,17 +315,17 @@ fn address_errors_in_kernel_order() {
         &c,
         &[Some(true), Some(false), Some(true), Some(false), Some(true)],
     );
-    assert_eq!(v[0].rule, "mapped_address_on_v6only");
-    assert_eq!(v[1].rule, "link_local_needs_scope");
+    assert_eq!(v[0].rule, Rule::MappedAddressOnV6only);
+    assert_eq!(v[1].rule, Rule::LinkLocalNeedsScope);
     assert_eq!(v[2].ok, Some(true));
     assert_eq!(v[3].ok, Some(true));
-    assert_eq!(v[4].rule, "tcp_multicast");
+    assert_eq!(v[4].rule, Rule::TcpMulticast);
     let v = verdicts(&ROOT, &[], &["0.0.0.0:0", "0.0.0.0:0"]);
-    assert!(v.iter().all(|v| v.rule == "ephemeral_port"));
+    assert!(v.iter().all(|v| v.rule == Rule::EphemeralPort));
 }
 
 /// `(ok, stage, rule)` of each verdict, for compact tables.
-fn outcomes(v: &[Verdict]) -> Vec<(Tri, Option<Stage>, &'static str)> {
+fn outcomes(v: &[Verdict]) -> Vec<(Tri, Option<Stage>, Rule)> {
     v.iter().map(|v| (v.ok, v.stage, v.rule)).collect()
 }
 
@@ -343,7 +343,7 @@ fn reuseport_shortcut_skips_the_pairwise_check() {
         ],
     );
     assert_eq!(v[2].ok, Some(true), "{v:?}");
-    assert_eq!(v[2].rule, "reuseport_shortcut");
+    assert_eq!(v[2].rule, Rule::ReuseportShortcut);
     // 127.0.0.1 does not cover 0.0.0.0: the pairwise check runs.
     let v = verdicts(
         &ROOT,
@@ -381,9 +381,9 @@ fn reuseport_shortcut_skips_the_pairwise_check() {
     assert_eq!(
         outcomes(&v),
         vec![
-            (Some(false), Some(Stage::Listen), "same_address"),
-            (Some(true), None, "no_overlap"),
-            (Some(true), None, "reuseport_shortcut"),
+            (Some(false), Some(Stage::Listen), Rule::SameAddress),
+            (Some(true), None, Rule::NoOverlap),
+            (Some(true), None, Rule::ReuseportShortcut),
         ]
     );
 }
@@ -397,7 +397,7 @@ fn a_live_ports_shortcut_state_depends_on_its_bind_order() {
         &[dual.clone(), group],
         "[::1]:7000/v6only,noreuseaddr,reuseport,nolisten",
     );
-    assert_eq!((v.ok, v.rule), (None, "depends_on_bind_order"), "{v:?}");
+    assert_eq!((v.ok, v.rule), (None, Rule::DependsOnBindOrder), "{v:?}");
     assert_eq!(v.conflicts[0].unknown, vec!["bind_order"]);
     assert!(!v.conflicts[0].certain);
     // Without a SO_REUSEPORT socket on the port there is no shortcut.
@@ -408,7 +408,7 @@ fn a_live_ports_shortcut_state_depends_on_its_bind_order() {
     let a = live("0.0.0.0:7000/reuseport", 0, true, 0);
     let b = live("127.0.0.1:7000/reuseport", 1, true, 0);
     let v = one(&[a, b], "127.0.0.1:7000/noreuseaddr,reuseport");
-    assert_eq!((v.ok, v.rule), (Some(true), "shared_reuseport"), "{v:?}");
+    assert_eq!((v.ok, v.rule), (Some(true), Rule::SharedReuseport), "{v:?}");
 }
 
 #[test]
@@ -424,7 +424,7 @@ fn udp_takes_the_first_match_in_the_hash_chain() {
             "udp:[::ffff:127.0.0.1]:5000/dualstack,noreuseaddr,reuseport",
         ],
     );
-    assert_eq!((v[2].ok, v[2].rule), (Some(true), "reuseport_shortcut"));
+    assert_eq!((v[2].ok, v[2].rule), (Some(true), Rule::ReuseportShortcut));
     let v = verdicts(
         &ROOT,
         &[],
@@ -440,7 +440,7 @@ fn udp_takes_the_first_match_in_the_hash_chain() {
     let root = live("udp:127.0.0.1:5000/reuseaddr,reuseport", 0, false, 0);
     let nobody = live("udp:127.0.0.1:5000/reuseaddr,reuseport", 1, false, 65534);
     let v = one(&[root, nobody], "udp:127.0.0.1:5000/noreuseaddr,reuseport");
-    assert_eq!((v.ok, v.rule), (None, "depends_on_bind_order"), "{v:?}");
+    assert_eq!((v.ok, v.rule), (None, Rule::DependsOnBindOrder), "{v:?}");
 }
 
 #[test]
@@ -470,7 +470,7 @@ fn an_undecided_candidate_decides_no_later_one() {
 fn a_live_bound_socket_keeps_its_listen_only_in_a_reuseport_group() {
     let both = live("127.0.0.1:7000/reuseport,nolisten", 0, false, 0);
     let v = one(std::slice::from_ref(&both), "127.0.0.1:7000");
-    assert_eq!((v.ok, v.rule), (Some(true), "shared_reuseaddr"), "{v:?}");
+    assert_eq!((v.ok, v.rule), (Some(true), Rule::SharedReuseaddr), "{v:?}");
     assert_eq!(v.breaks_listen_of, vec![0], "{v:?}");
     let v = one(std::slice::from_ref(&both), "127.0.0.1:7000/reuseport");
     assert_eq!(v.ok, Some(true), "{v:?}");
@@ -508,7 +508,7 @@ fn queued_connections_have_their_listeners_options() {
     queued.connected = true;
     queued.queued = true;
     let v = one(&[group.clone(), queued.clone()], "0.0.0.0:8080/reuseport");
-    assert_eq!((v.ok, v.rule), (Some(true), "shared_reuseport"), "{v:?}");
+    assert_eq!((v.ok, v.rule), (Some(true), Rule::SharedReuseport), "{v:?}");
     assert!(
         v.breaks_listen_of.is_empty(),
         "a connection never listens: {v:?}"
@@ -519,40 +519,78 @@ fn queued_connections_have_their_listeners_options() {
     assert_eq!(v.ok, None, "{v:?}");
 }
 
+/// The names on main before `Rule` was a type, in the order the man page
+/// listed them: JSON's `prediction.rule` is part of the contract, so no
+/// name may change or go.
+const CONTRACT_NAMES: [&str; 26] = [
+    "port_unused",
+    "no_overlap",
+    "different_device",
+    "shared_reuseaddr",
+    "shared_reuseport",
+    "reuseport_shortcut",
+    "ephemeral_port",
+    "same_address",
+    "wildcard_covers_address",
+    "candidate_wildcard_covers_address",
+    "dual_stack_wildcard_overlaps_ipv4",
+    "mapped_address_is_ipv4",
+    "listener_never_shares",
+    "reuseport_needs_same_uid",
+    "time_wait_needs_reuseaddr",
+    "depends_on_unreadable_options",
+    "depends_on_bind_order",
+    "depends_on_unknown_v6only",
+    "depends_on_unlisted_sockets",
+    "depends_on_unknown_device",
+    "no_model_for_os",
+    "privileged_port",
+    "address_not_local",
+    "mapped_address_on_v6only",
+    "link_local_needs_scope",
+    "tcp_multicast",
+];
+
 #[test]
-fn every_reported_rule_is_documented() {
-    let names: Vec<&str> = RULES.iter().map(|(name, _)| *name).collect();
-    for rule in [
-        "port_unused",
-        "no_overlap",
-        "different_device",
-        "shared_reuseaddr",
-        "shared_reuseport",
-        "ephemeral_port",
-        "same_address",
-        "wildcard_covers_address",
-        "candidate_wildcard_covers_address",
-        "dual_stack_wildcard_overlaps_ipv4",
-        "mapped_address_is_ipv4",
-        "listener_never_shares",
-        "reuseport_needs_same_uid",
-        "time_wait_needs_reuseaddr",
-        "depends_on_unreadable_options",
-        "depends_on_bind_order",
-        "depends_on_unknown_v6only",
-        "reuseport_shortcut",
-        "privileged_port",
-        "address_not_local",
-        "mapped_address_on_v6only",
-        "link_local_needs_scope",
-        "tcp_multicast",
-    ] {
-        assert!(names.contains(&rule), "{rule} is not in RULES");
-    }
-    for (name, _) in RULES {
+fn rule_names_are_the_contracts() {
+    let names: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+    assert_eq!(names, CONTRACT_NAMES);
+}
+
+#[test]
+fn every_rule_is_documented_once() {
+    let help = rules_help();
+    let mut names = std::collections::BTreeSet::new();
+    for rule in Rule::ALL {
+        let name = rule.name();
+        assert!(names.insert(name), "{name} is named twice");
         assert!(
-            RULES_HELP.contains(&format!("  {name} ")),
-            "{name} is not in RULES_HELP"
+            name.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "{name} is not snake_case"
+        );
+        assert!(!rule.description().is_empty(), "{name} has no description");
+        assert!(!rule.summary().is_empty(), "{name} has no summary");
+        let lines: Vec<&str> = help
+            .lines()
+            .filter(|l| l.split_whitespace().next() == Some(name))
+            .collect();
+        assert_eq!(lines.len(), 1, "{name} in the help: {lines:?}");
+        assert!(lines[0].ends_with(rule.summary()), "{name}: {}", lines[0]);
+    }
+    assert_eq!(help.lines().count(), Rule::ALL.len() + 1, "{help}");
+}
+
+/// "depends" is said by the depends_on_ rules, and only by them: a verdict
+/// that depends names what it depends on.
+#[test]
+fn depends_rules_are_the_depends_on_names() {
+    for rule in Rule::ALL {
+        assert_eq!(
+            rule.is_depends(),
+            rule.name().starts_with("depends_on_"),
+            "{}",
+            rule.name()
         );
     }
 }

@@ -3,7 +3,8 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::super::candidate::Candidate;
+use super::catalogue::Rule;
+use crate::bind::candidate::Candidate;
 use crate::model::{Protocol, Socket, State};
 
 /// A three-valued fact: `None` when it could not be read.
@@ -226,17 +227,13 @@ pub struct Verdict {
     /// The error when it fails, or would fail if the unknown goes badly.
     pub error: Option<Errno>,
     pub stage: Option<Stage>,
-    /// A stable snake_case name for the rule that decided.
-    pub rule: &'static str,
+    /// The rule that decided.
+    pub rule: Rule,
     pub conflicts: Vec<Conflict>,
     /// Live sockets whose future listen() this candidate would break
     /// (both bound with SO_REUSEADDR, the live one not yet listening).
     pub breaks_listen_of: Vec<usize>,
 }
-
-/// The rule of a verdict that was not made: the OS is not one whose bind
-/// rules this module models.
-pub const NO_MODEL: &str = "no_model_for_os";
 
 impl Verdict {
     /// No prediction: the model is Linux's, and these are not Linux's rules.
@@ -245,7 +242,7 @@ impl Verdict {
             ok: None,
             error: None,
             stage: None,
-            rule: NO_MODEL,
+            rule: Rule::NoModelForOs,
             conflicts: Vec::new(),
             breaks_listen_of: Vec::new(),
         }
@@ -253,10 +250,10 @@ impl Verdict {
 
     /// Whether the model predicted anything.
     pub fn predicted(&self) -> bool {
-        self.rule != NO_MODEL
+        self.rule != Rule::NoModelForOs
     }
 
-    pub(super) fn ok(rule: &'static str) -> Verdict {
+    pub(super) fn ok(rule: Rule) -> Verdict {
         Verdict {
             ok: Some(true),
             error: None,
@@ -267,7 +264,7 @@ impl Verdict {
         }
     }
 
-    pub(super) fn fail(error: Errno, stage: Stage, rule: &'static str) -> Verdict {
+    pub(super) fn fail(error: Errno, stage: Stage, rule: Rule) -> Verdict {
         Verdict {
             ok: Some(false),
             error: Some(error),

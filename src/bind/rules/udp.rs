@@ -1,5 +1,6 @@
 //! UDP's first match: the port's hash chain decides, not every socket.
 
+use super::catalogue::Rule;
 use super::conflict::{conflict, conflict_verdict};
 use super::overlap::{addresses_overlap, devices_overlap};
 use super::types::{Binding, Conflict, Stage, Tri, Verdict, and, not};
@@ -62,7 +63,7 @@ pub(super) fn udp_first_match(
         .filter_map(|old| conflict(new, old))
         .collect();
     if outcomes.iter().all(|o| *o == Some(true)) {
-        return Some(Verdict::ok("reuseport_shortcut"));
+        return Some(Verdict::ok(Rule::ReuseportShortcut));
     }
     let facts_unknown = firsts
         .iter()
@@ -70,7 +71,7 @@ pub(super) fn udp_first_match(
     let mut verdict = conflict_verdict(failing, Stage::Bind)?;
     if !facts_unknown && outcomes.contains(&Some(true)) && outcomes.contains(&Some(false)) {
         verdict.ok = None;
-        verdict.rule = "depends_on_bind_order";
+        verdict.rule = Rule::DependsOnBindOrder;
         for conflict in &mut verdict.conflicts {
             conflict.certain = false;
             conflict.unknown.push("bind_order");
@@ -82,15 +83,15 @@ pub(super) fn udp_first_match(
         for conflict in &mut verdict.conflicts {
             conflict.certain = false;
         }
-        if !verdict.rule.starts_with("depends_on_") {
+        if !verdict.rule.is_depends() {
             let v6only_only = verdict
                 .conflicts
                 .iter()
                 .all(|c| c.unknown.iter().all(|u| *u == "v6only"));
             verdict.rule = if v6only_only {
-                "depends_on_unknown_v6only"
+                Rule::DependsOnUnknownV6only
             } else {
-                "depends_on_unreadable_options"
+                Rule::DependsOnUnreadableOptions
             };
         }
     }

@@ -58,7 +58,7 @@ fn outcome_table(outcomes: &[&Outcome], quiet_ok: bool, style: Style) -> String 
                 Cell::new(options_summary(candidate)),
                 Cell::new(predicted(outcome)),
                 Cell::new(trial_summary(outcome)),
-                Cell::new(outcome.verdict.rule),
+                Cell::new(outcome.verdict.rule.name()),
             ]
         })
     };
