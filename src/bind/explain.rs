@@ -76,7 +76,7 @@ pub fn message(
     candidates: &[Candidate],
 ) -> String {
     let me = candidate.endpoint();
-    match verdict.rule {
+    match verdict.rule() {
         Rule::NoModelForOs => format!(
             "no prediction on {}: the trial bind alone answers",
             std::env::consts::OS
@@ -151,7 +151,7 @@ fn conflict_message(
     candidates: &[Candidate],
 ) -> String {
     let Some(first) = verdict.conflicts.first() else {
-        return verdict.rule.name().replace('_', " ");
+        return verdict.rule().name().replace('_', " ");
     };
     let me = candidate.endpoint();
     let (them, held) = describe_holder(first.holder, live, candidates);
@@ -181,13 +181,13 @@ fn conflict_message(
     };
     let why = sharing_reason(first, holder_reuseport_unread);
     let mut sentence = format!("{overlap}; {why}");
-    if verdict.rule == Rule::DependsOnBindOrder {
+    if verdict.rule() == Rule::DependsOnBindOrder {
         let _ = write!(
             sentence,
             "; but the kernel's SO_REUSEPORT shortcut may let it in anyway, depending on the order the sockets on port {} were bound, which no socket table shows",
             candidate.port
         );
-    } else if verdict.ok.is_none() {
+    } else if verdict.ok().is_none() {
         let _ = write!(
             sentence,
             "; it depends on the holder's {}, which could not be read",

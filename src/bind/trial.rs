@@ -98,7 +98,7 @@ pub fn permission(
         .collect();
     match candidate.protocol {
         Protocol::Udp => {
-            let surely_refused = verdict.ok == Some(false);
+            let surely_refused = verdict.ok() == Some(false);
             Permission {
                 skip: (!overlapping.is_empty() && !surely_refused)
                     .then_some(Skip::WouldShareLiveUdpPort),

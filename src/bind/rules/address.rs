@@ -18,8 +18,8 @@ pub(super) fn address_checks(
     let privileged = candidate.port != 0
         && candidate.port < host.unprivileged_port_start
         && !host.can_bind_privileged;
-    let access = || Verdict::fail(Errno::Access, Stage::Bind, Rule::PrivilegedPort);
-    let not_local = || Verdict::fail(Errno::AddrNotAvail, Stage::Bind, Rule::AddressNotLocal);
+    let access = || Verdict::fails(Errno::Access, Stage::Bind, Rule::PrivilegedPort);
+    let not_local = || Verdict::fails(Errno::AddrNotAvail, Stage::Bind, Rule::AddressNotLocal);
     let freebind = candidate.options.freebind;
     match candidate.address {
         IpAddr::V4(v4) => {
@@ -31,7 +31,11 @@ pub(super) fn address_checks(
         }
         IpAddr::V6(v6) => {
             if candidate.protocol == Protocol::Tcp && v6.is_multicast() {
-                return Some(Verdict::fail(Errno::Inval, Stage::Bind, Rule::TcpMulticast));
+                return Some(Verdict::fails(
+                    Errno::Inval,
+                    Stage::Bind,
+                    Rule::TcpMulticast,
+                ));
             }
             if privileged {
                 return Some(access());
@@ -39,7 +43,7 @@ pub(super) fn address_checks(
             let may_be_foreign = freebind || host.ipv6_nonlocal_bind;
             if let Some(v4) = v6.to_ipv4_mapped() {
                 if candidate.options.v6only {
-                    return Some(Verdict::fail(
+                    return Some(Verdict::fails(
                         Errno::Inval,
                         Stage::Bind,
                         Rule::MappedAddressOnV6only,
@@ -54,7 +58,7 @@ pub(super) fn address_checks(
                 return None;
             }
             if v6.is_unicast_link_local() && candidate.device().is_none() {
-                return Some(Verdict::fail(
+                return Some(Verdict::fails(
                     Errno::Inval,
                     Stage::Bind,
                     Rule::LinkLocalNeedsScope,

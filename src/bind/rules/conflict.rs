@@ -3,7 +3,8 @@
 use super::catalogue::Rule;
 use super::overlap::{addresses_overlap, devices_overlap, overlap_kind};
 use super::types::{
-    Binding, Conflict, Errno, Holder, NotShared, Overlap, Stage, Tri, Verdict, and, not, or,
+    Binding, Conflict, Errno, Holder, NotShared, Overlap, Prediction, Stage, Tri, Verdict, and,
+    not, or,
 };
 use crate::model::Protocol;
 
@@ -132,21 +133,20 @@ pub(super) fn conflict_verdict(conflicts: Vec<Conflict>, stage: Stage) -> Option
         return None;
     }
     let certain: Vec<Conflict> = conflicts.iter().filter(|c| c.certain).cloned().collect();
-    let (ok, decisive) = if certain.is_empty() {
-        (None, conflicts)
+    let errno = Errno::AddrInUse;
+    let (prediction, decisive) = if certain.is_empty() {
+        let on = if conflicts.iter().all(|c| c.unknown == ["v6only"]) {
+            Rule::DependsOnUnknownV6only
+        } else {
+            Rule::DependsOnUnreadableOptions
+        };
+        (Prediction::Depends { on, errno, stage }, conflicts)
     } else {
-        (Some(false), certain)
-    };
-    let rule = match ok {
-        Some(_) => conflict_rule(&decisive[0]),
-        None if decisive.iter().all(|c| c.unknown == ["v6only"]) => Rule::DependsOnUnknownV6only,
-        None => Rule::DependsOnUnreadableOptions,
+        let rule = conflict_rule(&certain[0]);
+        (Prediction::Fails { errno, stage, rule }, certain)
     };
     Some(Verdict {
-        ok,
-        error: Some(Errno::AddrInUse),
-        stage: Some(stage),
-        rule,
+        prediction,
         conflicts: decisive,
         breaks_listen_of: Vec::new(),
     })

@@ -185,8 +185,8 @@ pub(super) fn bind_step(
         return vec![branch];
     }
     let mut refused = None;
-    if verdict.ok.is_none() {
-        branch.assumed.get_or_insert(verdict.rule);
+    if verdict.ok().is_none() {
+        branch.assumed.get_or_insert(verdict.rule());
         let mut course = branch.clone();
         course.verdicts.push(verdict.clone());
         refused = Some(course);
@@ -226,18 +226,18 @@ pub(super) fn listen_step(
     };
     let mut refused = None;
     if let Some(listen_verdict) = listen_verdict {
-        let undecided = listen_verdict.ok.is_none();
+        let undecided = listen_verdict.ok().is_none();
         // A bind that "depends" and a listen that surely fails still fail.
-        if branch.verdicts[k].ok == Some(true) || listen_verdict.ok == Some(false) {
+        if branch.verdicts[k].ok() == Some(true) || listen_verdict.ok() == Some(false) {
             branch.verdicts[k] = listen_verdict;
         }
         if undecided {
-            branch.assumed.get_or_insert(branch.verdicts[k].rule);
+            branch.assumed.get_or_insert(branch.verdicts[k].rule());
             // The course where this listen() fails: bound, not listening.
             refused = Some(branch.clone());
         }
     }
-    if branch.verdicts[k].ok == Some(false) {
+    if branch.verdicts[k].ok() == Some(false) {
         return vec![branch];
     }
     if let Some(entry) = branch.bound.iter_mut().find(|b| b.holder == me) {
@@ -254,33 +254,33 @@ pub(super) fn listen_step(
 /// depends on what decided the courses apart.
 pub(super) fn merge(variants: &[(&Verdict, Option<Rule>)]) -> Option<Verdict> {
     let (first, _) = *variants.first()?;
-    let outcome = |v: &Verdict| (v.ok, v.error, v.stage);
+    let outcome = |v: &Verdict| (v.ok(), v.errno(), v.stage());
     if variants.iter().all(|(v, _)| outcome(v) == outcome(first)) {
         // Prefer an explanation that does not need the shortcut.
         let plain = variants
             .iter()
             .map(|(v, _)| *v)
-            .find(|v| v.rule != Rule::ReuseportShortcut)
+            .find(|v| v.rule() != Rule::ReuseportShortcut)
             .unwrap_or(first);
         return Some(plain.clone());
     }
-    let undecided = variants.iter().find(|(v, _)| v.ok.is_none());
-    let failing = variants.iter().find(|(v, _)| v.ok == Some(false));
+    let undecided = variants.iter().find(|(v, _)| v.ok().is_none());
+    let failing = variants.iter().find(|(v, _)| v.ok() == Some(false));
     let mut verdict = match (undecided, failing) {
         // Unreadable facts already make it "depends": that explains it.
         (Some((v, _)), _) => (*v).clone(),
         (None, Some((v, _))) => {
             let mut verdict = (*v).clone();
-            verdict.ok = None;
             // Courses part on an earlier candidate's undecided outcome, or
             // else on the port's shortcut state: its bind order.
-            verdict.rule = variants
+            let on = variants
                 .iter()
                 .find_map(|(_, assumed)| *assumed)
                 .unwrap_or(Rule::DependsOnBindOrder);
+            verdict.prediction = verdict.prediction.depending_on(on);
             for conflict in &mut verdict.conflicts {
                 conflict.certain = false;
-                if verdict.rule == Rule::DependsOnBindOrder {
+                if on == Rule::DependsOnBindOrder {
                     conflict.unknown.push("bind_order");
                 }
             }
@@ -310,7 +310,7 @@ pub(super) fn predict_bind(
         return verdict;
     }
     if candidate.port == 0 {
-        return Verdict::ok(Rule::EphemeralPort);
+        return Verdict::binds(Rule::EphemeralPort);
     }
     let new = Binding::from_candidate(candidate, host.euid, false);
     let same_port = |b: &&Binding| b.protocol == new.protocol && b.port == new.port;
@@ -322,14 +322,14 @@ pub(super) fn predict_bind(
         .copied()
         .collect();
     if on_port.is_empty() {
-        return Verdict::ok(Rule::PortUnused);
+        return Verdict::binds(Rule::PortUnused);
     }
     let conflicts = conflicts_with(&new, on_port.iter().copied());
     match new.protocol {
         Protocol::Tcp => match conflict_verdict(conflicts, Stage::Bind) {
-            Some(_) if shortcut.admits(&new) => Verdict::ok(Rule::ReuseportShortcut),
+            Some(_) if shortcut.admits(&new) => Verdict::binds(Rule::ReuseportShortcut),
             Some(verdict) => verdict,
-            None => Verdict::ok(sharing_rule(&new, &on_port)),
+            None => Verdict::binds(sharing_rule(&new, &on_port)),
         },
         Protocol::Udp => {
             let pairwise = conflict_verdict(conflicts, Stage::Bind);
@@ -340,8 +340,8 @@ pub(super) fn predict_bind(
                 // The shortcut is the reason only where the pairwise check
                 // would refuse.
                 (Some(verdict), Some(_)) | (None, Some(verdict)) => verdict,
-                (Some(verdict), None) if verdict.ok != Some(true) => verdict,
-                _ => Verdict::ok(sharing_rule(&new, &on_port)),
+                (Some(verdict), None) if verdict.ok() != Some(true) => verdict,
+                _ => Verdict::binds(sharing_rule(&new, &on_port)),
             }
         }
     }

@@ -238,6 +238,30 @@ proptest! {
         prop_assert_eq!(before, after);
     }
 
+    /// A verdict's rule fits its case: a "depends" names a `depends_on_`
+    /// rule, a decided verdict never does, and the model (on Linux) always
+    /// predicts.
+    #[test]
+    fn a_rule_fits_its_prediction(
+        host in host(),
+        live in prop::collection::vec(live_binding(), 0..4),
+        plan in prop::collection::vec(candidate(&[0, 80, 8000]), 1..4),
+        valid in prop::collection::vec(tri(), 4),
+    ) {
+        let live = numbered_live(live);
+        let plan = numbered_plan(plan);
+        for v in predict_plan(&host, &live, &plan, &valid) {
+            match v.prediction {
+                Prediction::Depends { on, .. } => prop_assert!(on.is_depends(), "{:?}", v),
+                Prediction::Binds { rule } | Prediction::Fails { rule, .. } => {
+                    prop_assert!(!rule.is_depends(), "{:?}", v);
+                    prop_assert_ne!(rule, Rule::NoModelForOs);
+                }
+                Prediction::NoModel => prop_assert!(false, "no model on Linux: {:?}", v),
+            }
+        }
+    }
+
     /// `overlaps` is symmetric for two TCP bindings without a device and
     /// with known IPV6_V6ONLY, as `inet_rcv_saddr_equal` is for every
     /// pair of sockets the kernel lets exist.
@@ -292,15 +316,15 @@ proptest! {
         let refusable = [Errno::Access, Errno::Inval, Errno::AddrNotAvail]
             .into_iter()
             .any(|e| address_check_refuses(&host, c, valid, e));
-        match v.ok {
+        match v.ok() {
             Some(true) => {
                 prop_assert!(!refusable, "{} bound: {:?}", c, v);
                 let rule = if c.port == 0 { Rule::EphemeralPort } else { Rule::PortUnused };
-                prop_assert_eq!(v.rule, rule);
+                prop_assert_eq!(v.rule(), rule);
             }
             Some(false) => {
-                let errno = v.error.expect("a failing verdict names its error");
-                prop_assert_eq!(v.stage, Some(Stage::Bind));
+                let errno = v.errno().expect("a failing verdict names its error");
+                prop_assert_eq!(v.stage(), Some(Stage::Bind));
                 prop_assert!(address_check_refuses(&host, c, valid, errno), "{} refused: {:?}", c, v);
             }
             None => prop_assert!(false, "an empty table left {} undecided: {:?}", c, v),

@@ -112,7 +112,7 @@ fn address_overlap_follows_the_kernel_table() {
     for (existing, candidate, collides) in cases {
         let verdict = one(&[live(existing, 0, true, 0)], candidate);
         assert_eq!(
-            verdict.ok,
+            verdict.ok(),
             Some(!collides),
             "{existing} then {candidate}: {verdict:?}"
         );
@@ -122,41 +122,41 @@ fn address_overlap_follows_the_kernel_table() {
 #[test]
 fn seed_scenarios_in_a_plan() {
     let v = verdicts(&ROOT, &[], &["[::]:443", "0.0.0.0:443"]);
-    assert_eq!(v[0].ok, Some(true));
-    assert_eq!(v[1].ok, Some(false));
-    assert_eq!(v[1].rule, Rule::DualStackWildcardOverlapsIpv4);
+    assert_eq!(v[0].ok(), Some(true));
+    assert_eq!(v[1].ok(), Some(false));
+    assert_eq!(v[1].rule(), Rule::DualStackWildcardOverlapsIpv4);
     assert_eq!(v[1].conflicts[0].holder, Holder::Candidate(0));
     let v = verdicts(&ROOT, &[], &["[::]:443/v6only", "0.0.0.0:443"]);
-    assert!(v.iter().all(|v| v.ok == Some(true)), "{v:?}");
+    assert!(v.iter().all(|v| v.ok() == Some(true)), "{v:?}");
 }
 
 #[test]
 fn dual_stack_against_a_live_ipv4_listener() {
     let v = one(&[live("0.0.0.0:443", 0, true, 0)], "[::]:443");
-    assert_eq!(v.ok, Some(false));
-    assert_eq!(v.error, Some(Errno::AddrInUse));
-    assert_eq!(v.stage, Some(Stage::Bind));
-    assert_eq!(v.rule, Rule::DualStackWildcardOverlapsIpv4);
+    assert_eq!(v.ok(), Some(false));
+    assert_eq!(v.errno(), Some(Errno::AddrInUse));
+    assert_eq!(v.stage(), Some(Stage::Bind));
+    assert_eq!(v.rule(), Rule::DualStackWildcardOverlapsIpv4);
     assert_eq!(v.conflicts[0].overlap, Overlap::CandidateDualStack);
     assert_eq!(v.conflicts[0].why, NotShared::HolderListens);
     let v = one(&[live("127.0.0.1:443", 0, true, 0)], "127.0.0.1:443");
-    assert_eq!(v.rule, Rule::ListenerNeverShares);
+    assert_eq!(v.rule(), Rule::ListenerNeverShares);
 }
 
 #[test]
 fn reuseaddr_shares_until_someone_listens() {
     let bound_only = live("127.0.0.1:7000/nolisten", 0, false, 0);
     let v = one(std::slice::from_ref(&bound_only), "127.0.0.1:7000/nolisten");
-    assert_eq!((v.ok, v.rule), (Some(true), Rule::SharedReuseaddr));
+    assert_eq!((v.ok(), v.rule()), (Some(true), Rule::SharedReuseaddr));
     // Listening beside it works, and breaks the live socket's listen().
     let v = one(&[bound_only], "127.0.0.1:7000");
-    assert_eq!(v.ok, Some(true));
+    assert_eq!(v.ok(), Some(true));
     assert_eq!(v.breaks_listen_of, vec![0]);
     // Two candidates bound first, then both listen: the second listen fails.
     let v = verdicts(&ROOT, &[], &["127.0.0.1:7000", "127.0.0.1:7000"]);
-    assert_eq!(v[0].ok, Some(true));
+    assert_eq!(v[0].ok(), Some(true));
     assert_eq!(
-        (v[1].ok, v[1].stage, v[1].rule),
+        (v[1].ok(), v[1].stage(), v[1].rule()),
         (Some(false), Some(Stage::Listen), Rule::ListenerNeverShares)
     );
 }
@@ -169,11 +169,17 @@ fn reuseport_needs_both_sides_and_one_uid() {
         std::slice::from_ref(&group),
         &["0.0.0.0:8080/reuseport"],
     );
-    assert_eq!((v[0].ok, v[0].rule), (Some(true), Rule::SharedReuseport));
+    assert_eq!(
+        (v[0].ok(), v[0].rule()),
+        (Some(true), Rule::SharedReuseport)
+    );
     let v = one(std::slice::from_ref(&group), "0.0.0.0:8080/reuseport");
-    assert_eq!((v.ok, v.rule), (Some(false), Rule::ReuseportNeedsSameUid));
+    assert_eq!(
+        (v.ok(), v.rule()),
+        (Some(false), Rule::ReuseportNeedsSameUid)
+    );
     let v = verdicts(&Host { euid: 1000, ..ROOT }, &[group], &["0.0.0.0:8080"]);
-    assert_eq!(v[0].ok, Some(false));
+    assert_eq!(v[0].ok(), Some(false));
 }
 
 /// uid 65534 cannot read root's socket options: against root's
@@ -200,7 +206,7 @@ fn another_uids_unread_options_leave_the_uid_deciding() {
             &[&format!("{spec}/reuseport,noreuseaddr")],
         );
         assert_eq!(
-            (v[0].ok, v[0].rule),
+            (v[0].ok(), v[0].rule()),
             (Some(false), Rule::ReuseportNeedsSameUid),
             "{spec}"
         );
@@ -208,11 +214,11 @@ fn another_uids_unread_options_leave_the_uid_deciding() {
     }
     let listener = unread("0.0.0.0:8100", true);
     let v = verdicts(&nobody, &[listener], &["0.0.0.0:8100"]);
-    assert_eq!((v[0].ok, v[0].rule), (Some(false), Rule::SameAddress));
+    assert_eq!((v[0].ok(), v[0].rule()), (Some(false), Rule::SameAddress));
     let bound = unread("0.0.0.0:8100", false);
     let v = verdicts(&nobody, &[bound], &["0.0.0.0:8100/reuseport,nolisten"]);
     assert_eq!(
-        (v[0].ok, v[0].rule),
+        (v[0].ok(), v[0].rule()),
         (None, Rule::DependsOnUnreadableOptions)
     );
     assert_eq!(v[0].conflicts[0].unknown, vec!["reuseaddr"]);
@@ -220,7 +226,7 @@ fn another_uids_unread_options_leave_the_uid_deciding() {
     let mut plain = live("0.0.0.0:8100", 0, true, 0);
     plain.reuseaddr = None;
     let v = verdicts(&nobody, &[plain], &["0.0.0.0:8100/reuseport"]);
-    assert_eq!((v[0].ok, v[0].rule), (Some(false), Rule::SameAddress));
+    assert_eq!((v[0].ok(), v[0].rule()), (Some(false), Rule::SameAddress));
 }
 
 #[test]
@@ -231,15 +237,18 @@ fn time_wait_depends_on_its_hidden_reuseaddr() {
     tw.reuseport = None;
     tw.uid = None;
     let v = one(std::slice::from_ref(&tw), "127.0.0.1:7000/noreuseaddr");
-    assert_eq!((v.ok, v.rule), (Some(false), Rule::TimeWaitNeedsReuseaddr));
+    assert_eq!(
+        (v.ok(), v.rule()),
+        (Some(false), Rule::TimeWaitNeedsReuseaddr)
+    );
     let v = one(std::slice::from_ref(&tw), "127.0.0.1:7000");
-    assert_eq!((v.ok, v.rule), (None, Rule::DependsOnUnreadableOptions));
+    assert_eq!((v.ok(), v.rule()), (None, Rule::DependsOnUnreadableOptions));
     // Without SO_REUSEPORT on the candidate, the entry's own does not matter.
     assert_eq!(v.conflicts[0].unknown, vec!["reuseaddr"]);
     let v = one(std::slice::from_ref(&tw), "127.0.0.1:7000/reuseport");
     assert_eq!(v.conflicts[0].unknown, vec!["reuseaddr", "reuseport"]);
     let v = one(&[tw], "127.0.0.2:7000/noreuseaddr");
-    assert_eq!(v.ok, Some(true));
+    assert_eq!(v.ok(), Some(true));
 }
 
 #[test]
@@ -250,23 +259,26 @@ fn unreadable_options_of_a_listener_make_it_depend_only_with_reuseport() {
     let host = Host { euid: 1000, ..ROOT };
     let v = verdicts(&host, std::slice::from_ref(&other), &["0.0.0.0:9000"]);
     assert_eq!(
-        v[0].ok,
+        v[0].ok(),
         Some(false),
         "no reuseport on the candidate: a listener always blocks"
     );
     let v = verdicts(&host, &[other], &["0.0.0.0:9000/reuseport"]);
-    assert_eq!(v[0].ok, None);
+    assert_eq!(v[0].ok(), None);
 }
 
 #[test]
 fn udp_shares_with_reuseaddr_on_both() {
     let held = live("udp:0.0.0.0:5353/reuseaddr", 0, false, 0);
     let v = one(std::slice::from_ref(&held), "udp:127.0.0.1:5353/reuseaddr");
-    assert_eq!((v.ok, v.rule), (Some(true), Rule::SharedReuseaddr));
+    assert_eq!((v.ok(), v.rule()), (Some(true), Rule::SharedReuseaddr));
     let v = one(std::slice::from_ref(&held), "udp:127.0.0.1:5353");
-    assert_eq!((v.ok, v.rule), (Some(false), Rule::WildcardCoversAddress));
+    assert_eq!(
+        (v.ok(), v.rule()),
+        (Some(false), Rule::WildcardCoversAddress)
+    );
     let v = one(&[held], "127.0.0.1:5353/noreuseaddr");
-    assert_eq!(v.rule, Rule::PortUnused, "TCP and UDP ports are separate");
+    assert_eq!(v.rule(), Rule::PortUnused, "TCP and UDP ports are separate");
 }
 
 #[test]
@@ -276,9 +288,9 @@ fn devices_separate_sockets() {
         std::slice::from_ref(&on_lo),
         "0.0.0.0:80/noreuseaddr,device=eth0",
     );
-    assert_eq!((v.ok, v.rule), (Some(true), Rule::DifferentDevice));
+    assert_eq!((v.ok(), v.rule()), (Some(true), Rule::DifferentDevice));
     let v = one(&[on_lo], "0.0.0.0:80/noreuseaddr");
-    assert_eq!(v.ok, Some(false));
+    assert_eq!(v.ok(), Some(false));
 }
 
 #[test]
@@ -291,15 +303,15 @@ fn address_errors_in_kernel_order() {
     let c = Candidate::plan(&["192.0.2.9:80", "[2001:db8::9]:80", "127.0.0.1:80"]);
     let v = predict_plan(&user, &[], &c, &[Some(false), Some(false), Some(true)]);
     assert_eq!(
-        (v[0].error, v[0].rule),
+        (v[0].errno(), v[0].rule()),
         (Some(Errno::AddrNotAvail), Rule::AddressNotLocal)
     );
     assert_eq!(
-        (v[1].error, v[1].rule),
+        (v[1].errno(), v[1].rule()),
         (Some(Errno::Access), Rule::PrivilegedPort)
     );
     assert_eq!(
-        (v[2].error, v[2].rule),
+        (v[2].errno(), v[2].rule()),
         (Some(Errno::Access), Rule::PrivilegedPort)
     );
     let c = Candidate::plan(&[
@@ -315,18 +327,18 @@ fn address_errors_in_kernel_order() {
         &c,
         &[Some(true), Some(false), Some(true), Some(false), Some(true)],
     );
-    assert_eq!(v[0].rule, Rule::MappedAddressOnV6only);
-    assert_eq!(v[1].rule, Rule::LinkLocalNeedsScope);
-    assert_eq!(v[2].ok, Some(true));
-    assert_eq!(v[3].ok, Some(true));
-    assert_eq!(v[4].rule, Rule::TcpMulticast);
+    assert_eq!(v[0].rule(), Rule::MappedAddressOnV6only);
+    assert_eq!(v[1].rule(), Rule::LinkLocalNeedsScope);
+    assert_eq!(v[2].ok(), Some(true));
+    assert_eq!(v[3].ok(), Some(true));
+    assert_eq!(v[4].rule(), Rule::TcpMulticast);
     let v = verdicts(&ROOT, &[], &["0.0.0.0:0", "0.0.0.0:0"]);
-    assert!(v.iter().all(|v| v.rule == Rule::EphemeralPort));
+    assert!(v.iter().all(|v| v.rule() == Rule::EphemeralPort));
 }
 
 /// `(ok, stage, rule)` of each verdict, for compact tables.
 fn outcomes(v: &[Verdict]) -> Vec<(Tri, Option<Stage>, Rule)> {
-    v.iter().map(|v| (v.ok, v.stage, v.rule)).collect()
+    v.iter().map(|v| (v.ok(), v.stage(), v.rule())).collect()
 }
 
 #[test]
@@ -342,8 +354,8 @@ fn reuseport_shortcut_skips_the_pairwise_check() {
             "127.0.0.1:7000/noreuseaddr,reuseport,nolisten",
         ],
     );
-    assert_eq!(v[2].ok, Some(true), "{v:?}");
-    assert_eq!(v[2].rule, Rule::ReuseportShortcut);
+    assert_eq!(v[2].ok(), Some(true), "{v:?}");
+    assert_eq!(v[2].rule(), Rule::ReuseportShortcut);
     // 127.0.0.1 does not cover 0.0.0.0: the pairwise check runs.
     let v = verdicts(
         &ROOT,
@@ -354,7 +366,7 @@ fn reuseport_shortcut_skips_the_pairwise_check() {
             "0.0.0.0:7000/noreuseaddr,reuseport,nolisten",
         ],
     );
-    assert_eq!(v[2].ok, Some(false), "{v:?}");
+    assert_eq!(v[2].ok(), Some(false), "{v:?}");
     // A socket without SO_REUSEPORT turns the shortcut off again.
     let v = verdicts(
         &ROOT,
@@ -366,7 +378,7 @@ fn reuseport_shortcut_skips_the_pairwise_check() {
             "127.0.0.1:7000/noreuseaddr,reuseport,nolisten",
         ],
     );
-    assert_eq!(v[3].ok, Some(false), "{v:?}");
+    assert_eq!(v[3].ok(), Some(false), "{v:?}");
     // IPv4 0.0.0.0 vouches for a dual-stack [::] (sk_rcv_saddr 0), which
     // then sits on a v6only [::] that fails its own listen().
     let v = verdicts(
@@ -397,18 +409,26 @@ fn a_live_ports_shortcut_state_depends_on_its_bind_order() {
         &[dual.clone(), group],
         "[::1]:7000/v6only,noreuseaddr,reuseport,nolisten",
     );
-    assert_eq!((v.ok, v.rule), (None, Rule::DependsOnBindOrder), "{v:?}");
+    assert_eq!(
+        (v.ok(), v.rule()),
+        (None, Rule::DependsOnBindOrder),
+        "{v:?}"
+    );
     assert_eq!(v.conflicts[0].unknown, vec!["bind_order"]);
     assert!(!v.conflicts[0].certain);
     // Without a SO_REUSEPORT socket on the port there is no shortcut.
     let v = one(&[dual], "[::1]:7000/v6only,noreuseaddr,reuseport,nolisten");
-    assert_eq!(v.ok, Some(false), "{v:?}");
+    assert_eq!(v.ok(), Some(false), "{v:?}");
     // Every live socket with SO_REUSEPORT under one uid: ANY, which the
     // pairwise check agrees with.
     let a = live("0.0.0.0:7000/reuseport", 0, true, 0);
     let b = live("127.0.0.1:7000/reuseport", 1, true, 0);
     let v = one(&[a, b], "127.0.0.1:7000/noreuseaddr,reuseport");
-    assert_eq!((v.ok, v.rule), (Some(true), Rule::SharedReuseport), "{v:?}");
+    assert_eq!(
+        (v.ok(), v.rule()),
+        (Some(true), Rule::SharedReuseport),
+        "{v:?}"
+    );
 }
 
 #[test]
@@ -424,7 +444,10 @@ fn udp_takes_the_first_match_in_the_hash_chain() {
             "udp:[::ffff:127.0.0.1]:5000/dualstack,noreuseaddr,reuseport",
         ],
     );
-    assert_eq!((v[2].ok, v[2].rule), (Some(true), Rule::ReuseportShortcut));
+    assert_eq!(
+        (v[2].ok(), v[2].rule()),
+        (Some(true), Rule::ReuseportShortcut)
+    );
     let v = verdicts(
         &ROOT,
         &[],
@@ -434,13 +457,17 @@ fn udp_takes_the_first_match_in_the_hash_chain() {
             "udp:[::ffff:127.0.0.1]:5000/dualstack,noreuseaddr,reuseport",
         ],
     );
-    assert_eq!(v[2].ok, Some(false), "{v:?}");
+    assert_eq!(v[2].ok(), Some(false), "{v:?}");
     // Live sockets' order is unknown: root's and nobody's SO_REUSEPORT
     // sockets on one address (seen both ways on Linux 6.18).
     let root = live("udp:127.0.0.1:5000/reuseaddr,reuseport", 0, false, 0);
     let nobody = live("udp:127.0.0.1:5000/reuseaddr,reuseport", 1, false, 65534);
     let v = one(&[root, nobody], "udp:127.0.0.1:5000/noreuseaddr,reuseport");
-    assert_eq!((v.ok, v.rule), (None, Rule::DependsOnBindOrder), "{v:?}");
+    assert_eq!(
+        (v.ok(), v.rule()),
+        (None, Rule::DependsOnBindOrder),
+        "{v:?}"
+    );
 }
 
 #[test]
@@ -456,9 +483,9 @@ fn an_undecided_candidate_decides_no_later_one() {
             "udp:[::ffff:127.0.0.1]:5000/dualstack,reuseaddr",
         ],
     );
-    assert_eq!(v[0].ok, None, "{v:?}");
+    assert_eq!(v[0].ok(), None, "{v:?}");
     // Refused by #0 only if #0 bound.
-    assert_eq!(v[1].ok, None, "{v:?}");
+    assert_eq!(v[1].ok(), None, "{v:?}");
 }
 
 /// The live socket's SO_REUSEPORT saves its listen() only when the new
@@ -470,14 +497,18 @@ fn an_undecided_candidate_decides_no_later_one() {
 fn a_live_bound_socket_keeps_its_listen_only_in_a_reuseport_group() {
     let both = live("127.0.0.1:7000/reuseport,nolisten", 0, false, 0);
     let v = one(std::slice::from_ref(&both), "127.0.0.1:7000");
-    assert_eq!((v.ok, v.rule), (Some(true), Rule::SharedReuseaddr), "{v:?}");
+    assert_eq!(
+        (v.ok(), v.rule()),
+        (Some(true), Rule::SharedReuseaddr),
+        "{v:?}"
+    );
     assert_eq!(v.breaks_listen_of, vec![0], "{v:?}");
     let v = one(std::slice::from_ref(&both), "127.0.0.1:7000/reuseport");
-    assert_eq!(v.ok, Some(true), "{v:?}");
+    assert_eq!(v.ok(), Some(true), "{v:?}");
     assert!(v.breaks_listen_of.is_empty(), "one group: {v:?}");
     let other_uid = live("127.0.0.1:7000/reuseport,nolisten", 0, false, 65534);
     let v = one(&[other_uid], "127.0.0.1:7000/reuseport");
-    assert_eq!(v.ok, Some(true), "{v:?}");
+    assert_eq!(v.ok(), Some(true), "{v:?}");
     assert_eq!(v.breaks_listen_of, vec![0], "another uid's group: {v:?}");
 
     // Unreadable options (another user's socket, seen without root):
@@ -496,7 +527,7 @@ fn a_live_bound_socket_keeps_its_listen_only_in_a_reuseport_group() {
         &["127.0.0.1:7000/noreuseaddr,reuseport"],
     )
     .remove(0);
-    assert_eq!(v.ok, None, "{v:?}");
+    assert_eq!(v.ok(), None, "{v:?}");
     assert!(v.breaks_listen_of.is_empty(), "{v:?}");
 }
 
@@ -508,7 +539,11 @@ fn queued_connections_have_their_listeners_options() {
     queued.connected = true;
     queued.queued = true;
     let v = one(&[group.clone(), queued.clone()], "0.0.0.0:8080/reuseport");
-    assert_eq!((v.ok, v.rule), (Some(true), Rule::SharedReuseport), "{v:?}");
+    assert_eq!(
+        (v.ok(), v.rule()),
+        (Some(true), Rule::SharedReuseport),
+        "{v:?}"
+    );
     assert!(
         v.breaks_listen_of.is_empty(),
         "a connection never listens: {v:?}"
@@ -516,11 +551,11 @@ fn queued_connections_have_their_listeners_options() {
     // Accepted (a process holds it): options it may have changed.
     queued.queued = false;
     let v = one(&[group, queued], "0.0.0.0:8080/reuseport");
-    assert_eq!(v.ok, None, "{v:?}");
+    assert_eq!(v.ok(), None, "{v:?}");
 }
 
 /// The names on main before `Rule` was a type, in the order the man page
-/// listed them: JSON's `prediction.rule` is part of the contract, so no
+/// listed them: JSON's `prediction.rule()` is part of the contract, so no
 /// name may change or go.
 const CONTRACT_NAMES: [&str; 26] = [
     "port_unused",

@@ -218,17 +218,82 @@ pub struct Conflict {
     pub unknown: Vec<&'static str>,
 }
 
+/// What the model predicts for one candidate. Each case carries exactly
+/// what it needs: a failure its errno and stage, a "depends" the rule that
+/// names the unread fact and what would fail if that fact goes badly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prediction {
+    /// It binds (and listens): `rule` says why.
+    Binds { rule: Rule },
+    /// It fails with `errno` at `stage`: `rule` says why.
+    Fails {
+        errno: Errno,
+        stage: Stage,
+        rule: Rule,
+    },
+    /// It depends on a fact that could not be read (`on`, a `depends_on_`
+    /// rule): it binds, or fails with `errno` at `stage`.
+    Depends {
+        on: Rule,
+        errno: Errno,
+        stage: Stage,
+    },
+    /// No prediction: the OS is not one whose bind rules the model knows.
+    NoModel,
+}
+
+impl Prediction {
+    /// `Some(true)` binds, `Some(false)` fails, `None` depends (or no
+    /// model).
+    pub fn ok(self) -> Tri {
+        match self {
+            Prediction::Binds { .. } => Some(true),
+            Prediction::Fails { .. } => Some(false),
+            Prediction::Depends { .. } | Prediction::NoModel => None,
+        }
+    }
+
+    /// The error when it fails, or would fail if the unknown goes badly.
+    pub fn errno(self) -> Option<Errno> {
+        match self {
+            Prediction::Fails { errno, .. } | Prediction::Depends { errno, .. } => Some(errno),
+            Prediction::Binds { .. } | Prediction::NoModel => None,
+        }
+    }
+
+    pub fn stage(self) -> Option<Stage> {
+        match self {
+            Prediction::Fails { stage, .. } | Prediction::Depends { stage, .. } => Some(stage),
+            Prediction::Binds { .. } | Prediction::NoModel => None,
+        }
+    }
+
+    /// The rule that decided (JSON `prediction.rule`).
+    pub fn rule(self) -> Rule {
+        match self {
+            Prediction::Binds { rule } | Prediction::Fails { rule, .. } => rule,
+            Prediction::Depends { on, .. } => on,
+            Prediction::NoModel => Rule::NoModelForOs,
+        }
+    }
+
+    /// The same failure, now depending on `on`; a prediction that fails
+    /// nothing stays as it is.
+    pub(crate) fn depending_on(self, on: Rule) -> Prediction {
+        debug_assert!(on.is_depends(), "{on:?}");
+        match self {
+            Prediction::Fails { errno, stage, .. } | Prediction::Depends { errno, stage, .. } => {
+                Prediction::Depends { on, errno, stage }
+            }
+            Prediction::Binds { .. } | Prediction::NoModel => self,
+        }
+    }
+}
+
 /// The model's answer for one candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    /// `Some(true)` binds (and listens), `Some(false)` fails, `None`
-    /// depends on a fact that could not be read.
-    pub ok: Tri,
-    /// The error when it fails, or would fail if the unknown goes badly.
-    pub error: Option<Errno>,
-    pub stage: Option<Stage>,
-    /// The rule that decided.
-    pub rule: Rule,
+    pub prediction: Prediction,
     pub conflicts: Vec<Conflict>,
     /// Live sockets whose future listen() this candidate would break
     /// (both bound with SO_REUSEADDR, the live one not yet listening).
@@ -238,11 +303,12 @@ pub struct Verdict {
 impl Verdict {
     /// No prediction: the model is Linux's, and these are not Linux's rules.
     pub fn no_model() -> Verdict {
+        Verdict::of(Prediction::NoModel)
+    }
+
+    fn of(prediction: Prediction) -> Verdict {
         Verdict {
-            ok: None,
-            error: None,
-            stage: None,
-            rule: Rule::NoModelForOs,
+            prediction,
             conflicts: Vec::new(),
             breaks_listen_of: Vec::new(),
         }
@@ -250,34 +316,37 @@ impl Verdict {
 
     /// Whether the model predicted anything.
     pub fn predicted(&self) -> bool {
-        self.rule != Rule::NoModelForOs
+        self.prediction != Prediction::NoModel
     }
 
-    pub(super) fn ok(rule: Rule) -> Verdict {
-        Verdict {
-            ok: Some(true),
-            error: None,
-            stage: None,
-            rule,
-            conflicts: Vec::new(),
-            breaks_listen_of: Vec::new(),
-        }
+    /// See [`Prediction::ok`].
+    pub fn ok(&self) -> Tri {
+        self.prediction.ok()
     }
 
-    pub(super) fn fail(error: Errno, stage: Stage, rule: Rule) -> Verdict {
-        Verdict {
-            ok: Some(false),
-            error: Some(error),
-            stage: Some(stage),
-            rule,
-            conflicts: Vec::new(),
-            breaks_listen_of: Vec::new(),
-        }
+    pub fn errno(&self) -> Option<Errno> {
+        self.prediction.errno()
+    }
+
+    pub fn stage(&self) -> Option<Stage> {
+        self.prediction.stage()
+    }
+
+    pub fn rule(&self) -> Rule {
+        self.prediction.rule()
+    }
+
+    pub(super) fn binds(rule: Rule) -> Verdict {
+        Verdict::of(Prediction::Binds { rule })
+    }
+
+    pub(super) fn fails(errno: Errno, stage: Stage, rule: Rule) -> Verdict {
+        Verdict::of(Prediction::Fails { errno, stage, rule })
     }
 
     /// Whether later candidates should see this one in the bind table. A
     /// "depends" candidate is assumed bound, as the trial will show.
     pub(super) fn bound(&self) -> bool {
-        self.ok != Some(false) || self.stage == Some(Stage::Listen)
+        self.ok() != Some(false) || self.stage() == Some(Stage::Listen)
     }
 }

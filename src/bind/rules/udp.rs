@@ -3,7 +3,7 @@
 use super::catalogue::Rule;
 use super::conflict::{conflict, conflict_verdict};
 use super::overlap::{addresses_overlap, devices_overlap};
-use super::types::{Binding, Conflict, Stage, Tri, Verdict, and, not};
+use super::types::{Binding, Conflict, Prediction, Stage, Tri, Verdict, and, not};
 
 /// Where a UDP socket sits in its port's hash chain: `udp_lib_get_port`
 /// adds IPv6 sockets with SO_REUSEPORT at the tail, every other socket at
@@ -63,15 +63,14 @@ pub(super) fn udp_first_match(
         .filter_map(|old| conflict(new, old))
         .collect();
     if outcomes.iter().all(|o| *o == Some(true)) {
-        return Some(Verdict::ok(Rule::ReuseportShortcut));
+        return Some(Verdict::binds(Rule::ReuseportShortcut));
     }
     let facts_unknown = firsts
         .iter()
         .any(|old| contender(old).is_none() || shares(old).is_none());
     let mut verdict = conflict_verdict(failing, Stage::Bind)?;
     if !facts_unknown && outcomes.contains(&Some(true)) && outcomes.contains(&Some(false)) {
-        verdict.ok = None;
-        verdict.rule = Rule::DependsOnBindOrder;
+        verdict.prediction = verdict.prediction.depending_on(Rule::DependsOnBindOrder);
         for conflict in &mut verdict.conflicts {
             conflict.certain = false;
             conflict.unknown.push("bind_order");
@@ -79,20 +78,19 @@ pub(super) fn udp_first_match(
     } else if outcomes.contains(&Some(true)) || outcomes.contains(&None) {
         // A fact that could not be read decides which socket is met first,
         // or what it says.
-        verdict.ok = None;
         for conflict in &mut verdict.conflicts {
             conflict.certain = false;
         }
-        if !verdict.rule.is_depends() {
+        if let Prediction::Fails { .. } = verdict.prediction {
             let v6only_only = verdict
                 .conflicts
                 .iter()
                 .all(|c| c.unknown.iter().all(|u| *u == "v6only"));
-            verdict.rule = if v6only_only {
+            verdict.prediction = verdict.prediction.depending_on(if v6only_only {
                 Rule::DependsOnUnknownV6only
             } else {
                 Rule::DependsOnUnreadableOptions
-            };
+            });
         }
     }
     Some(verdict)
