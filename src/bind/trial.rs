@@ -2,7 +2,7 @@
 //! order, made with socket2 and closed at the end; never where it could
 //! take traffic meant for a live service.
 //!
-//! Safety (shared/docs/notes/bind-rules.md, "Safety"):
+//! Safety:
 //! - a TCP socket that is bound but not listening receives nothing, so the
 //!   bind stage is always tried;
 //! - listen() is tried only when no live listening or bound socket overlaps

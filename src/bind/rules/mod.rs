@@ -6,9 +6,10 @@
 //! EACCES and EINVAL checks; `inet_csk_bind_conflict` and
 //! `inet_bind_conflict` (net/ipv4/inet_connection_sock.c) for TCP sharing;
 //! `udp_lib_lport_inuse` (net/ipv4/udp.c) for UDP; `ipv6_rcv_saddr_equal` and
-//! `ipv4_rcv_saddr_equal` for when two addresses overlap. The facts and the
-//! cases that surprise people are in shared/docs/notes/bind-rules.md; the
-//! differential test in tests/cli holds this module to the real kernel.
+//! `ipv4_rcv_saddr_equal` for when two addresses overlap. Each function
+//! names the kernel function it follows and, where the kernel surprised,
+//! what was seen; the cases are in `tests.rs`, and the differential matrix
+//! of `portcheck try` in tests/cli holds this module to the real kernel.
 //!
 //! Facts that could not be read (another user's SO_REUSEPORT, a TIME_WAIT
 //! entry's SO_REUSEADDR) are `None`, and the model answers "depends" rather

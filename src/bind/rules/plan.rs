@@ -110,8 +110,11 @@ pub(super) struct Branch {
     assumed: Option<Rule>,
 }
 
-/// Most courses followed for one port; past it, undecided outcomes are
-/// assumed to go well (bound, listening) without another course.
+/// How many courses a port may have before undecided outcomes stop
+/// forking: once a step starts with this many, each course follows only
+/// the outcome going well (bound, listening). A step that starts below it
+/// may still fork every course, so a port can end with up to twice this
+/// many.
 pub(super) const MAX_BRANCHES: usize = 64;
 
 /// One port's candidates, bound in order and then listening in order, from
