@@ -99,7 +99,7 @@ Examples:
 Exit codes: 0 every candidate binds, 1 some candidate would fail (or depends on what could not be read), 2 error.";
 
 fn try_long_help() -> String {
-    format!("{TRY_EXAMPLES}\n\n{}", crate::bind::rules::RULES_HELP)
+    format!("{TRY_EXAMPLES}\n\n{}", crate::bind::rules::rules_help())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -200,7 +200,7 @@ pub fn run(config: &FreeConfig, source: &dyn SocketSource) -> Result<FreeResult,
                     std::slice::from_ref(candidate),
                     &[Some(true)],
                 );
-                verdicts.first().is_some_and(|v| v.ok == Some(true))
+                verdicts.first().is_some_and(|v| v.ok() == Some(true))
             })
         };
         if model_says_free && trial_binds(port, &config.protocols) {

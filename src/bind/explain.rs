@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::candidate::Candidate;
-use super::rules::{Conflict, Holder, Host, NotShared, Overlap, Verdict};
+use super::rules::{Conflict, Holder, Host, NotShared, Overlap, Rule, Verdict};
 use crate::model::{OwnerGap, Socket, State, endpoint};
 use crate::warning::counted;
 
@@ -76,58 +76,71 @@ pub fn message(
     candidates: &[Candidate],
 ) -> String {
     let me = candidate.endpoint();
-    match verdict.rule {
-        super::rules::NO_MODEL => format!(
+    match verdict.rule() {
+        Rule::NoModelForOs => format!(
             "no prediction on {}: the trial bind alone answers",
             std::env::consts::OS
         ),
-        "depends_on_unlisted_sockets" => format!(
+        Rule::DependsOnUnlistedSockets => format!(
             "no listed socket is in the way of {me}, but this socket source cannot list TCP sockets that are bound without listening, and one may hold port {}",
             candidate.port
         ),
-        "port_unused" => format!(
+        Rule::PortUnused => format!(
             "nothing holds {} port {}",
             candidate.protocol.name(),
             candidate.port
         ),
-        "ephemeral_port" => "port 0: the kernel picks a free ephemeral port".into(),
-        "no_overlap" => format!(
+        Rule::EphemeralPort => "port 0: the kernel picks a free ephemeral port".into(),
+        Rule::NoOverlap => format!(
             "sockets hold port {}, but none overlaps {me}",
             candidate.port
         ),
-        "different_device" => format!(
+        Rule::DifferentDevice => format!(
             "the sockets on port {} that overlap {me} are bound to other devices",
             candidate.port
         ),
-        "shared_reuseaddr" => format!(
+        Rule::SharedReuseaddr => format!(
             "{me} shares the port: every overlapping socket set SO_REUSEADDR, as does this one, and none listens"
         ),
-        "shared_reuseport" => format!("{me} joins a SO_REUSEPORT group of uid {}", host.euid),
-        "reuseport_shortcut" => format!(
+        Rule::SharedReuseport => format!("{me} joins a SO_REUSEPORT group of uid {}", host.euid),
+        Rule::ReuseportShortcut => format!(
             "{me} gets the port through the kernel's SO_REUSEPORT shortcut: an earlier SO_REUSEPORT socket of uid {} vouches for this address, so the other sockets on port {} that would refuse it are not checked",
             host.euid, candidate.port
         ),
-        "privileged_port" => format!(
+        Rule::PrivilegedPort => format!(
             "port {} is below net.ipv4.ip_unprivileged_port_start ({}) and this process (uid {}) lacks CAP_NET_BIND_SERVICE",
             candidate.port, host.unprivileged_port_start, host.euid
         ),
-        "address_not_local" => format!(
+        Rule::AddressNotLocal => format!(
             "{} is not an address of this host; IP_FREEBIND (option freebind) or the ip_nonlocal_bind sysctl would allow it",
             candidate.address
         ),
-        "mapped_address_on_v6only" => format!(
+        Rule::MappedAddressOnV6only => format!(
             "{} is an IPv4-mapped address, which a socket with IPV6_V6ONLY cannot bind",
             candidate.address
         ),
-        "link_local_needs_scope" => format!(
+        Rule::LinkLocalNeedsScope => format!(
             "{} is link-local: name the interface ([{}%eth0]) or set device=",
             candidate.address, candidate.address
         ),
-        "tcp_multicast" => format!(
+        Rule::TcpMulticast => format!(
             "TCP cannot bind the multicast address {}",
             candidate.address
         ),
-        _ => conflict_message(verdict, candidate, live, candidates),
+        // A conflict, or a conflict that hinges on an unread fact: the
+        // sentence names the holder and why it does not share.
+        Rule::SameAddress
+        | Rule::WildcardCoversAddress
+        | Rule::CandidateWildcardCoversAddress
+        | Rule::DualStackWildcardOverlapsIpv4
+        | Rule::MappedAddressIsIpv4
+        | Rule::ListenerNeverShares
+        | Rule::ReuseportNeedsSameUid
+        | Rule::TimeWaitNeedsReuseaddr
+        | Rule::DependsOnUnreadableOptions
+        | Rule::DependsOnBindOrder
+        | Rule::DependsOnUnknownV6only
+        | Rule::DependsOnUnknownDevice => conflict_message(verdict, candidate, live, candidates),
     }
 }
 
@@ -138,7 +151,7 @@ fn conflict_message(
     candidates: &[Candidate],
 ) -> String {
     let Some(first) = verdict.conflicts.first() else {
-        return verdict.rule.replace('_', " ");
+        return verdict.rule().name().replace('_', " ");
     };
     let me = candidate.endpoint();
     let (them, held) = describe_holder(first.holder, live, candidates);
@@ -168,13 +181,13 @@ fn conflict_message(
     };
     let why = sharing_reason(first, holder_reuseport_unread);
     let mut sentence = format!("{overlap}; {why}");
-    if verdict.rule == "depends_on_bind_order" {
+    if verdict.rule() == Rule::DependsOnBindOrder {
         let _ = write!(
             sentence,
             "; but the kernel's SO_REUSEPORT shortcut may let it in anyway, depending on the order the sockets on port {} were bound, which no socket table shows",
             candidate.port
         );
-    } else if verdict.ok.is_none() {
+    } else if verdict.ok().is_none() {
         let _ = write!(
             sentence,
             "; it depends on the holder's {}, which could not be read",

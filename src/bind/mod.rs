@@ -9,7 +9,7 @@ pub mod slots;
 pub mod trial;
 
 use candidate::{Candidate, CandidateSpec, OptionChoices};
-use rules::{Binding, Host, Stage, Verdict};
+use rules::{Binding, Host, Prediction, Rule, Stage, Verdict};
 use trial::{Observed, Skip};
 
 use crate::error::Error;
@@ -48,7 +48,7 @@ impl Outcome {
         if trial_covers {
             self.trial.ok
         } else {
-            self.verdict.ok
+            self.verdict.ok()
         }
     }
 }
@@ -293,23 +293,24 @@ pub fn within_what_was_seen(
     if !verdict.predicted() {
         return verdict;
     }
-    let decided_by_sockets = !matches!(verdict.rule, "ephemeral_port");
-    if verdict.ok == Some(true)
+    let decided_by_sockets = verdict.rule() != Rule::EphemeralPort;
+    if let Prediction::Binds { .. } = verdict.prediction
         && candidate.protocol == Protocol::Tcp
         && !lists_bound_only_tcp
         && decided_by_sockets
     {
-        verdict.ok = None;
-        verdict.error = Some(rules::Errno::AddrInUse);
-        verdict.stage = Some(Stage::Bind);
-        verdict.rule = "depends_on_unlisted_sockets";
+        verdict.prediction = Prediction::Depends {
+            on: Rule::DependsOnUnlistedSockets,
+            errno: rules::Errno::AddrInUse,
+            stage: Stage::Bind,
+        };
     }
     let device_unknown = |conflict: &rules::Conflict| match conflict.holder {
         rules::Holder::Live(index) => live.get(index).is_some_and(|s| !s.interface_known),
         rules::Holder::Candidate(_) => false,
     };
     // A conflict with a socket whose device is known still stands.
-    if verdict.ok == Some(false)
+    if let Prediction::Fails { .. } = verdict.prediction
         && candidate.device().is_some()
         && !verdict.conflicts.is_empty()
         && verdict.conflicts.iter().all(device_unknown)
@@ -318,8 +319,9 @@ pub fn within_what_was_seen(
             conflict.certain = false;
             conflict.unknown.push("device");
         }
-        verdict.ok = None;
-        verdict.rule = "depends_on_unknown_device";
+        verdict.prediction = verdict
+            .prediction
+            .depending_on(Rule::DependsOnUnknownDevice);
     }
     verdict
 }
@@ -329,18 +331,20 @@ fn agreement(verdict: &Verdict, trial: &Observed, listens: bool) -> Option<bool>
     if !trial.performed {
         return None;
     }
-    let predicted = verdict.ok?;
-    match trial.ok? {
-        false if predicted => Some(false),
-        false => Some(
-            verdict.error.map(rules::Errno::name) == trial.error.as_deref()
-                && verdict.stage == trial.stage,
-        ),
-        // Everything the plan asked for was tried and worked.
-        true if trial.listen_tried || !listens => Some(predicted),
-        // Only the bind was tried: it speaks to a bind-stage prediction.
-        true if predicted || verdict.stage == Some(Stage::Bind) => Some(predicted),
-        true => None,
+    let trial_ok = trial.ok?;
+    match verdict.prediction {
+        Prediction::Depends { .. } | Prediction::NoModel => None,
+        Prediction::Binds { .. } => Some(trial_ok),
+        Prediction::Fails { errno, stage, .. } => match trial_ok {
+            false => {
+                Some(Some(errno.name()) == trial.error.as_deref() && Some(stage) == trial.stage)
+            }
+            // Everything the plan asked for was tried and worked.
+            true if trial.listen_tried || !listens => Some(false),
+            // Only the bind was tried: it speaks to a bind-stage prediction.
+            true if stage == Stage::Bind => Some(false),
+            true => None,
+        },
     }
 }
 
@@ -371,7 +375,7 @@ fn outcome_warnings(outcomes: &[Outcome], live: &[Socket]) -> Vec<Warning> {
     }
     let unknown = outcomes
         .iter()
-        .filter(|o| o.verdict.ok.is_none() && o.verdict.predicted())
+        .filter(|o| matches!(o.verdict.prediction, Prediction::Depends { .. }))
         .count();
     if unknown > 0 {
         warnings.push(Warning::gap(
@@ -403,7 +407,7 @@ fn outcome_warnings(outcomes: &[Outcome], live: &[Socket]) -> Vec<Warning> {
             if let Some(socket) = live.get(index) {
                 // A candidate whose bind "depends" may not share the port
                 // at all: say so rather than state the sharing as a fact.
-                let shares = if outcome.verdict.ok.is_none() {
+                let shares = if outcome.verdict.ok().is_none() {
                     "may share"
                 } else {
                     "shares"
@@ -468,13 +472,13 @@ mod tests {
         let valid = vec![Some(true); candidates.len()];
         // On Linux the second candidate fails on the dual-stack first one.
         let linux = predict("linux", &host(), &[], &candidates, &valid);
-        assert_eq!(linux[1].ok, Some(false));
+        assert_eq!(linux[1].ok(), Some(false));
         for os in ["macos", "windows", "freebsd"] {
             let verdicts = predict(os, &host(), &[], &candidates, &valid);
             assert_eq!(verdicts.len(), 2);
             for verdict in verdicts {
-                assert_eq!(verdict.ok, None, "{os}");
-                assert_eq!(verdict.rule, rules::NO_MODEL);
+                assert_eq!(verdict.ok(), None, "{os}");
+                assert_eq!(verdict.rule(), Rule::NoModelForOs);
                 assert!(!verdict.predicted());
                 assert!(verdict.conflicts.is_empty());
             }
@@ -507,27 +511,27 @@ mod tests {
     #[test]
     fn a_source_blind_to_bound_only_tcp_cannot_promise_a_free_port() {
         let seen = verdict_with(&[], "127.0.0.1:8000", true);
-        assert_eq!((seen.ok, seen.rule), (Some(true), "port_unused"));
+        assert_eq!((seen.ok(), seen.rule()), (Some(true), Rule::PortUnused));
         let blind = verdict_with(&[], "127.0.0.1:8000", false);
-        assert_eq!(blind.ok, None);
-        assert_eq!(blind.rule, "depends_on_unlisted_sockets");
-        assert_eq!(blind.error, Some(rules::Errno::AddrInUse));
+        assert_eq!(blind.ok(), None);
+        assert_eq!(blind.rule(), Rule::DependsOnUnlistedSockets);
+        assert_eq!(blind.errno(), Some(rules::Errno::AddrInUse));
         // UDP has no bound-only state to miss; port 0 always binds.
         assert_eq!(
-            verdict_with(&[], "udp:127.0.0.1:8000", false).ok,
+            verdict_with(&[], "udp:127.0.0.1:8000", false).ok(),
             Some(true)
         );
-        assert_eq!(verdict_with(&[], "127.0.0.1:0", false).ok, Some(true));
+        assert_eq!(verdict_with(&[], "127.0.0.1:0", false).ok(), Some(true));
         // A conflict it does see still fails.
         let held = verdict_with(&[live_listener(false)], "127.0.0.1:8000", false);
-        assert_eq!(held.ok, Some(false));
+        assert_eq!(held.ok(), Some(false));
     }
 
     #[test]
     fn an_unknown_device_makes_a_device_bound_candidates_conflict_depend() {
         let unknown = verdict_with(&[live_listener(false)], "127.0.0.1:8000/device=lo", true);
-        assert_eq!(unknown.ok, None);
-        assert_eq!(unknown.rule, "depends_on_unknown_device");
+        assert_eq!(unknown.ok(), None);
+        assert_eq!(unknown.rule(), Rule::DependsOnUnknownDevice);
         assert!(unknown.conflicts.iter().all(|c| !c.certain));
         assert!(
             unknown
@@ -536,10 +540,10 @@ mod tests {
                 .all(|c| c.unknown.contains(&"device"))
         );
         let known = verdict_with(&[live_listener(true)], "127.0.0.1:8000/device=lo", true);
-        assert_eq!(known.ok, Some(false));
+        assert_eq!(known.ok(), Some(false));
         // Without a device of its own the candidate overlaps any device.
         let plain = verdict_with(&[live_listener(false)], "127.0.0.1:8000", true);
-        assert_eq!(plain.ok, Some(false));
+        assert_eq!(plain.ok(), Some(false));
     }
 
     #[test]

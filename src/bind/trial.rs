@@ -2,7 +2,7 @@
 //! order, made with socket2 and closed at the end; never where it could
 //! take traffic meant for a live service.
 //!
-//! Safety (shared/docs/notes/bind-rules.md, "Safety"):
+//! Safety:
 //! - a TCP socket that is bound but not listening receives nothing, so the
 //!   bind stage is always tried;
 //! - listen() is tried only when no live listening or bound socket overlaps
@@ -98,7 +98,7 @@ pub fn permission(
         .collect();
     match candidate.protocol {
         Protocol::Udp => {
-            let surely_refused = verdict.ok == Some(false);
+            let surely_refused = verdict.ok() == Some(false);
             Permission {
                 skip: (!overlapping.is_empty() && !surely_refused)
                     .then_some(Skip::WouldShareLiveUdpPort),

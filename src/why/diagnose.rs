@@ -202,7 +202,7 @@ fn bind_failure(
     let mut attempt = Attempt { result, index };
     let start = real.unprivileged_port_start;
     if let Some(outcome) = attempt.result.outcomes.get_mut(index) {
-        if outcome.verdict.rule == "privileged_port" {
+        if outcome.verdict.rule() == rules::Rule::PrivilegedPort {
             // try's sentence names portcheck's own uid; this is about the
             // program that failed.
             outcome.message = format!(
@@ -477,7 +477,8 @@ fn own_socket_why(
     }
     why.push(format!(
         "{} [{}{trial}]",
-        outcome.message, outcome.verdict.rule
+        outcome.message,
+        outcome.verdict.rule().name()
     ));
     why.push(
         "nothing else is in the way: starting the program again fails the same way, every time"
@@ -586,7 +587,7 @@ fn bind_why(
     let candidate = &outcome.candidate;
     let me = format!("{} {}", candidate.protocol.name(), candidate.endpoint());
     let mut why = Vec::new();
-    let rule = outcome.verdict.rule;
+    let rule = outcome.verdict.rule().name();
     let trial = match withheld {
         Some(reason) => format!("; no trial: {reason}"),
         None => trial_words(outcome),
@@ -631,12 +632,12 @@ fn bind_why(
         }
         _ => {
             why.push(format!("rule {rule}{trial}"));
-            if outcome.verdict.error.map(rules::Errno::name) != Some(recognised.failure.name())
+            if outcome.verdict.errno().map(rules::Errno::name) != Some(recognised.failure.name())
                 && outcome.binds() == Some(false)
             {
                 why.push(format!(
                     "now it fails differently from the message ({}): the cause has changed",
-                    outcome.verdict.error.map_or("?", rules::Errno::name)
+                    outcome.verdict.errno().map_or("?", rules::Errno::name)
                 ));
             }
             outcome.message.clone()

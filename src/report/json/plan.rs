@@ -196,10 +196,10 @@ pub(super) fn candidate_doc(outcome: &Outcome, live: &[Socket]) -> CandidateDoc 
         // null where no model applies (another OS): never Linux's verdict
         // presented as that OS's.
         prediction: verdict.predicted().then(|| PredictionDoc {
-            ok: verdict.ok,
-            error: verdict.error.map(Errno::name),
-            stage: verdict.stage.map(Stage::name),
-            rule: verdict.rule,
+            ok: verdict.ok(),
+            error: verdict.errno().map(Errno::name),
+            stage: verdict.stage().map(Stage::name),
+            rule: verdict.rule().name(),
             message: outcome.message.clone(),
             conflicts: verdict
                 .conflicts

@@ -7,7 +7,7 @@ use comfy_table::Cell;
 use super::grid::render;
 use super::{Style, warnings};
 use crate::bind::candidate::Candidate;
-use crate::bind::rules::{Errno, Stage};
+use crate::bind::rules::{Errno, Prediction, Stage};
 use crate::bind::{Outcome, TryResult};
 use crate::model::Protocol;
 
@@ -58,7 +58,7 @@ fn outcome_table(outcomes: &[&Outcome], quiet_ok: bool, style: Style) -> String 
                 Cell::new(options_summary(candidate)),
                 Cell::new(predicted(outcome)),
                 Cell::new(trial_summary(outcome)),
-                Cell::new(outcome.verdict.rule),
+                Cell::new(outcome.verdict.rule().name()),
             ]
         })
     };
@@ -82,7 +82,7 @@ fn outcome_table(outcomes: &[&Outcome], quiet_ok: bool, style: Style) -> String 
             "#{} {mark}: {}",
             outcome.candidate.index, outcome.message
         );
-        if outcome.verdict.ok.is_none() && outcome.binds().is_some() {
+        if outcome.verdict.ok().is_none() && outcome.binds().is_some() {
             let _ = writeln!(out, "   the trial settled it: {}", trial_summary(outcome));
         }
         if outcome.agree == Some(false) {
@@ -132,21 +132,12 @@ fn options_summary(candidate: &Candidate) -> String {
 }
 
 fn predicted(outcome: &Outcome) -> String {
-    let verdict = &outcome.verdict;
-    let at = |error: Option<Errno>| {
-        format!(
-            "{} at {}",
-            error.map_or("error", Errno::name),
-            verdict.stage.map_or("bind", Stage::name)
-        )
-    };
-    if !verdict.predicted() {
-        return "no prediction".into();
-    }
-    match verdict.ok {
-        Some(true) => "ok".into(),
-        Some(false) => at(verdict.error),
-        None => format!("ok or {}", at(verdict.error)),
+    let at = |errno: Errno, stage: Stage| format!("{} at {}", errno.name(), stage.name());
+    match outcome.verdict.prediction {
+        Prediction::NoModel => "no prediction".into(),
+        Prediction::Binds { .. } => "ok".into(),
+        Prediction::Fails { errno, stage, .. } => at(errno, stage),
+        Prediction::Depends { errno, stage, .. } => format!("ok or {}", at(errno, stage)),
     }
 }
 
