@@ -7,7 +7,6 @@
 pub mod bind;
 pub mod cli;
 pub mod config;
-#[cfg(target_os = "linux")]
 pub mod elsewhere;
 pub mod error;
 pub mod exit;
@@ -16,6 +15,7 @@ pub mod hostport;
 pub mod model;
 #[cfg(target_os = "linux")]
 pub mod netns;
+pub mod platform;
 pub mod probe;
 pub mod report;
 pub mod resolve;
@@ -38,6 +38,7 @@ use crate::cli::Cli;
 use crate::config::{CommandConfig, Config};
 use crate::error::Error;
 use crate::exit::Exit;
+use crate::platform::Platform;
 use crate::report::{Report, json, table};
 
 /// Whether `--json` was asked for, before a `--` that ends the options: a
@@ -167,12 +168,7 @@ fn execute(config: &Config) -> Result<Report, Error> {
     if let Some(spec) = &config.netns {
         // Before anything reads sockets or starts a thread: threads started
         // later inherit the namespace.
-        #[cfg(target_os = "linux")]
-        netns::enter(spec)?;
-        #[cfg(not(target_os = "linux"))]
-        return Err(Error::Unsupported(format!(
-            "--netns {spec}: network namespaces exist only on Linux"
-        )));
+        platform::Os::enter_netns(spec)?;
     }
     let source = sockets::source_from_env()?;
     let source = source.as_ref();

@@ -4,15 +4,15 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
+use crate::elsewhere;
 use crate::error::Error;
 use crate::model::{Family, Protocol, Socket, State, display_order, endpoint};
+use crate::platform::{Os, Platform};
 use crate::probe::{self, Probe};
 use crate::resolve::route;
-use crate::sockets::{self, DumpRequest, SocketSource};
+use crate::sockets::{DumpRequest, SocketSource};
 use crate::target::{PortRange, Target, families_to_dump, takes_any_family};
 use crate::warning::Warning;
-#[cfg(target_os = "linux")]
-use crate::{elsewhere, netns, sockets::names, warning::counted};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhoConfig {
@@ -86,8 +86,8 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
         every_netns(source, &request, config)?
     } else {
         let (mut listed, unlisted) = select(source.dump(&request)?, config);
-        let warnings = sockets::describe(&mut listed);
-        sockets::name_netns(&mut listed);
+        let warnings = Os::describe(&mut listed);
+        Os::name_netns(&mut listed);
         (listed, unlisted, warnings)
     };
     let nothing_here = listed.is_empty() && unlisted.is_empty();
@@ -113,7 +113,7 @@ pub fn run(config: &WhoConfig, source: &dyn SocketSource) -> Result<WhoResult, E
 /// One `reuseport_group` warning per group. `net.ipv4.tcp_migrate_req`
 /// is per network namespace: it is read for groups of this one only.
 fn reuseport_warnings(listed: &[Socket]) -> Vec<Warning> {
-    let here = sockets::current_netns();
+    let here = Os::current_netns();
     let migrate = crate::reuseport::tcp_migrate_req();
     crate::reuseport::groups(listed)
         .iter()
@@ -135,30 +135,16 @@ type Listing = (Vec<Socket>, BTreeMap<State, usize>, Vec<Warning>);
 
 /// `--all-netns`: every network namespace's sockets, owners found in one
 /// pass. (A `Result` because off Linux it is an error.)
-#[cfg(target_os = "linux")]
-#[allow(clippy::unnecessary_wraps)]
 fn every_netns(
     source: &dyn SocketSource,
     request: &DumpRequest,
     config: &WhoConfig,
 ) -> Result<Listing, Error> {
-    let (dumped, netns_warnings) = dump_every_netns(source, request);
+    let (dumped, netns_warnings) = Os::every_netns(source, request)?;
     let (mut listed, unlisted) = select(dumped, config);
-    let mut warnings = sockets::describe_owners(&mut listed);
+    let mut warnings = Os::describe_owners(&mut listed);
     warnings.extend(netns_warnings);
     Ok((listed, unlisted, warnings))
-}
-
-/// Network namespaces are Linux's.
-#[cfg(not(target_os = "linux"))]
-fn every_netns(
-    _source: &dyn SocketSource,
-    _request: &DumpRequest,
-    _config: &WhoConfig,
-) -> Result<Listing, Error> {
-    Err(Error::Unsupported(
-        "--all-netns: network namespaces exist only on Linux".into(),
-    ))
 }
 
 /// `--probe`: probes every listed TCP listener this host can reach (a
@@ -166,7 +152,7 @@ fn every_netns(
 /// loopback first), concurrently. A socket of another network namespace
 /// or bound to a device other than lo is skipped, with the reason.
 pub fn probe(result: &mut WhoResult) {
-    let here = sockets::current_netns();
+    let here = Os::current_netns();
     let local = local_addresses();
     let mut targets = Vec::new();
     let mut slots = Vec::new();
@@ -241,26 +227,16 @@ fn local_addresses() -> Vec<IpAddr> {
     addresses
 }
 
-/// Off Linux there are no other namespaces or NAT tools to ask.
-#[cfg(not(target_os = "linux"))]
-fn held_elsewhere(
-    _source: &dyn SocketSource,
-    _request: &DumpRequest,
-    _config: &WhoConfig,
-) -> Vec<Warning> {
-    Vec::new()
-}
-
 /// Nothing holds the port here: say whether another network namespace
-/// (a container) holds it, and which NAT rules forward it.
-#[cfg(target_os = "linux")]
+/// (a container) holds it, and which NAT rules forward it (neither exists
+/// off Linux).
 fn held_elsewhere(
     source: &dyn SocketSource,
     request: &DumpRequest,
     config: &WhoConfig,
 ) -> Vec<Warning> {
     let mut warnings = Vec::new();
-    let rules = elsewhere::nat_rules(&request.ports);
+    let rules = Os::nat_rules(&request.ports);
     if !rules.is_empty() {
         warnings.push(Warning::note(
             "nat_rules",
@@ -269,11 +245,13 @@ fn held_elsewhere(
     }
     // Entering other namespaces needs root; without it there is nothing
     // more to say than the warnings `who` already gives.
-    if !rustix::process::geteuid().is_root() {
+    if !Os::may_read_other_netns() {
         return warnings;
     }
-    let here = names::current_netns();
-    let (elsewhere, _) = dump_every_netns(source, request);
+    let here = Os::current_netns();
+    let Ok((elsewhere, _)) = Os::every_netns(source, request) else {
+        return warnings;
+    };
     let (mut foreign, _) = select(
         elsewhere,
         &WhoConfig {
@@ -283,7 +261,7 @@ fn held_elsewhere(
     );
     foreign.retain(|s| s.netns != here);
     if !foreign.is_empty() {
-        let _ = sockets::describe_owners(&mut foreign);
+        let _ = Os::describe_owners(&mut foreign);
         foreign.sort_by(display_order);
         let places: Vec<String> = foreign.iter().map(elsewhere::describe_foreign).collect();
         warnings.push(Warning::note(
@@ -295,91 +273,6 @@ fn held_elsewhere(
         ));
     }
     warnings
-}
-
-/// The sockets of every network namespace a process here is in, each
-/// named in its own namespace (devices, netns) on a thread of its own.
-#[cfg(target_os = "linux")]
-fn dump_every_netns(
-    source: &dyn SocketSource,
-    request: &DumpRequest,
-) -> (Vec<Socket>, Vec<Warning>) {
-    if !crate::sockets::owners::proc_mounted() {
-        // The namespaces are found through /proc/PID/ns/net: without /proc
-        // only this one can be searched, and that is said, not implied.
-        let warning = Warning::gap(
-            "netns_unreadable",
-            "/proc is missing or not the proc file system here, so no other network namespace could be found: only this one was searched",
-        );
-        return match source.dump(request) {
-            Ok(mut found) => {
-                names::attach_names(&mut found, &mut names::UserNames::default());
-                (found, vec![warning])
-            }
-            Err(error) => (
-                Vec::new(),
-                vec![
-                    warning,
-                    Warning::gap("netns_unreadable", format!("this namespace: {error}")),
-                ],
-            ),
-        };
-    }
-    let (namespaces, hidden) = netns::all();
-    let mut sockets = Vec::new();
-    let mut unreadable = Vec::new();
-    for namespace in &namespaces {
-        let dumped = netns::run_in(namespace, || {
-            source.dump(request).map(|mut found| {
-                names::attach_names(&mut found, &mut names::UserNames::default());
-                found
-            })
-        });
-        match dumped {
-            Ok(Ok(mut found)) => {
-                for socket in &mut found {
-                    socket.netns_name.clone_from(&namespace.name);
-                }
-                sockets.extend(found);
-            }
-            Ok(Err(error)) => unreadable.push(format!("{}: {error}", namespace.id)),
-            Err(error) => unreadable.push(format!("{}: {error}", namespace.id)),
-        }
-    }
-    let mut warnings = Vec::new();
-    if !unreadable.is_empty() {
-        warnings.push(Warning::gap(
-            "netns_unreadable",
-            format!(
-                "network namespaces that could not be read: {}",
-                unreadable.join("; ")
-            ),
-        ));
-    }
-    if hidden > 0 {
-        warnings.push(Warning::gap(
-            "netns_hidden",
-            hidden_netns_message(hidden, rustix::process::geteuid().is_root()),
-        ));
-    }
-    (sockets, warnings)
-}
-
-/// Why some processes' namespaces were not seen: another user's, unless
-/// portcheck is root already, when root cannot be the cure (the process
-/// ended during the scan, or the kernel hides its namespace link).
-#[cfg(target_os = "linux")]
-fn hidden_netns_message(hidden: usize, root: bool) -> String {
-    let processes = counted(hidden, "process", "processes");
-    if root {
-        format!(
-            "the network namespace of {processes} could not be seen even as root (it ended during the scan, or the kernel does not show its /proc/PID/ns/net)"
-        )
-    } else {
-        format!(
-            "the network namespace of {processes} could not be seen (run as root to see every namespace)"
-        )
-    }
 }
 
 /// The port ranges the kernel may filter on: none (every port) when any
@@ -417,14 +310,6 @@ pub fn select(dumped: Vec<Socket>, config: &WhoConfig) -> (Vec<Socket>, BTreeMap
 mod tests {
     use super::*;
 
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn root_is_not_told_to_run_as_root() {
-        assert!(hidden_netns_message(2, false).contains("run as root"));
-        let as_root = hidden_netns_message(2, true);
-        assert!(!as_root.contains("run as root"), "{as_root}");
-        assert!(as_root.contains("even as root"), "{as_root}");
-    }
     use crate::model::Family;
     use crate::target::parse_target;
 

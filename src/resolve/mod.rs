@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::model::{Family, Protocol, Socket, State, canonical, endpoint};
+use crate::platform::{Os, Platform};
 use crate::probe::{self, Probe};
 use crate::sockets::{self, DumpRequest, SocketSource};
 use crate::target::PortRange;
@@ -941,7 +942,7 @@ fn grown_queue(
     if grown.len() != 1 {
         return Ok(None);
     }
-    let _ = sockets::describe(&mut grown);
+    let _ = Os::describe(&mut grown);
     Ok(grown.pop())
 }
 
@@ -964,7 +965,7 @@ fn find_server_side(
     if matching.is_empty() {
         return Ok(None);
     }
-    let _ = sockets::describe(&mut matching);
+    let _ = Os::describe(&mut matching);
     Ok(matching.into_iter().find(|s| !s.processes.is_empty()))
 }
 
