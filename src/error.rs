@@ -103,11 +103,6 @@ impl Error {
         }
     }
 
-    /// Errors exit 2 in every command.
-    pub fn exit_code(&self) -> crate::exit::Exit {
-        crate::exit::Exit::Error
-    }
-
     pub fn io(context: impl Into<String>, source: io::Error) -> Error {
         Error::Io {
             context: context.into(),

@@ -34,12 +34,6 @@ pub struct FreeResult {
     pub warnings: Vec<Warning>,
 }
 
-impl FreeResult {
-    pub fn complete(&self) -> bool {
-        crate::warning::complete(&self.warnings)
-    }
-}
-
 impl crate::exit::CommandResult for FreeResult {
     const NAME: &'static str = "free";
 

@@ -6,27 +6,27 @@
 
 pub mod bind;
 pub mod cli;
-pub mod config;
-pub mod elsewhere;
-pub mod error;
-pub mod exit;
-pub mod free;
-pub mod hostport;
+pub(crate) mod config;
+pub(crate) mod elsewhere;
+pub(crate) mod error;
+pub(crate) mod exit;
+pub(crate) mod free;
+pub(crate) mod hostport;
 pub mod model;
 #[cfg(target_os = "linux")]
-pub mod netns;
-pub mod platform;
-pub mod probe;
-pub mod report;
+pub(crate) mod netns;
+pub(crate) mod platform;
+pub(crate) mod probe;
+pub(crate) mod report;
 pub mod resolve;
-pub mod reuseport;
+pub(crate) mod reuseport;
 pub mod sockets;
-pub mod stop;
+pub(crate) mod stop;
 pub mod target;
 pub mod text;
-pub mod wait;
-pub mod warning;
-pub mod who;
+pub(crate) mod wait;
+pub(crate) mod warning;
+pub(crate) mod who;
 pub mod why;
 
 use std::ffi::OsString;
@@ -148,7 +148,8 @@ fn fail(json_output: bool, command: &'static str, error: &Error) -> Exit {
         let _ = io::stderr()
             .write_all(table::error(&error.to_string(), table::Style::PLAIN).as_bytes());
     }
-    error.exit_code()
+    // Errors exit 2 in every command.
+    Exit::Error
 }
 
 /// The JSON error document on stdout (`--json`): for usage errors and for

@@ -68,10 +68,6 @@ impl TryResult {
     pub fn ok(&self) -> bool {
         self.outcomes.iter().all(|o| o.binds() == Some(true))
     }
-
-    pub fn complete(&self) -> bool {
-        crate::warning::complete(&self.warnings)
-    }
 }
 
 impl crate::exit::CommandResult for TryResult {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 pub use crate::text::untrusted;
 
 pub use http::HttpInfo;
-pub use service::{Expected, expected};
+pub use service::Expected;
 pub use tls::TlsInfo;
 
 /// Connecting may take this long.

@@ -88,7 +88,7 @@ impl Report {
             Report::Who(result) => table::who(result, style),
             Report::Try(result) => table::try_plan(result, style),
             Report::Resolve(result) => table::resolve(result, style),
-            Report::Free(result) => table::free(result, style),
+            Report::Free(result) => table::free(result),
             Report::Wait(result) => table::wait(result, style),
             Report::Why(result) => table::why(result, style),
             Report::Stop(result) => table::stop(result, style),

@@ -110,10 +110,6 @@ pub struct ResolveResult {
 }
 
 impl ResolveResult {
-    pub fn complete(&self) -> bool {
-        crate::warning::complete(&self.warnings)
-    }
-
     /// No destination accepts, and some could not be seen (another host):
     /// whether anything accepts cannot be told from here.
     pub fn cannot_tell(&self) -> bool {

@@ -560,18 +560,19 @@ pub fn parse_cmdline(bytes: &[u8]) -> Vec<Text> {
     trimmed.split(|&b| b == 0).map(Text::from_bytes).collect()
 }
 
-/// The effective uid from /proc/PID/status (`Uid: real effective saved fs`).
-pub fn effective_uid(status: &str) -> Option<u32> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        .and_then(|uid| uid.parse().ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The effective uid from /proc/PID/status (`Uid: real effective saved
+    /// fs`): the oracle the /proc directory's owner is checked against.
+    fn effective_uid(status: &str) -> Option<u32> {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            .and_then(|uid| uid.parse().ok())
+    }
 
     #[test]
     fn socket_links_give_inodes() {

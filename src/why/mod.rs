@@ -92,12 +92,6 @@ pub struct WhyResult {
     pub warnings: Vec<Warning>,
 }
 
-impl WhyResult {
-    pub fn complete(&self) -> bool {
-        crate::warning::complete(&self.warnings)
-    }
-}
-
 impl crate::exit::CommandResult for WhyResult {
     const NAME: &'static str = "why";
 

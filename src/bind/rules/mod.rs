@@ -29,7 +29,6 @@ mod types;
 mod udp;
 
 pub use catalogue::{Rule, rules_help};
-pub use conflict::overlap_rule;
 pub use overlap::overlaps;
 pub use plan::predict_plan;
 pub use types::*;

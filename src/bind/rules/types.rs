@@ -150,16 +150,6 @@ impl Errno {
             Errno::Inval => "EINVAL",
         }
     }
-
-    pub fn from_raw(code: i32) -> Option<Errno> {
-        match code {
-            98 => Some(Errno::AddrInUse),
-            13 => Some(Errno::Access),
-            99 => Some(Errno::AddrNotAvail),
-            22 => Some(Errno::Inval),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -6,7 +6,7 @@ use super::{Style, who};
 use crate::free::FreeResult;
 use crate::wait::WaitResult;
 
-pub fn free(result: &FreeResult, style: Style) -> String {
+pub fn free(result: &FreeResult) -> String {
     let mut out = String::new();
     let protocols: Vec<&str> = result.config.protocols.iter().map(|p| p.name()).collect();
     let ports: Vec<String> = result.ports.iter().map(u16::to_string).collect();
@@ -32,7 +32,6 @@ pub fn free(result: &FreeResult, style: Style) -> String {
     }
     // The race note goes to stderr (see `Report::notes`), so that standard
     // output is only the ports.
-    let _ = style;
     out
 }
 
