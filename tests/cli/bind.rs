@@ -1531,6 +1531,7 @@ fn matrix_test(section: &str, cells: &[Cell], mode: Mode) {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_matrix_tcp_listening_and_bound() {
     let mut cells = single_cells(Proto::Tcp);
     cells.extend(error_cells());
@@ -1539,12 +1540,14 @@ fn try_matrix_tcp_listening_and_bound() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_matrix_udp() {
     let cells = single_cells(Proto::Udp);
     matrix_test("try_matrix_udp", &cells, Mode::Predict);
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_matrix_time_wait_and_established() {
     let mut cells = connection_cells(Held::TimeWait);
     cells.extend(connection_cells(Held::Established));
@@ -1556,6 +1559,7 @@ fn try_matrix_time_wait_and_established() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_matrix_other_uid() {
     let cells = other_uid_cells();
     matrix_test("try_matrix_other_uid", &cells, Mode::Predict);
@@ -1572,6 +1576,7 @@ fn try_matrix_other_uid() {
 /// on that option and on nothing else. Each is checked against the real
 /// bind()/listen() made as uid 65534.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_as_another_uid_names_the_rule_that_decides() {
     in_netns("try_as_another_uid_names_the_rule_that_decides", || {
         let reuse_both = Opts::new().reuseaddr(true).reuseport(true);
@@ -1666,6 +1671,7 @@ fn try_as_another_uid_names_the_rule_that_decides() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_matrix_plans() {
     let mut sample = Sample(matrix_seed(0x005E_ED0F_B1ED));
     let mut cells = plan_cells(&mut sample);
@@ -1676,6 +1682,7 @@ fn try_matrix_plans() {
 /// The trial on: a deterministic sample of every section, where `agree`
 /// must be true wherever the trial was made and the prediction decided.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_trial_agrees_with_the_kernel() {
     let mut sample = Sample(matrix_seed(0x0007_E1A1));
     let mut everything = single_cells(Proto::Tcp);
@@ -1747,6 +1754,7 @@ fn assert_tcp_states_on(port: u16, expected: &[u8]) {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_seed_dual_stack_https_then_ipv4_redirect_fails() {
     in_netns("try_seed_dual_stack_https_then_ipv4_redirect_fails", || {
         let (run, doc) = try_json(&["[::]:443", "0.0.0.0:443"]);
@@ -1786,6 +1794,7 @@ fn try_seed_dual_stack_https_then_ipv4_redirect_fails() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_seed_v6only_https_beside_ipv4_redirect_binds() {
     in_netns("try_seed_v6only_https_beside_ipv4_redirect_binds", || {
         let (run, doc) = try_json(&["[::]:443/v6only", "0.0.0.0:443"]);
@@ -1801,6 +1810,7 @@ fn try_seed_v6only_https_beside_ipv4_redirect_binds() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_seed_live_ipv4_listener_blocks_dual_stack_bind() {
     in_netns("try_seed_live_ipv4_listener_blocks_dual_stack_bind", || {
         let port = 8443;
@@ -1850,6 +1860,7 @@ fn try_seed_live_ipv4_listener_blocks_dual_stack_bind() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_second_listen_on_one_address_fails_at_listen() {
     in_netns("try_second_listen_on_one_address_fails_at_listen", || {
         let (run, doc) = try_json(&["127.0.0.1:7000", "127.0.0.1:7000"]);
@@ -1870,6 +1881,7 @@ fn try_second_listen_on_one_address_fails_at_listen() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_exit_codes_say_whether_everything_binds() {
     in_netns("try_exit_codes_say_whether_everything_binds", || {
         let blocker = Spec {
@@ -1906,6 +1918,7 @@ fn try_exit_codes_say_whether_everything_binds() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_no_trial_flag_makes_no_socket() {
     in_netns("try_no_trial_flag_makes_no_socket", || {
         let (run, doc) = try_json(&["127.0.0.1:7200", "udp:[::]:7200", "--no-trial"]);
@@ -1924,6 +1937,7 @@ fn try_no_trial_flag_makes_no_socket() {
 /// A live SO_REUSEPORT group: the trial binds beside it but never
 /// listens, so it never joins the group and takes no connection.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_trial_never_joins_a_live_reuseport_group() {
     in_netns("try_trial_never_joins_a_live_reuseport_group", || {
         let port = 7300;
@@ -2026,6 +2040,7 @@ fn accept_all(listeners: &[Socket], expected: usize) -> usize {
 /// A live UDP socket with SO_REUSEADDR: a trial bind would share its port
 /// (and could receive its datagrams), so no trial is made.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_trial_never_shares_a_live_udp_port() {
     in_netns("try_trial_never_shares_a_live_udp_port", || {
         let port = 7400;
@@ -2113,6 +2128,7 @@ fn time_wait_entry(place: Place, port: u16, reuseaddr: bool) {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_time_wait_needs_reuseaddr_and_the_trial_settles_the_rest() {
     in_netns(
         "try_time_wait_needs_reuseaddr_and_the_trial_settles_the_rest",
@@ -2163,6 +2179,7 @@ fn try_time_wait_needs_reuseaddr_and_the_trial_settles_the_rest() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_plan_file_with_comments() {
     in_netns("try_plan_file_with_comments", || {
         let dir = scratch_dir("try_plan_file_with_comments");
@@ -2252,6 +2269,7 @@ fn try_rejects_bad_input_with_exit_2() {
 /// Ports below net.ipv4.ip_unprivileged_port_start for a user without
 /// CAP_NET_BIND_SERVICE: portcheck and the real bind both run as 65534.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_privileged_ports_as_nobody_match_the_kernel() {
     in_netns("try_privileged_ports_as_nobody_match_the_kernel", || {
         add_addresses();
@@ -2330,6 +2348,7 @@ fn try_privileged_ports_as_nobody_match_the_kernel() {
 /// Before the fix every such candidate carried a `trial_setup_failed` note
 /// with "Operation not permitted" in it and `skipped: null`.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_unprivileged_trial_runs_or_says_why_not() {
     in_netns("try_unprivileged_trial_runs_or_says_why_not", || {
         let args = [
@@ -2440,6 +2459,7 @@ fn more(doc: &TryDoc, protocol: &str) -> usize {
 /// and its "N more services" is what the kernel takes: binding the
 /// `free` set all at once succeeds, and after that every slot is taken.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_port_counts_the_services_the_kernel_still_takes() {
     in_netns(
         "try_port_counts_the_services_the_kernel_still_takes",
@@ -2541,6 +2561,7 @@ fn try_port_counts_the_services_the_kernel_still_takes() {
 /// unknown device is an error in the input (exit 2, naming it), and a
 /// down one changes no prediction, which the trial confirms.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_refuses_unknown_interfaces_and_binds_on_down_ones() {
     in_netns(
         "try_refuses_unknown_interfaces_and_binds_on_down_ones",
@@ -2593,6 +2614,7 @@ fn try_refuses_unknown_interfaces_and_binds_on_down_ones() {
 /// An unused port: every slot binds (exit 0), and the count prefers the
 /// wildcard where it ties with the one address it covers.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_port_on_an_unused_port_is_all_free() {
     in_netns("try_port_on_an_unused_port_is_all_free", || {
         let (run, doc) = try_json(&["udp:5300"]);
@@ -2626,6 +2648,7 @@ fn try_port_on_an_unused_port_is_all_free() {
 
 /// Node prints the wildcard with a port as `:::3000`: try reads it so.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn try_reads_nodes_wildcard_spelling() {
     in_netns("try_reads_nodes_wildcard_spelling", || {
         let _held = listener("0.0.0.0:3000", Opts::new());
