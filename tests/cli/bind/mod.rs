@@ -9,6 +9,11 @@
 //! Cells are batched: many cells on distinct ports share one namespace and
 //! one `portcheck try` run (a plan's candidates are bound together, so only
 //! candidates on distinct ports share a run).
+//!
+//! - [`schema`]: the `try` document's mirror structs (the locked schema);
+//! - [`matrix`]: section 1, the sockets the cells describe, the engine that
+//!   runs and judges them, the cells and the matrix tests;
+//! - [`scenarios`]: section 2, named scenarios, `try PORT`, interfaces.
 
 mod matrix;
 mod scenarios;
