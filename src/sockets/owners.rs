@@ -937,17 +937,24 @@ mod tests {
 
     /// The uid comes from the owner of /proc/PID, which the kernel keeps at
     /// the effective uid even for a process that made itself non-dumpable
-    /// (its other /proc files then belong to root). Needs root, setpriv and
-    /// /usr/bin/python3 to make such a process; says so and passes without
-    /// them.
+    /// (its other /proc files then belong to root). Needs root (ignored
+    /// unless built as root: build.rs), setpriv and /usr/bin/python3 to
+    /// make such a process; says so and passes without the last two.
     #[test]
+    #[cfg_attr(
+        not(portcheck_root),
+        ignore = "needs root (a process of another uid): cargo test as root runs it"
+    )]
     fn the_proc_directory_owner_is_the_effective_uid_even_when_not_dumpable() {
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
-        if !rustix::process::geteuid().is_root() {
-            eprintln!("skipped: needs root to run a process as another user");
-            return;
-        }
+        let uid = rustix::process::geteuid().as_raw();
+        assert_eq!(
+            uid,
+            0,
+            "needs root; built as uid {}, run as uid {uid}: rebuild as this user",
+            env!("PORTCHECK_BUILD_UID")
+        );
         let script = "import ctypes, sys\n\
                       ctypes.CDLL(None).prctl(4, 0)\n\
                       print('ready', flush=True)\n\

@@ -78,6 +78,7 @@ pub fn warning_codes(document: &serde_json::Value) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn dns_view_shows_what_the_hosts_file_hides() {
     in_netns("dns_view_shows_what_the_hosts_file_hides", || {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind the DNS server");
@@ -119,6 +120,7 @@ fn dns_view_shows_what_the_hosts_file_hides() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn dns_view_says_which_server_did_not_answer() {
     in_netns("dns_view_says_which_server_did_not_answer", || {
         // A port nobody listens on, in a namespace of our own.
@@ -166,6 +168,7 @@ fn dns_server_flag_rejects_a_bad_address() {
 /// answer at all, not the resolver library's built-in `localhost`, and
 /// the ICMP refusal is heard at once instead of after a timeout.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn dns_server_that_refuses_gives_no_answers_at_once() {
     in_netns("dns_server_that_refuses_gives_no_answers_at_once", || {
         for host in ["localhost", "web"] {

@@ -58,6 +58,7 @@ fn no_panic(run: &Run) {
 /// process. The sockets are still listed (they come from the kernel), and
 /// it says the owners are hidden rather than "in another PID namespace".
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn env_proc_hidepid_still_lists_sockets_and_says_owners_are_hidden() {
     in_netns("env_proc_hidepid", || {
         let _held = listener("127.0.0.1:9800", Opts::new());
@@ -94,6 +95,7 @@ fn env_proc_hidepid_still_lists_sockets_and_says_owners_are_hidden() {
 /// socket is still listed, each command still answers, and the warning
 /// says /proc is what is missing.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn env_proc_missing_still_lists_sockets_and_says_so() {
     in_netns("env_proc_missing", || {
         let _held = listener("127.0.0.1:9810", Opts::new().reuseaddr(true));
@@ -172,6 +174,7 @@ fn env_proc_missing_still_lists_sockets_and_says_so() {
 /// would behave for addresses): IPv4 answers as usual, IPv6 addresses are
 /// refused with EADDRNOTAVAIL or unreachable, and a note says why.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn env_without_ipv6_answers_for_ipv4_and_says_why_ipv6_fails() {
     in_netns("env_without_ipv6", || {
         // Written from this thread: the sysctls of its network namespace.
@@ -221,6 +224,7 @@ fn env_without_ipv6_answers_for_ipv4_and_says_why_ipv6_fails() {
 /// not found, and the message says the hosts file is missing; addresses
 /// and `who` still answer.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn env_without_etc_hosts_says_so_and_addresses_still_work() {
     in_netns("env_without_etc_hosts", || {
         let _held = listener("127.0.0.1:9840", Opts::new());
@@ -245,6 +249,7 @@ fn env_without_etc_hosts_says_so_and_addresses_still_work() {
 /// with lines glibc cannot parse, is read as glibc reads it (those lines
 /// skipped), with a note naming a few of them, escaped.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn env_empty_or_broken_gai_conf_keeps_the_answer() {
     in_netns("env_gai_conf", || {
         let _held = listener("127.0.0.1:9850", Opts::new());
@@ -286,6 +291,7 @@ fn env_empty_or_broken_gai_conf_keeps_the_answer() {
 /// A hosts file with a line that is not UTF-8 (a Latin-1 comment) is read
 /// as glibc reads it: its names still come from `hosts`.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn env_hosts_file_not_utf8_still_gives_origins() {
     in_netns("env_hosts_file_not_utf8", || {
         let _held = listener("127.0.0.1:9860", Opts::new());
@@ -326,6 +332,7 @@ fn with_resolver(hosts: &str, resolv: &str, args: &[&str]) -> Option<(Run, Durat
 /// asked directly gives up within 2 s. Clear messages, exit 2 when the
 /// name cannot be resolved.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn env_silent_nameserver_is_given_up_on_within_the_bounds() {
     in_netns("env_silent_nameserver", || {
         let _silent = UdpSocket::bind("127.0.0.2:53").expect("bind 127.0.0.2:53");

@@ -29,6 +29,7 @@ fn json(run: &super::harness::Run) -> Value {
 /// off), so it takes IPv4 port 3000: `who -4` lists it and `wait -4
 /// --until free` is not met.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn ipv4_filter_meets_nodes_dual_stack_listener() {
     const TEST: &str = "ipv4_filter_meets_nodes_dual_stack_listener";
     let Some(node) = field::program("node", TEST) else {
@@ -131,6 +132,7 @@ fn self_signed(cert: &Path, key: &Path) {
 /// nginx `listen 8443 ssl` answers plain HTTP with its own 400 "The plain
 /// HTTP request was sent to HTTPS port": TLS only, not multiplexed.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn probe_calls_nginx_ssl_port_tls_only_not_multiplexed() {
     const TEST: &str = "probe_calls_nginx_ssl_port_tls_only_not_multiplexed";
     let Some(nginx) = field::program("nginx", TEST) else {
@@ -203,6 +205,7 @@ http {{
 
 /// Redis, probed as Redis (`PING`), logs no "SECURITY ATTACK".
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn probe_asks_redis_ping_and_trips_no_alarm() {
     const TEST: &str = "probe_asks_redis_ping_and_trips_no_alarm";
     let Some(redis) = field::program("redis-server", TEST) else {
@@ -249,6 +252,7 @@ fn probe_asks_redis_ping_and_trips_no_alarm() {
 /// PostgreSQL, probed with an SSLRequest, logs no "invalid length of
 /// startup packet" (nor any other startup complaint).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn probe_asks_postgres_sslrequest_and_trips_no_alarm() {
     const TEST: &str = "probe_asks_postgres_sslrequest_and_trips_no_alarm";
     let (Some(initdb), Some(postgres)) = (
@@ -320,6 +324,7 @@ fn probe_asks_postgres_sslrequest_and_trips_no_alarm() {
 
 /// MariaDB greets first: its greeting is read and nothing is sent.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn probe_reads_the_mariadb_greeting_and_sends_nothing() {
     const TEST: &str = "probe_reads_the_mariadb_greeting_and_sends_nothing";
     let Some(mariadbd) = field::program("mariadbd", TEST) else {
@@ -370,6 +375,7 @@ fn probe_reads_the_mariadb_greeting_and_sends_nothing() {
 /// sshd greets first: its banner is read and nothing is sent (an HTTP
 /// request would make it log "invalid format" / "Bad protocol version").
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn probe_reads_the_sshd_banner_and_sends_nothing() {
     const TEST: &str = "probe_reads_the_sshd_banner_and_sends_nothing";
     let (Some(sshd), Some(keygen)) = (
@@ -532,6 +538,7 @@ impl Drop for OtherHost {
 /// and `--connect` reach it and make it `accept`; a closed port there,
 /// refused to a probe, is a known refusal (exit 1).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_says_cannot_tell_for_another_host_until_asked() {
     const TEST: &str = "resolve_says_cannot_tell_for_another_host_until_asked";
     let Some(python) = field::program("python3", TEST) else {
@@ -732,6 +739,7 @@ const CLIENTS: &[Client] = &[
 /// src/resolve/clients.rs says. Go's net/http is not run (.ci/run does
 /// not install Go): its absence is recorded by name, and Go is not named.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn clients_reach_the_listeners_the_table_says() {
     use portcheck::resolve::clients::{OBSERVED, reached, tries_first};
     const TEST: &str = "clients_reach_the_listeners_the_table_says";

@@ -22,6 +22,7 @@ fn parse_wait(run: &Run) -> WaitDoc {
 /// `who :::80` is Node's `[::]:80`; `who ::1:80` can be read two ways and
 /// is refused with both spellings (it silently meant the address `::1:80`).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_reads_nodes_forms_and_refuses_ambiguous_ones() {
     in_netns("who_reads_nodes_forms_and_refuses_ambiguous_ones", || {
         let _server = listener("[::]:3000", Opts::new().v6only(false));
@@ -62,6 +63,7 @@ fn who_reads_nodes_forms_and_refuses_ambiguous_ones() {
 
 /// An interface that does not exist is an error naming it, never "free".
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_and_wait_refuse_unknown_interfaces() {
     in_netns("who_and_wait_refuse_unknown_interfaces", || {
         for args in [
@@ -91,6 +93,7 @@ fn who_and_wait_refuse_unknown_interfaces() {
 /// `wait NAME:PORT` looks the name up (system order) and is met when one
 /// of its destinations accepts, as a client trying them in order connects.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn wait_for_a_name_is_met_when_one_destination_accepts() {
     in_netns(
         "wait_for_a_name_is_met_when_one_destination_accepts",
@@ -129,6 +132,7 @@ fn wait_for_a_name_is_met_when_one_destination_accepts() {
 /// `wait PORT` waits for a TCP server, as `free` looks for TCP ports: a
 /// UDP socket on the port does not meet it; `-u` asks for UDP.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn wait_defaults_to_tcp() {
     in_netns("wait_defaults_to_tcp", || {
         let _datagrams = udp("127.0.0.1:7002", Opts::new());
@@ -147,6 +151,7 @@ fn wait_defaults_to_tcp() {
 /// namespace): its workers rewrite their title to `nginx: worker process`
 /// and pad it with NULs; `who` lists the title alone, as ps does.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_trims_the_padding_of_rewritten_titles() {
     in_netns("who_trims_the_padding_of_rewritten_titles", || {
         let test = "who_trims_the_padding_of_rewritten_titles";
@@ -231,6 +236,7 @@ impl Drop for Stop {
 /// `free` in a range the kernel keeps for outgoing connections says every
 /// port was skipped, and how to widen the search.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn free_says_when_every_port_was_skipped_as_ephemeral() {
     in_netns("free_says_when_every_port_was_skipped_as_ephemeral", || {
         let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
@@ -287,6 +293,7 @@ fn usage_errors_under_json_are_error_documents() {
 /// The tables in a real 80x24 terminal (tmux): every line fits, the
 /// command line is cut with `…`; `-w` shows it whole (and wraps).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn tables_fit_an_80_column_terminal() {
     in_netns("tables_fit_an_80_column_terminal", || {
         let Some(tmux) = crate::field::program("tmux", "tables_fit_an_80_column_terminal") else {

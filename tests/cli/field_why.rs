@@ -107,6 +107,7 @@ fn kinds(doc: &WhyDoc) -> Vec<&str> {
 /// way: `why` reads it from the log and says so, with fixes in Rust's
 /// terms, and no "start it again". Both of Rust's error shapes.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_rust_server_is_in_its_own_way() {
     in_netns("field_why_rust_server", || {
         let server = rust_server();
@@ -207,6 +208,7 @@ fn field_why_rust_server_is_in_its_own_way() {
 /// never only "start it again". The plan it names, run as given, finds the
 /// program's own [::]:443 in the way.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_rust_failure_alone_names_the_plan_to_check() {
     in_netns("field_why_rust_alone", || {
         let ran = run_program(&rust_server(), &["443", "hyper"], 10);
@@ -245,6 +247,7 @@ fn field_why_rust_failure_alone_names_the_plan_to_check() {
 /// An announced socket that something else holds now is not what ran:
 /// the failed bind is checked alone and its live holder named.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_an_announced_socket_held_by_another_is_not_blamed() {
     in_netns("field_why_own_held_elsewhere", || {
         let ran = run_program(&rust_server(), &["8443", "hyper"], 10);
@@ -262,6 +265,7 @@ fn field_why_an_announced_socket_held_by_another_is_not_blamed() {
 /// nginx fails on both of its listens (and retries each five times), then
 /// Redis on the same port: every distinct failure line is diagnosed, once.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_every_failure_line_is_diagnosed() {
     const TEST: &str = "field_why_every_failure_line";
     let (Some(nginx), Some(redis)) = (
@@ -343,6 +347,7 @@ fn field_why_every_failure_line_is_diagnosed() {
 /// socat says the same for TCP and UDP: TCP is assumed and said; `-u`
 /// checks UDP and finds the UDP holder. Its connect failure is read too.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_socat_bind_and_connect() {
     const TEST: &str = "field_why_socat";
     let Some(socat) = field::program("socat", TEST) else {
@@ -401,6 +406,7 @@ fn field_why_socat_bind_and_connect() {
 /// Its client says (115) for every connect failure: not called "refused"
 /// unless the socket table shows it.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_mariadb_server_and_client() {
     const TEST: &str = "field_why_mariadb";
     let (Some(server), Some(client)) = (
@@ -463,6 +469,7 @@ fn field_why_mariadb_server_and_client() {
 /// wget's and curl's refusals on this host, and curl's "Couldn't connect"
 /// to an address with no route: unreachable, no ssh advice.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_wget_and_curl() {
     const TEST: &str = "field_why_wget_curl";
     let (Some(wget), Some(curl)) = (field::program("wget", TEST), field::program("curl", TEST))
@@ -564,6 +571,7 @@ fn field_why_wget_and_curl() {
 /// the fix names the master once, as `portcheck stop PORT` and `nginx -s
 /// quit`, never a worker.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_nginx_workers_are_stopped_through_their_master() {
     const TEST: &str = "field_why_nginx_master";
     let (Some(nginx), Some(redis)) = (
@@ -657,6 +665,7 @@ fn children_of(parent: u32) -> usize {
 /// (on) is assumed and said, and the other value, which finds the holder,
 /// is named.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_nginx_ipv6only_off_names_the_ipv4_holder() {
     const TEST: &str = "field_why_nginx_ipv6only";
     let Some(nginx) = field::program("nginx", TEST) else {
@@ -706,6 +715,7 @@ fn field_why_nginx_ipv6only_off_names_the_ipv4_holder() {
 /// `--help` here, or, for redis-server (which takes any directive as
 /// `--NAME` and lists none), a run with it binds the address given.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_fix_flags_are_the_programs_own() {
     const TEST: &str = "field_why_fix_flags";
     in_netns(TEST, || {
@@ -761,6 +771,7 @@ fn field_why_fix_flags_are_the_programs_own() {
 /// redis-cli asks ::1 while Redis listens on 127.0.0.1 only: the fix
 /// lines use redis-cli's and redis-server's own flags.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_redis_client_fixes_use_redis_flags() {
     redis_client_fails(
         "field_why_redis_client",
@@ -790,6 +801,7 @@ fn field_why_redis_client_fixes_use_redis_flags() {
 /// missing; TCP on the same port is what can be checked here, and where a
 /// server accepts there, the fix is psql over TCP.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_psql_unix_socket_is_answered_honestly() {
     const TEST: &str = "field_why_psql_socket";
     let Some(psql) = field::program("psql", TEST) else {
@@ -890,6 +902,7 @@ fn parent_of(pid: u32) -> Option<u32> {
 /// 6379: `why` names redis-server (its pid) on 6379 as the port the client
 /// likely meant, and the fix is redis-cli's own `-p`.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_refused_client_is_pointed_at_its_servers_port() {
     redis_client_fails(
         "field_why_nearby_port",
@@ -938,6 +951,7 @@ fn field_why_refused_client_is_pointed_at_its_servers_port() {
 /// `why` says that IPv4-only clients fail, with the fixes in Redis's own
 /// flags (connect to ::1, or bind 127.0.0.1 too).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn field_why_loopback_v6_only_listener_fails_ipv4_clients() {
     redis_client_fails(
         "field_why_v6_only_listener",

@@ -59,24 +59,51 @@ pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
-/// Whether `test` can run; prints why not when it cannot.
-pub fn needs_root(test: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    eprintln!(
-        "skipping {test}: it needs root (a private network namespace, sockets of another uid); CI runs as root"
+// Every test that needs root carries
+// `#[cfg_attr(not(portcheck_root), ignore = "needs root ...")]`; build.rs
+// sets `portcheck_root` when the build runs as root, so a non-root
+// `cargo test` reports those tests as ignored and `cargo test` as root (CI)
+// runs them all. build.rs says why this design.
+
+/// The uid the tests were built as (build.rs), "unknown" without /proc.
+pub const BUILD_UID: &str = env!("PORTCHECK_BUILD_UID");
+
+/// Fails the test unless it runs as root. A test that needs root is
+/// ignored unless built as root, so this fails only where the build and
+/// the run are different users (or `--ignored` is asked of a non-root
+/// run): loudly, never a pass that ran nothing.
+pub fn require_root(test: &str) {
+    let uid = rustix::process::geteuid().as_raw();
+    assert!(
+        uid == 0,
+        "{test} needs root (a private network namespace, sockets of another uid); \
+         built as uid {BUILD_UID}, run as uid {uid}: rebuild as this user \
+         (`cargo test` then reports it as ignored) or run as root"
     );
-    false
+}
+
+/// The root tests were built for the uid that runs them: as root they are
+/// compiled in (not ignored), as another user ignored. A binary built as
+/// another user and run as root would report them all as ignored, so root
+/// would run none of them and pass: this says so instead. (Built as root
+/// and run as another user, each of them fails in [`require_root`].)
+#[test]
+fn the_root_tests_are_built_for_the_uid_that_runs_them() {
+    let uid = rustix::process::geteuid().as_raw();
+    assert_eq!(
+        cfg!(portcheck_root),
+        uid == 0,
+        "built as uid {BUILD_UID}, run as uid {uid}: the tests that need root were compiled \
+         for the other; rebuild as this user (build.rs reruns when USER, LOGNAME, HOME or \
+         SUDO_UID changes, or `touch build.rs`)"
+    );
 }
 
 /// Runs `body` on a new thread inside a new network namespace whose
-/// loopback is up. Skips, with the reason printed, when not root. A panic
-/// in `body` fails the test.
+/// loopback is up. Fails when not root ([`require_root`]). A panic in
+/// `body` fails the test.
 pub fn in_netns<F: FnOnce() + Send>(test: &str, body: F) {
-    if !needs_root(test) {
-        return;
-    }
+    require_root(test);
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .name(test.to_owned())

@@ -62,6 +62,7 @@ fn promtool(promtool: &Path, text: &str) -> (bool, String) {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn openmetrics_lists_each_socket_with_its_holder_and_ends_in_eof() {
     in_netns("openmetrics_lists_each_socket", || {
         let socket = listener("127.0.0.1:0", Opts::new());
@@ -111,6 +112,7 @@ fn openmetrics_lists_each_socket_with_its_holder_and_ends_in_eof() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn format_and_json_agree_or_are_refused() {
     in_netns("format_and_json", || {
         let json = portcheck(&["who", "--format", "json"]);
@@ -157,6 +159,7 @@ fn start_hostile_holder(dir: &Path, socket: socket2::Socket) -> Child {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn a_hostile_process_name_stays_one_escaped_label_value() {
     in_netns("hostile_process_name_in_metrics", || {
         let dir = scratch("hostile-metrics");
@@ -247,6 +250,7 @@ fn scrape(address: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn node_exporter_serves_the_textfile_portcheck_wrote() {
     const TEST: &str = "node_exporter_textfile";
     in_netns(TEST, || {
@@ -388,6 +392,7 @@ fn http_get(address: &str, path: &str) -> Option<String> {
 /// knows `info`) scrapes `--format openmetrics`: without `# EOF` the same
 /// scrape fails (`up` 0, no series), checked by hand when this was written.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn prometheus_scrapes_the_openmetrics_output() {
     const TEST: &str = "prometheus_scrapes_openmetrics";
     in_netns(TEST, || {
@@ -484,6 +489,7 @@ fn prometheus_scrapes_the_openmetrics_output() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn an_output_that_cannot_be_written_is_a_clear_error() {
     in_netns("output_cannot_be_written", || {
         let dir = scratch("output-cannot-be-written");

@@ -296,6 +296,7 @@ fn wait_until_running(args: &[&str]) {
 // 1. --netns NAME|PATH|PID
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn netns_flag_enters_a_namespace_by_name_path_and_pid() {
     in_netns("netns_flag_enters_a_namespace_by_name_path_and_pid", || {
         let namespace = NamedNetns::add("flag");
@@ -421,6 +422,7 @@ type Row = (
 );
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn all_netns_lists_every_namespace_with_its_own_id_and_name() {
     in_netns(
         "all_netns_lists_every_namespace_with_its_own_id_and_name",
@@ -535,6 +537,7 @@ fn all_netns_lists_every_namespace_with_its_own_id_and_name() {
 /// the fix setns(2) into it failed like the others and `--all-netns` said
 /// the port was free).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn all_netns_unprivileged_still_lists_its_own_namespace() {
     in_netns(
         "all_netns_unprivileged_still_lists_its_own_namespace",
@@ -577,6 +580,7 @@ fn all_netns_unprivileged_still_lists_its_own_namespace() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_gives_the_owners_container_from_its_cgroup() {
     in_netns("who_gives_the_owners_container_from_its_cgroup", || {
         let socket = listener("127.0.0.1:7400", Opts::new());
@@ -602,6 +606,7 @@ fn ports(offsets: &[u16]) -> Vec<u16> {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn free_lists_the_lowest_ports_that_bind_everywhere() {
     in_netns("free_lists_the_lowest_ports_that_bind_everywhere", || {
         let range = format!("{FREE_LOW}-{}", FREE_LOW + 9);
@@ -718,6 +723,7 @@ fn free_rejects_bad_arguments() {
 // 6. wait
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn wait_times_out_when_nothing_listens() {
     in_netns("wait_times_out_when_nothing_listens", || {
         let (run, doc) = wait_json(&["wait", "7600", "--timeout", "300ms", "--json"]);
@@ -745,6 +751,7 @@ fn wait_times_out_when_nothing_listens() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn wait_sees_a_listener_that_starts_later() {
     in_netns("wait_sees_a_listener_that_starts_later", || {
         let args = ["wait", "7601", "--timeout", "5s", "--json"];
@@ -786,6 +793,7 @@ fn wait_sees_a_listener_that_starts_later() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn wait_until_free_sees_a_listener_close() {
     in_netns("wait_until_free_sees_a_listener_close", || {
         let held = listener("0.0.0.0:7603", Opts::new());
@@ -828,6 +836,7 @@ fn wait_until_free_sees_a_listener_close() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn wait_until_free_ignores_time_wait() {
     in_netns("wait_until_free_ignores_time_wait", || {
         time_wait_on(7604);
@@ -870,6 +879,7 @@ fn wait_rejects_bad_arguments() {
 /// `netns_name` is the same for one socket in who, try and resolve (try
 /// and resolve left it null).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn netns_name_is_set_alike_in_who_try_and_resolve() {
     in_netns("netns_name_is_set_alike_in_who_try_and_resolve", || {
         let namespace = NamedNetns::add("alike");

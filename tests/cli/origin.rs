@@ -16,6 +16,7 @@ fn uname(flag: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn documents_name_the_host_and_the_kernel_as_uname_does() {
     in_netns("documents_name_the_host", || {
         let (run, doc) = who_json(&[]);

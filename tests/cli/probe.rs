@@ -410,6 +410,7 @@ fn socket_on<'a>(doc: &'a Value, address: &str, port: u16) -> &'a Value {
 /// 0.0.0.0 server on one port, with different titles. Both are this test's
 /// process, so only the probe tells them apart.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn probe_seed_001_split_by_family_names_both_titles() {
     in_netns("probe_seed_001_split_by_family_names_both_titles", || {
         let etc = Etc::new("seed-001", "127.0.0.1 web\n::1 web\n");
@@ -487,6 +488,7 @@ fn probe_seed_001_split_by_family_names_both_titles() {
 /// Seed 000: HTTPS on [::]:P v6only beside a plain-HTTP redirect on
 /// 0.0.0.0:P: IPv6 clients get TLS, IPv4 clients a 301.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn probe_seed_000_tls_beside_plain_redirect() {
     in_netns("probe_seed_000_tls_beside_plain_redirect", || {
         let etc = Etc::new("seed-000", "127.0.0.1 dual.test\n::1 dual.test\n");
@@ -549,6 +551,7 @@ fn probe_seed_000_tls_beside_plain_redirect() {
 /// Banner, silence, a close, a reset, a multiplexed socket and plain HTTP,
 /// all probed at once by `who --probe`, which ends within the bound.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn probe_who_tells_each_kind_of_server_apart() {
     in_netns("probe_who_tells_each_kind_of_server_apart", || {
         let _ssh = Server::start(
@@ -667,6 +670,7 @@ fn probe_who_tells_each_kind_of_server_apart() {
 /// A never-ending head, megabytes of body, a never-ending banner and
 /// binary garbage are cut at the bounds, and say so.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn probe_is_bounded_in_time_and_bytes() {
     in_netns("probe_is_bounded_in_time_and_bytes", || {
         let _head = Server::start("127.0.0.1:2301", Opts::new(), Behaviour::TrickleHead);
@@ -740,6 +744,7 @@ fn probe_with_udp_is_refused() {
 /// Fifty silent listeners (the slowest answer a probe waits out) are
 /// probed concurrently: `who --probe` still ends within a few seconds.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn probe_of_fifty_listeners_runs_concurrently() {
     in_netns("probe_of_fifty_listeners_runs_concurrently", || {
         let servers: Vec<Server> = (2600..2650)

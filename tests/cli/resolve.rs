@@ -423,6 +423,7 @@ const WEB: &str = "127.0.0.1 web\n::1 web\n";
 // 1. The seed: 0.0.0.0:P (one process) beside [::]:P v6only (another)
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_seed_ipv6_first_reaches_the_v6only_server() {
     in_netns("resolve_seed_ipv6_first_reaches_the_v6only_server", || {
         let etc = Etc::new("seed", WEB);
@@ -494,6 +495,7 @@ fn resolve_seed_ipv6_first_reaches_the_v6only_server() {
 
 /// The same sockets in one process: no split warning.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_seed_in_one_process_is_not_split() {
     in_netns("resolve_seed_in_one_process_is_not_split", || {
         let etc = Etc::new("seed-one", WEB);
@@ -525,6 +527,7 @@ fn resolve_seed_in_one_process_is_not_split() {
 // 2. Node: a server on 127.0.0.1 only; ::1 first is refused
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_node_scenario_ipv6_refused_then_ipv4() {
     in_netns("resolve_node_scenario_ipv6_refused_then_ipv4", || {
         let etc = Etc::new("node", WEB);
@@ -558,6 +561,7 @@ fn resolve_node_scenario_ipv6_refused_then_ipv4() {
 // 3. A dual-stack [::] catches both
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_dual_stack_wildcard_catches_both() {
     in_netns("resolve_dual_stack_wildcard_catches_both", || {
         let etc = Etc::new("dual", WEB);
@@ -592,6 +596,7 @@ fn resolve_dual_stack_wildcard_catches_both() {
 // 4. An exact address beats a wildcard; IPv4 beats dual-stack for IPv4
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_exact_address_beats_wildcard() {
     in_netns("resolve_exact_address_beats_wildcard", || {
         let etc = Etc::new("exact", "127.0.0.1 both\n127.0.0.3 both\n");
@@ -654,6 +659,7 @@ fn resolve_exact_address_beats_wildcard() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_ipv4_socket_beats_dual_stack_for_ipv4() {
     in_netns("resolve_ipv4_socket_beats_dual_stack_for_ipv4", || {
         let etc = Etc::new("v4-beats-dual", WEB);
@@ -683,6 +689,7 @@ fn resolve_ipv4_socket_beats_dual_stack_for_ipv4() {
 // 5. Several addresses per name, an IPv6 global one among them
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_several_addresses_sorted_by_rules_6_and_8() {
     in_netns("resolve_several_addresses_sorted_by_rules_6_and_8", || {
         // 2001:db8::1 local; 192.0.2.1 routed (a global IPv4 source) but
@@ -757,6 +764,7 @@ fn resolve_several_addresses_sorted_by_rules_6_and_8() {
 // 6. Nothing listening; no port at all
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_nothing_listening_exits_1_and_no_port_exits_0() {
     in_netns(
         "resolve_nothing_listening_exits_1_and_no_port_exits_0",
@@ -799,6 +807,7 @@ fn resolve_nothing_listening_exits_1_and_no_port_exits_0() {
 // 7. --connect: real connections, identified in the socket table
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_connect_names_the_accepting_process() {
     in_netns("resolve_connect_names_the_accepting_process", || {
         let etc = Etc::new("connect", "::1 web\n127.0.0.1 web\n127.0.0.2 web\n");
@@ -911,6 +920,7 @@ fn resolve_connect_names_the_accepting_process() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_connect_human_output_says_as_predicted() {
     in_netns("resolve_connect_human_output_says_as_predicted", || {
         let etc = Etc::new("connect-human", WEB);
@@ -941,6 +951,7 @@ fn resolve_connect_human_output_says_as_predicted() {
 // 8. Input forms, and errors
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_accepts_urls_two_arguments_and_literals() {
     in_netns("resolve_accepts_urls_two_arguments_and_literals", || {
         let etc = Etc::new("forms", WEB);
@@ -1002,6 +1013,7 @@ fn resolve_accepts_urls_two_arguments_and_literals() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_errors_exit_2_with_codes() {
     in_netns("resolve_errors_exit_2_with_codes", || {
         let etc = Etc::new("errors", WEB);
@@ -1053,6 +1065,7 @@ fn resolve_errors_exit_2_with_codes() {
 /// 79); glibc's rule 3, reading IFA_F_DEPRECATED from the address list,
 /// puts it last. portcheck's order must be getaddrinfo's, and rule 3 named.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_rule_3_avoids_a_deprecated_source_as_glibc_does() {
     in_netns(
         "resolve_rule_3_avoids_a_deprecated_source_as_glibc_does",
@@ -1124,6 +1137,7 @@ precedence ::ffff:0:0/96  100
 ";
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_gai_conf_precedence_puts_ipv4_first() {
     let test = "resolve_gai_conf_precedence_puts_ipv4_first";
     in_netns(test, || {
@@ -1159,6 +1173,7 @@ fn resolve_gai_conf_precedence_puts_ipv4_first() {
 /// A precedence table without a `::/0` row: glibc adds `::/0 40`, so IPv4
 /// (no row of its own) gets 40 and beats a lowered ::1.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_gai_conf_table_without_default_row_gets_glibcs() {
     let test = "resolve_gai_conf_table_without_default_row_gets_glibcs";
     in_netns(test, || {
@@ -1184,6 +1199,7 @@ fn resolve_gai_conf_table_without_default_row_gets_glibcs() {
 /// One `scopev4` line replaces glibc's whole IPv4 scope table: 127/8 is
 /// then global like 10/8, and rule 8 no longer puts 127.0.0.2 first.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_gai_conf_scopev4_replaces_the_default_scopes() {
     let test = "resolve_gai_conf_scopev4_replaces_the_default_scopes";
     in_netns(test, || {
@@ -1213,6 +1229,7 @@ fn resolve_gai_conf_scopev4_replaces_the_default_scopes() {
 
 /// Lines portcheck cannot read are reported, not silently dropped.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_gai_conf_unreadable_lines_are_warned_about() {
     let test = "resolve_gai_conf_unreadable_lines_are_warned_about";
     in_netns(test, || {
@@ -1234,6 +1251,7 @@ fn resolve_gai_conf_unreadable_lines_are_warned_about() {
 // UDP: a bound socket "accepts"; --connect has nothing to connect
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_udp_maps_datagrams_to_bound_sockets() {
     in_netns("resolve_udp_maps_datagrams_to_bound_sockets", || {
         let etc = Etc::new("udp", WEB);
@@ -1270,6 +1288,7 @@ fn resolve_udp_maps_datagrams_to_bound_sockets() {
 /// read it, is resolved too; a numeric literal glibc reads (`127.1`) has
 /// the origin `literal`; headers bracket an IPv6 literal.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn resolve_reads_zones_numeric_literals_and_brackets_headers() {
     in_netns(
         "resolve_reads_zones_numeric_literals_and_brackets_headers",

@@ -109,6 +109,7 @@ fn start_holders() -> (Child, Vec<u32>) {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_lists_a_hundred_thousand_sockets_in_bounded_memory() {
     in_netns("scale::who_100k", || {
         let dir = std::env::temp_dir().join(format!("portcheck-scale-{}", std::process::id()));

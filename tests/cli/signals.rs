@@ -57,6 +57,7 @@ const PLAN: [&str; 6] = [
 const RUNS: u32 = 50;
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn signals_ctrl_c_during_try_leaves_every_port_free() {
     in_netns("signals_ctrl_c_during_try", || {
         let mut args = vec!["try"];
@@ -110,6 +111,7 @@ fn signals_ctrl_c_during_try_leaves_every_port_free() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn signals_ctrl_c_ends_wait_at_once_with_no_output() {
     in_netns("signals_ctrl_c_ends_wait", || {
         // A timeout longer than the clock can add is no deadline (it
@@ -142,6 +144,7 @@ fn signals_ctrl_c_ends_wait_at_once_with_no_output() {
 /// `portcheck ... | head -0`: every command, table and JSON, ends with
 /// its own exit code and says nothing (who's 700-socket case is in who.rs).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn signals_closed_stdout_ends_every_command_quietly() {
     in_netns("signals_closed_stdout", || {
         let _held = listener("127.0.0.1:9920", Opts::new());

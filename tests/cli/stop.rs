@@ -305,6 +305,7 @@ fn holders(port: u16) -> Vec<u32> {
 // ---------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_stops_the_listener_and_never_its_client() {
     in_netns("stop_stops_the_listener_and_never_its_client", || {
         let mut server = Tree::holder("tcp", 8100, "server");
@@ -341,6 +342,7 @@ fn stop_stops_the_listener_and_never_its_client() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_escalates_to_sigkill_after_the_grace_unless_told_not_to() {
     in_netns("stop_escalates_to_sigkill_after_the_grace", || {
         let mut stubborn = Tree::holder("tcp", 8101, "ignore-term");
@@ -388,6 +390,7 @@ fn stop_escalates_to_sigkill_after_the_grace_unless_told_not_to() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_frees_a_udp_port() {
     in_netns("stop_frees_a_udp_port", || {
         let mut holder = Tree::holder("udp", 5353, "server");
@@ -406,6 +409,7 @@ fn stop_frees_a_udp_port() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_without_a_terminal_or_yes_prints_the_plan_and_signals_nothing() {
     in_netns("stop_without_a_terminal_or_yes", || {
         let mut holder = Tree::holder("tcp", 8102, "server");
@@ -432,6 +436,7 @@ fn stop_without_a_terminal_or_yes_prints_the_plan_and_signals_nothing() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_dry_run_changes_nothing() {
     in_netns("stop_dry_run_changes_nothing", || {
         let mut holder = Tree::holder("tcp", 8103, "server");
@@ -454,6 +459,7 @@ fn stop_dry_run_changes_nothing() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_as_another_user_is_refused_and_signals_nothing() {
     in_netns("stop_as_another_user_is_refused", || {
         let mut holder = Tree::holder("tcp", 8104, "server");
@@ -473,6 +479,7 @@ fn stop_as_another_user_is_refused_and_signals_nothing() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_refuses_time_wait_and_says_when_it_ends() {
     in_netns("stop_refuses_time_wait", || {
         // The server side closes first, so the TIME_WAIT is on 8105.
@@ -492,6 +499,7 @@ fn stop_refuses_time_wait_and_says_when_it_ends() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_signals_the_nginx_master_not_each_worker() {
     let Some(nginx) = field::program("nginx", "stop_signals_the_nginx_master") else {
         return;
@@ -623,6 +631,7 @@ fn respawning_parent_is_named_and_stopped_with_parent(
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_names_a_shell_loop_that_restarts_the_holder_and_stops_it_with_parent() {
     in_netns("stop_names_a_shell_loop", || {
         let tree = shell_loop(8107);
@@ -631,6 +640,7 @@ fn stop_names_a_shell_loop_that_restarts_the_holder_and_stops_it_with_parent() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_names_a_node_parent_that_restarts_the_holder_and_stops_it_with_parent() {
     if field::program("node", "stop_names_a_node_parent").is_none() {
         return;
@@ -803,6 +813,7 @@ fn pid_reuse(stage: &str, port: u16) {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_never_signals_a_process_that_took_the_pid_before_the_pidfd_was_opened() {
     in_netns("stop_pid_reused_before_the_pidfd", || {
         pid_reuse("lookup", 8109);
@@ -810,6 +821,7 @@ fn stop_never_signals_a_process_that_took_the_pid_before_the_pidfd_was_opened() 
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_never_signals_a_process_that_took_the_pid_before_the_signal() {
     in_netns("stop_pid_reused_before_the_signal", || {
         pid_reuse("signal", 8110);
@@ -838,6 +850,7 @@ fn on_a_terminal(args: &str, answer: &str) -> Run {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stop_asks_once_on_a_terminal() {
     if field::program("script", "stop_asks_once_on_a_terminal").is_none() {
         return;

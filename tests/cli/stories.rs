@@ -187,6 +187,7 @@ fn write_sysctl(path: &str, value: &str) {
 /// `resolve` says "hash" and names both; real connections from many
 /// source ports reach both, and `--connect` names the member that took one.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stories_reuseport_group_spreads_connections_by_hash() {
     let Some(python) = python() else { return };
     in_netns(
@@ -258,6 +259,7 @@ fn stories_reuseport_group_spreads_connections_by_hash() {
 /// servers on 0.0.0.0:5454. Linux gives every unicast datagram to the one
 /// bound last; `resolve -u` names that one, "newest".
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stories_udp_reuseaddr_datagrams_go_to_the_newest() {
     let Some(python) = python() else { return };
     in_netns("stories_udp_reuseaddr_datagrams_go_to_the_newest", || {
@@ -289,6 +291,7 @@ fn stories_udp_reuseaddr_datagrams_go_to_the_newest() {
 /// A UDP reuseport group: datagrams are spread by the client's address and
 /// port, and `resolve -u` says "hash".
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stories_udp_reuseport_group_spreads_datagrams() {
     let Some(python) = python() else { return };
     in_netns("stories_udp_reuseport_group_spreads_datagrams", || {
@@ -333,6 +336,7 @@ fn http_get(address: &str) -> String {
 /// real requests), and `try 8000` says no TCP service fits any more while
 /// UDP is all free.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stories_two_node_servers_share_a_port_by_family() {
     let Some(node) = field::program("node", "stories_two_node_servers_share_a_port_by_family")
     else {
@@ -382,6 +386,7 @@ fn stories_two_node_servers_share_a_port_by_family() {
 /// `0.0.0.0:443` redirect fails (at listen, as both set SO_REUSEADDR);
 /// with IPV6_V6ONLY both bind. The trial is the kernel's word.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stories_rust_server_dual_stack_then_ipv4() {
     in_netns("stories_rust_server_dual_stack_then_ipv4", || {
         let (code, plan) = json(&["try", "[::]:443", "0.0.0.0:443"]);
@@ -403,6 +408,7 @@ fn stories_rust_server_dual_stack_then_ipv4() {
 /// hold 5353, `who` lists both, and each protocol's slots are taken only
 /// by its own server.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stories_tcp_and_udp_share_a_port_number() {
     let Some(python) = python() else { return };
     in_netns("stories_tcp_and_udp_share_a_port_number", || {
@@ -454,6 +460,7 @@ fn stories_tcp_and_udp_share_a_port_number() {
 /// both bind; `localhost` reaches the IPv6 one first, and each address
 /// reaches its own server.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stories_two_addresses_on_one_port() {
     let Some(python) = python() else { return };
     in_netns("stories_two_addresses_on_one_port", || {
@@ -474,6 +481,7 @@ fn stories_two_addresses_on_one_port() {
 /// 127.0.0.1:4443, told by its command line to send SSH to 127.0.0.1:22
 /// and TLS to 127.0.0.1:443. `who` names it and its routes.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn stories_sslh_is_named_with_its_routes() {
     let Some(sslh) = field::program("sslh", "stories_sslh_is_named_with_its_routes") else {
         return;

@@ -115,6 +115,7 @@ fn decode(base64: &str) -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn untrusted_names_and_command_lines_are_escaped_in_tables_and_exact_in_json() {
     in_netns("untrusted_names_and_command_lines", || {
         let holder = Holder::start(
@@ -200,6 +201,7 @@ fn untrusted_names_and_command_lines_are_escaped_in_tables_and_exact_in_json() {
 /// that is UTF-8 no `name_bytes`: the exact form costs nothing when the
 /// string already is exact.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn exact_bytes_are_null_when_the_text_is_utf8() {
     in_netns("exact_bytes_are_null_when_the_text_is_utf8", || {
         let _socket = listener("127.0.0.1:9701", Opts::new());
@@ -216,6 +218,7 @@ fn exact_bytes_are_null_when_the_text_is_utf8() {
 /// message, a log line given to `why` (colours are removed; any other
 /// control character stays visible but harmless).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn untrusted_input_is_escaped_where_it_is_echoed() {
     in_netns("untrusted_input_is_escaped_where_it_is_echoed", || {
         let _held = listener("127.0.0.1:9710", Opts::new());

@@ -127,6 +127,7 @@ fn assert_clean(doc: &WhoDoc) {
 // 1. Dual-stack `[::]` against `[::]` with IPV6_V6ONLY
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_tells_dual_stack_from_v6only() {
     in_netns("who_tells_dual_stack_from_v6only", || {
         let dual = listener("[::]:8001", Opts::new().v6only(false));
@@ -168,6 +169,7 @@ fn who_tells_dual_stack_from_v6only() {
 // 2. The seed scenario: 0.0.0.0:P beside [::]:P v6only
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_lists_ipv4_wildcard_beside_v6only_wildcard() {
     in_netns("who_lists_ipv4_wildcard_beside_v6only_wildcard", || {
         // Every SO_REUSEADDR/SO_REUSEPORT combination on each side.
@@ -244,6 +246,7 @@ fn who_lists_ipv4_wildcard_beside_v6only_wildcard() {
 // 3. IPv4-mapped binds, and address targets finding what covers them
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_shows_ipv4_mapped_binds_as_ipv4() {
     in_netns("who_shows_ipv4_mapped_binds_as_ipv4", || {
         let v4 = listener("127.0.0.1:8200", Opts::new());
@@ -286,6 +289,7 @@ fn who_shows_ipv4_mapped_binds_as_ipv4() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_address_target_lists_the_sockets_covering_it() {
     in_netns("who_address_target_lists_the_sockets_covering_it", || {
         // Bound, not listening, all with SO_REUSEADDR: the kernel lets
@@ -349,6 +353,7 @@ fn who_address_target_lists_the_sockets_covering_it() {
 // 4. UDP
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_lists_udp_with_state_and_peer() {
     in_netns("who_lists_udp_with_state_and_peer", || {
         let _udp4 = udp("0.0.0.0:8400", Opts::new());
@@ -458,6 +463,7 @@ fn who_lists_udp_with_state_and_peer() {
 // 5. TIME_WAIT: held by the kernel, counted, listed with --all
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_counts_and_lists_time_wait() {
     in_netns("who_counts_and_lists_time_wait", || {
         let server = listener("127.0.0.1:8500", Opts::new());
@@ -545,6 +551,7 @@ fn poll_until_only_time_wait(port: u16) -> WhoDoc {
 // 6. A socket shared across fork
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_lists_every_process_sharing_a_socket() {
     in_netns("who_lists_every_process_sharing_a_socket", || {
         let socket = listener("0.0.0.0:8600", Opts::new().reuseaddr(true));
@@ -584,6 +591,7 @@ fn who_lists_every_process_sharing_a_socket() {
 // 7. An SO_REUSEPORT pair
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_lists_both_sockets_of_a_reuseport_pair() {
     in_netns("who_lists_both_sockets_of_a_reuseport_pair", || {
         let opts = Opts::new().reuseport(true);
@@ -619,6 +627,7 @@ fn who_lists_both_sockets_of_a_reuseport_pair() {
 // 8. A socket of another uid
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_reports_the_uid_of_another_users_socket() {
     in_netns("who_reports_the_uid_of_another_users_socket", || {
         let holder = fork_listener_as(NOBODY, "0.0.0.0:8800");
@@ -649,6 +658,7 @@ fn who_reports_the_uid_of_another_users_socket() {
 // 9. portcheck itself run without privileges
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_unprivileged_still_lists_every_socket_and_says_what_it_missed() {
     in_netns("who_unprivileged_still_lists_every_socket", || {
         let _v4 = listener("0.0.0.0:8900", Opts::new().reuseaddr(true));
@@ -704,6 +714,7 @@ fn who_unprivileged_still_lists_every_socket_and_says_what_it_missed() {
 /// socket says its owners may not all be visible instead of passing one
 /// owner off as every owner.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_unprivileged_says_a_socket_may_have_owners_it_cannot_see() {
     in_netns("who_unprivileged_partial_owners", || {
         let socket = listener("127.0.0.1:8910", Opts::new());
@@ -784,6 +795,7 @@ fn share_with_sleep_as_nobody(socket: &Socket) -> std::process::Child {
 // 10. A socket bound to a device
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_names_the_bound_device() {
     in_netns("who_names_the_bound_device", || {
         let on_lo = listener("127.0.0.1:9000", Opts::new().device("lo"));
@@ -817,6 +829,7 @@ fn who_names_the_bound_device() {
 // 11. Several targets, filtered in the kernel
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_lists_exactly_the_ports_asked_for() {
     in_netns("who_lists_exactly_the_ports_asked_for", || {
         let tcp_ports = [9099u16, 9100, 9101, 9109, 9110, 9111, 9112, 9113];
@@ -863,6 +876,7 @@ fn who_lists_exactly_the_ports_asked_for() {
 // 12. Exit codes and bad input
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_exits_1_for_a_free_port_and_0_for_a_held_one() {
     in_netns("who_exits_1_for_a_free_port_and_0_for_a_held_one", || {
         let (run, doc) = who_json(&["9200"]);
@@ -929,6 +943,7 @@ fn who_rejects_bad_targets_naming_the_bad_part() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_address_alone_lists_every_port_on_it() {
     in_netns("who_address_alone_lists_every_port_on_it", || {
         let _held = (
@@ -966,6 +981,7 @@ fn who_address_alone_lists_every_port_on_it() {
 // 13. --json anywhere, deterministic output, broken pipes
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_json_is_the_same_document_wherever_the_flag_is_and_every_time() {
     in_netns("who_json_is_the_same_document_every_time", || {
         let shared = listener("0.0.0.0:9400", Opts::new().reuseaddr(true));
@@ -995,6 +1011,7 @@ fn who_json_is_the_same_document_wherever_the_flag_is_and_every_time() {
 }
 
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn who_ends_quietly_when_the_reader_goes_away() {
     in_netns("who_ends_quietly_when_the_reader_goes_away", || {
         let _held: Vec<Socket> = (10_000u16..10_700)

@@ -234,6 +234,7 @@ const NODE_LISTEN_3000: &str = "require('net').createServer().listen(3000)";
 /// Seed 000: Node's `:::3000` is a dual-stack [::], so an IPv4 listener on
 /// 0.0.0.0:3000 is in its way.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn why_node_eaddrinuse_names_the_ipv4_holder_of_its_dual_stack_wildcard() {
     in_netns("why_node_eaddrinuse", || {
         if !have("node", "why_node_eaddrinuse") {
@@ -328,6 +329,7 @@ fn why_node_eaddrinuse_names_the_ipv4_holder_of_its_dual_stack_wildcard() {
 /// A bare Python socket: no address and no port in the message; `--port`
 /// fills the gap, 0.0.0.0 is assumed and said, and no SO_REUSEADDR.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn why_python_bare_bind_needs_the_port_and_assumes_ipv4() {
     in_netns("why_python_bare_bind", || {
         if !have("python3", "why_python_bare_bind") {
@@ -388,6 +390,7 @@ fn why_python_bare_bind_needs_the_port_and_assumes_ipv4() {
 /// asyncio's message names the address; Python's http.server traceback
 /// says which runtime bound (and so that it set SO_REUSEADDR).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn why_reads_python_asyncio_and_http_server_messages() {
     in_netns("why_python_asyncio", || {
         if !have("python3", "why_python_asyncio") {
@@ -424,6 +427,7 @@ fn why_reads_python_asyncio_and_http_server_messages() {
 
 /// Node's dgram: UDP, and no SO_REUSEADDR unless asked.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn why_node_dgram_is_udp() {
     in_netns("why_node_dgram", || {
         if !have("node", "why_node_dgram") {
@@ -450,6 +454,7 @@ fn why_node_dgram_is_udp() {
 /// EACCES: the program's privileges count, not portcheck's (which runs as
 /// root here).
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn why_node_eacces_explains_privileged_ports() {
     in_netns("why_node_eacces", || {
         if !have("node", "why_node_eacces") {
@@ -489,6 +494,7 @@ fn why_node_eacces_explains_privileged_ports() {
 
 /// EADDRNOTAVAIL: the address is not this host's; its addresses are listed.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn why_node_eaddrnotavail_lists_the_hosts_addresses() {
     in_netns("why_node_eaddrnotavail", || {
         if !have("node", "why_node_eaddrnotavail") {
@@ -524,6 +530,7 @@ fn why_node_eaddrnotavail_lists_the_hosts_addresses() {
 
 /// Exit 1: the message is recognised, but the holder has exited since.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn why_exits_1_when_the_holder_has_gone() {
     in_netns("why_holder_gone", || {
         if !have("node", "why_holder_gone") {
@@ -561,6 +568,7 @@ fn why_exits_1_when_the_holder_has_gone() {
 /// Seed 001: Node connects to ::1 while the server listens on 127.0.0.1
 /// only. `why` says where the service really is, and both ways out.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn why_node_refused_on_ipv6_loopback_names_the_ipv4_only_server() {
     in_netns("why_node_refused_v6", || {
         if !have("node", "why_node_refused_v6") {
@@ -607,6 +615,7 @@ fn why_node_refused_on_ipv6_loopback_names_the_ipv4_only_server() {
 
 /// Exit 1 for a connect failure whose service accepts now.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn why_exits_1_when_the_service_accepts_now() {
     in_netns("why_service_up", || {
         let _server = listener("127.0.0.1:4100", Opts::new());
@@ -626,6 +635,7 @@ fn why_exits_1_when_the_service_accepts_now() {
 
 /// A message given as arguments (several words) is the same as piped.
 #[test]
+#[cfg_attr(not(portcheck_root), ignore = "needs root: cargo test as root runs it")]
 fn why_takes_the_message_as_arguments() {
     in_netns("why_arguments", || {
         let _held = listener("0.0.0.0:8080", Opts::new().reuseaddr(true));
