@@ -9,16 +9,28 @@ use crate::model::Socket;
 use crate::target::PortRange;
 
 /// NAT tools get this long before portcheck stops waiting for them.
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 const TOOL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// At most this much of a tool's output is read (a kube-proxy host's rule
 /// set is megabytes).
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 const MAX_TOOL_OUTPUT: u64 = 64 << 20;
 
 /// Runs `program args` if it is installed, with a deadline; its stdout.
 /// The output is read while the tool runs: a tool that writes more than a
 /// pipe holds (64 KiB) would otherwise wait for a reader until the
 /// deadline, and its answer would be lost.
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 fn run_tool(program: &str, args: &[&str]) -> Option<String> {
     let mut child = Command::new(program)
         .args(args)
@@ -56,6 +68,10 @@ fn run_tool(program: &str, args: &[&str]) -> Option<String> {
 
 /// DNAT rules for any of `ports`, from `iptables-save -t nat` and
 /// `nft list ruleset` where those are installed and readable.
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 pub fn nat_rules(ports: &[PortRange]) -> Vec<String> {
     let mut found = Vec::new();
     if let Some(text) = run_tool("iptables-save", &["-t", "nat"]) {
@@ -69,6 +85,10 @@ pub fn nat_rules(ports: &[PortRange]) -> Vec<String> {
 
 /// Lines that carry `action` and a `keyword PORT` (or `keyword LOW:HIGH`,
 /// `LOW-HIGH`) naming one of `ports`.
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 pub fn matching_rules(text: &str, ports: &[PortRange], action: &str, keyword: &str) -> Vec<String> {
     text.lines()
         .filter(|line| line.contains(action))
@@ -82,6 +102,10 @@ pub fn matching_rules(text: &str, ports: &[PortRange], action: &str, keyword: &s
         .collect()
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 fn port_spec_overlaps(spec: &str, ports: &[PortRange]) -> bool {
     let (low, high) = match spec.split_once([':', '-']) {
         Some((low, high)) => (low.parse::<u16>(), high.parse::<u16>()),

@@ -244,6 +244,10 @@ pub fn unit_of(path: &str) -> Option<UnitPlace> {
 /// The systemd cgroup path of /proc/PID/cgroup: the unified hierarchy's
 /// line (`0::PATH`) when systemd runs there, else the `name=systemd`
 /// hierarchy's (cgroup v1).
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 pub fn systemd_cgroup(text: &str) -> Option<&str> {
     fn path_of(line: &str) -> Option<&str> {
         line.splitn(3, ':').nth(2)
@@ -263,6 +267,10 @@ pub fn systemd_cgroup(text: &str) -> Option<&str> {
 /// --all --full --no-legend` (`LISTEN UNIT ACTIVATES`, one per line, e.g.
 /// `[::]:22 ssh.socket ssh.service`). Several units on the port are all
 /// returned, sorted.
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 pub fn socket_units(list_sockets: &str, port: u16) -> Vec<String> {
     let mut units: Vec<String> = list_sockets
         .lines()

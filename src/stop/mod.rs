@@ -171,6 +171,10 @@ impl Outcome {
 
 /// Why an action was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 pub enum Stage {
     /// The planned stop of a holder.
     Stop,

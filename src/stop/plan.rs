@@ -401,6 +401,10 @@ fn why(
 /// A socket-activation refusal (pid 1 holds the port) made a step once the
 /// `.socket` unit is known from `systemctl list-sockets`: exactly one unit
 /// on the port, or the refusal stands, saying why.
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 pub fn socket_activation(
     refused: &Refused,
     list_sockets: Result<&str, &str>,
@@ -466,6 +470,10 @@ pub struct Respawn {
 
 /// The new holders among `now` (pid, parent pid) that were not among the
 /// `stopped` holders, with whether the parent is a stopped holder's parent.
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "used by the Linux platform only")
+)]
 pub fn respawned(
     stopped_parents: &BTreeSet<u32>,
     stopped: &BTreeSet<u32>,
