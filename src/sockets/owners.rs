@@ -564,6 +564,15 @@ pub fn parse_cmdline(bytes: &[u8]) -> Vec<Text> {
 mod tests {
     use super::*;
 
+    /// A directory opened for reading, as the tests open /proc and its
+    /// entries.
+    fn open_dir(
+        dir: impl AsFd,
+        path: impl rustix::path::Arg,
+    ) -> rustix::io::Result<std::os::fd::OwnedFd> {
+        openat(dir, path, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())
+    }
+
     /// The effective uid from /proc/PID/status (`Uid: real effective saved
     /// fs`): the oracle the /proc directory's owner is checked against.
     fn effective_uid(status: &str) -> Option<u32> {
@@ -672,7 +681,7 @@ mod tests {
         let path = std::env::temp_dir().join(format!("portcheck-read-{}", std::process::id()));
         let content: Vec<u8> = (0..10_000u32).map(|i| b"abc\0"[(i % 4) as usize]).collect();
         std::fs::write(&path, &content).expect("write");
-        let dir = openat(CWD, c"/", OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).expect("/");
+        let dir = open_dir(CWD, c"/").expect("/");
         let relative =
             std::ffi::CString::new(path.to_str().expect("utf-8").trim_start_matches('/'))
                 .expect("c string");
@@ -797,28 +806,10 @@ mod tests {
         let Ok(mut child) = std::process::Command::new("sleep").arg("30").spawn() else {
             return; // no sleep(1): nothing to check the claim on
         };
-        let proc_dir = openat(
-            CWD,
-            c"/proc",
-            OFlags::RDONLY | OFlags::DIRECTORY,
-            Mode::empty(),
-        )
-        .expect("/proc");
-        let fd_dir = openat(
-            proc_dir.as_fd(),
-            PidName::fd_dir(child.id()).as_c_str(),
-            OFlags::RDONLY | OFlags::DIRECTORY,
-            Mode::empty(),
-        )
-        .expect("/proc/PID/fd");
-        let parent = |fd_dir: &std::os::fd::OwnedFd| {
-            openat(
-                fd_dir,
-                c"..",
-                OFlags::RDONLY | OFlags::DIRECTORY,
-                Mode::empty(),
-            )
-        };
+        let proc_dir = open_dir(CWD, c"/proc").expect("/proc");
+        let fd_dir = open_dir(proc_dir.as_fd(), PidName::fd_dir(child.id()).as_c_str())
+            .expect("/proc/PID/fd");
+        let parent = |fd_dir: &std::os::fd::OwnedFd| open_dir(fd_dir, c"..");
         // The child may not have reached exec yet (its comm is still ours).
         let by_path = format!("/proc/{}/comm", child.id());
         for _ in 0..200 {
@@ -888,13 +879,7 @@ mod tests {
     #[test]
     fn a_pid_reused_between_listing_and_reading_never_names_the_newcomer() {
         let root = fake_proc();
-        let proc_dir = openat(
-            CWD,
-            root.as_path(),
-            OFlags::RDONLY | OFlags::DIRECTORY,
-            Mode::empty(),
-        )
-        .expect("fake proc");
+        let proc_dir = open_dir(CWD, root.as_path()).expect("fake proc");
         let wanted: HashSet<u64> = [7].into_iter().collect();
         let mut partial = Partial::default();
         Scanner::new(proc_dir.as_fd(), &wanted, None).scan_process_then(100, &mut partial, || {
@@ -974,20 +959,9 @@ mod tests {
         BufReader::new(stdout).read_line(&mut line).expect("read");
         let pid = child.id();
         let details = if line.trim() == "ready" {
-            let proc_dir = openat(
-                CWD,
-                c"/proc",
-                OFlags::RDONLY | OFlags::DIRECTORY,
-                Mode::empty(),
-            )
-            .expect("/proc");
-            let pid_dir = openat(
-                proc_dir.as_fd(),
-                PidName::new(pid).as_c_str(),
-                OFlags::RDONLY | OFlags::DIRECTORY,
-                Mode::empty(),
-            )
-            .expect("/proc/PID");
+            let proc_dir = open_dir(CWD, c"/proc").expect("/proc");
+            let pid_dir =
+                open_dir(proc_dir.as_fd(), PidName::new(pid).as_c_str()).expect("/proc/PID");
             let fd_owner = statat(&pid_dir, c"fd", AtFlags::empty()).map(|stat| stat.st_uid);
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok();
             let details = ProcessDetails::read(pid_dir.as_fd(), None, &mut Vec::new());
